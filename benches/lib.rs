@@ -1,0 +1,1 @@
+//! Shared helpers for kit benches (fixtures loading).

@@ -1,0 +1,89 @@
+//! The compiled form of a template: a tree of nodes with byte offsets into
+//! the template source (for error locations).
+
+use std::sync::Arc;
+
+use crate::yaml::YamlPosition;
+
+/// A template's name and text, shared by everything compiled from it.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub name: Arc<str>,
+    pub text: Arc<str>,
+}
+
+/// A name as written in a tag: `.` or `a.b.c`.
+#[derive(Debug, Clone)]
+pub(crate) struct Name {
+    pub dotted: Box<str>,
+    /// Empty for the implicit iterator `.`.
+    pub parts: Box<[Box<str>]>,
+}
+
+/// How an interpolation is escaped, decided when the template is compiled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum VarEscape {
+    /// `{{{name}}}`, `{{& name}}`, or `Escape::None`.
+    Raw,
+    Html,
+    Yaml(YamlPosition),
+}
+
+/// A partial or parent name: fixed, or (`{{>*name}}`) looked up in the data.
+#[derive(Debug)]
+pub(crate) enum PartialRef {
+    Static(Box<str>),
+    Dynamic(Name),
+}
+
+#[derive(Debug)]
+pub(crate) enum Node {
+    Text(Box<str>),
+    Var {
+        name: Name,
+        escape: VarEscape,
+        pos: usize,
+    },
+    Section(Box<Section>),
+    Partial {
+        name: PartialRef,
+        /// `Some` when standalone: the indentation prepended to its lines.
+        indent: Option<Box<str>>,
+        pos: usize,
+    },
+    Parent(Box<Parent>),
+    Block(Box<Block>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Section {
+    pub name: Name,
+    pub inverted: bool,
+    pub body: Vec<Node>,
+    /// Byte range of the unprocessed section text (for lambdas).
+    pub raw: (usize, usize),
+    /// The delimiters in force inside the section, when not `{{ }}`.
+    pub delims: Option<(Box<str>, Box<str>)>,
+    pub pos: usize,
+}
+
+#[derive(Debug)]
+pub(crate) struct Parent {
+    pub name: PartialRef,
+    pub indent: Option<Box<str>>,
+    /// The blocks passed as arguments.
+    pub args: Vec<Block>,
+    pub pos: usize,
+}
+
+#[derive(Debug)]
+pub(crate) struct Block {
+    pub name: Box<str>,
+    pub body: Vec<Node>,
+    /// `Some` when the block's opening tag is standalone: the indentation
+    /// its content (default or override) gets where it is expanded.
+    pub indent: Option<Box<str>>,
+    /// The template the body comes from (for errors and lambdas).
+    pub src: Arc<Source>,
+    pub pos: usize,
+}

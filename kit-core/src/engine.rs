@@ -1,0 +1,292 @@
+//! The [`Engine`]: settings, partials, and compiled [`Template`]s.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::ast::{Node, Source};
+use crate::error::Error;
+use crate::loader::Loader;
+use crate::parse;
+use crate::render::Renderer;
+use crate::value::Value;
+
+/// How `{{name}}` escapes values. `{{{name}}}` and `{{& name}}` never do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Escape {
+    /// For YAML documents (kit's default): each tag is escaped for its YAML
+    /// position, so a value reads back exactly or rendering fails. See
+    /// [`crate::yaml`].
+    #[default]
+    Yaml,
+    /// HTML entities for `& < > " '`, as the mustache spec says.
+    Html,
+    /// No escaping at all.
+    None,
+}
+
+/// What interpolating a name that resolves to nothing does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UndefinedBehavior {
+    /// An error naming the template position and the name, with a "did you
+    /// mean" suggestion (kit's default). A missing partial is an error too.
+    /// Sections over a missing name are still just falsey.
+    #[default]
+    Strict,
+    /// The empty string, as the mustache spec says; missing partials render
+    /// as nothing.
+    Lenient,
+}
+
+/// The default limit on nested sections, partials, parents and lambdas
+/// while rendering.
+pub const DEFAULT_MAX_DEPTH: usize = 400;
+
+/// Compiles templates and holds what they share: escaping and undefined-name
+/// behaviour, and partials (registered in memory or read through a
+/// [`Loader`], compiled once and cached).
+///
+/// ```
+/// use kit_core::{Engine, Value};
+/// let mut engine = Engine::new();
+/// engine.add_partial("labels", "app: {{name}}\n");
+/// let t = engine.compile("deploy.yaml", "metadata:\n  name: {{name}}\n  labels:\n    {{>labels}}\n")?;
+/// let data: Value = serde_json::json!({"name": "yes"}).into();
+/// assert_eq!(
+///     t.render(&engine, &data)?,
+///     "metadata:\n  name: \"yes\"\n  labels:\n    app: \"yes\"\n"
+/// );
+/// # Ok::<(), kit_core::Error>(())
+/// ```
+pub struct Engine {
+    escape: Escape,
+    undefined: UndefinedBehavior,
+    max_depth: usize,
+    sources: HashMap<String, String>,
+    loader: Option<Box<dyn Loader>>,
+    cache: RwLock<HashMap<(Escape, String), Option<Arc<Template>>>>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("escape", &self.escape)
+            .field("undefined", &self.undefined)
+            .field("max_depth", &self.max_depth)
+            .field("partials", &self.sources.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine with YAML escaping and strict undefined names.
+    pub fn new() -> Self {
+        Engine {
+            escape: Escape::Yaml,
+            undefined: UndefinedBehavior::Strict,
+            max_depth: DEFAULT_MAX_DEPTH,
+            sources: HashMap::new(),
+            loader: None,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Sets the escaping used by [`Engine::compile`].
+    pub fn with_escape(mut self, escape: Escape) -> Self {
+        self.escape = escape;
+        self
+    }
+
+    /// Sets what a missing name does.
+    pub fn with_undefined(mut self, undefined: UndefinedBehavior) -> Self {
+        self.undefined = undefined;
+        self
+    }
+
+    /// Sets the nesting limit for sections, partials, parents and lambdas.
+    pub fn with_max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Reads partials not registered with [`Engine::add_partial`] through
+    /// `loader`.
+    pub fn with_loader(mut self, loader: impl Loader + 'static) -> Self {
+        self.loader = Some(Box::new(loader));
+        self
+    }
+
+    /// Registers a partial (or parent) template by name. It is compiled when
+    /// first used.
+    pub fn add_partial(&mut self, name: impl Into<String>, source: impl Into<String>) {
+        let name = name.into();
+        self.cache
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(_, n), _| *n != name);
+        self.sources.insert(name, source.into());
+    }
+
+    /// The escaping [`Engine::compile`] uses.
+    pub fn escape(&self) -> Escape {
+        self.escape
+    }
+
+    pub(crate) fn undefined(&self) -> UndefinedBehavior {
+        self.undefined
+    }
+
+    pub(crate) fn max_depth(&self) -> usize {
+        self.max_depth
+    }
+
+    /// Compiles a template with the engine's escaping.
+    pub fn compile(&self, name: &str, source: &str) -> Result<Template, Error> {
+        Template::compile(name, source, self.escape)
+    }
+
+    /// Compiles a template with the given escaping (its partials follow it).
+    pub fn compile_with(
+        &self,
+        name: &str,
+        source: &str,
+        escape: Escape,
+    ) -> Result<Template, Error> {
+        Template::compile(name, source, escape)
+    }
+
+    /// A compiled partial, or `None` when no partial has that name.
+    pub(crate) fn partial(
+        &self,
+        name: &str,
+        escape: Escape,
+    ) -> Result<Option<Arc<Template>>, Error> {
+        let key = (escape, name.to_owned());
+        if let Some(hit) = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(hit.clone());
+        }
+        let source = match self.sources.get(name) {
+            Some(s) => Some(s.clone()),
+            None => match &self.loader {
+                Some(l) => l.load(name)?,
+                None => None,
+            },
+        };
+        let compiled = match source {
+            Some(s) => Some(Arc::new(Template::compile(name, &s, escape)?)),
+            None => None,
+        };
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, compiled.clone());
+        Ok(compiled)
+    }
+}
+
+/// A compiled template. Compile once, render many times.
+pub struct Template {
+    pub(crate) src: Arc<Source>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) escape: Escape,
+    size_hint: AtomicUsize,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("name", &self.src.name)
+            .field("escape", &self.escape)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Template {
+    /// Compiles `source` on its own (partials come from the engine it is
+    /// rendered with).
+    pub fn compile(name: &str, source: &str, escape: Escape) -> Result<Template, Error> {
+        Template::compile_inner(name, source, escape, None)
+    }
+
+    /// Compiles starting with the given delimiters (for section lambdas).
+    pub(crate) fn compile_inner(
+        name: &str,
+        source: &str,
+        escape: Escape,
+        delims: Option<(&str, &str)>,
+    ) -> Result<Template, Error> {
+        let src = Arc::new(Source {
+            name: name.into(),
+            text: source.into(),
+        });
+        let nodes = parse::parse(&src, escape, delims)?;
+        Ok(Template {
+            size_hint: AtomicUsize::new(source.len() + source.len() / 4),
+            src,
+            nodes,
+            escape,
+        })
+    }
+
+    /// The template's name.
+    pub fn name(&self) -> &str {
+        &self.src.name
+    }
+
+    /// The template's source text.
+    pub fn source(&self) -> &str {
+        &self.src.text
+    }
+
+    /// The escaping it was compiled with.
+    pub fn escape(&self) -> Escape {
+        self.escape
+    }
+
+    /// Renders with `data` as the context.
+    pub fn render(&self, engine: &Engine, data: &Value) -> Result<String, Error> {
+        let mut out = String::with_capacity(self.size_hint.load(Ordering::Relaxed));
+        self.render_to(engine, data, &mut out)?;
+        Ok(out)
+    }
+
+    /// Renders any serializable value (converted with [`crate::to_value`]).
+    pub fn render_serialize<T: serde::Serialize + ?Sized>(
+        &self,
+        engine: &Engine,
+        data: &T,
+    ) -> Result<String, Error> {
+        let value = crate::to_value(data).map_err(|e| Error::Data(e.to_string()))?;
+        self.render(engine, &value)
+    }
+
+    /// Renders, appending to `out`. On error `out` is left as it was.
+    pub fn render_to(&self, engine: &Engine, data: &Value, out: &mut String) -> Result<(), Error> {
+        let before = out.len();
+        let result = Renderer::new(engine, out).render_template(self, data);
+        match result {
+            Ok(()) => {
+                let written = out.len() - before;
+                if written > self.size_hint.load(Ordering::Relaxed) {
+                    self.size_hint.store(written, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                out.truncate(before);
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! Walking the node tree against a context stack.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::Escape;
+use crate::ast::{Block, Name, Node, PartialRef, Section, Source, VarEscape};
+use crate::engine::{Engine, Template, UndefinedBehavior};
+use crate::error::{Error, Location};
+use crate::suggest::suggest;
+use crate::value::Value;
+use crate::{html, yaml};
+
+/// Block arguments in force, innermost last; lookups prefer the outermost
+/// (the top-level template's arguments win, as the spec says).
+struct Chain<'a> {
+    args: &'a [Block],
+    outer: Option<&'a Chain<'a>>,
+}
+
+impl<'a> Chain<'a> {
+    fn find(&self, name: &str) -> Option<&'a Block> {
+        if let Some(b) = self.outer.and_then(|o| o.find(name)) {
+            return Some(b);
+        }
+        self.args.iter().find(|b| &*b.name == name)
+    }
+}
+
+/// Where the renderer is: template source (for errors), escaping (for
+/// partials and lambdas), indentation, and block arguments.
+#[derive(Clone, Copy)]
+struct Frame<'a> {
+    src: &'a Arc<Source>,
+    escape: Escape,
+    indent: &'a str,
+    chain: Option<&'a Chain<'a>>,
+}
+
+pub(crate) struct Renderer<'e> {
+    engine: &'e Engine,
+    out: &'e mut String,
+    depth: usize,
+    /// The last template text written ended a line: indentation is due
+    /// before the next output.
+    pending_indent: bool,
+}
+
+fn resolve<'v>(stack: &[&'v Value], name: &Name) -> Option<&'v Value> {
+    let Some((first, rest)) = name.parts.split_first() else {
+        return stack.last().copied();
+    };
+    let mut v = stack.iter().rev().find_map(|v| v.get(first))?;
+    for p in rest {
+        v = v.get(p)?;
+    }
+    Some(v)
+}
+
+/// A float's text: shortest round-trip form, always readable as a float by
+/// YAML 1.1 and 1.2 (`1.0e+100`, not `1e100`).
+fn float_text(x: f64, yaml: bool) -> String {
+    if !x.is_finite() {
+        return match (yaml, x.is_nan(), x > 0.0) {
+            (true, true, _) => ".nan".into(),
+            (true, false, true) => ".inf".into(),
+            (true, false, false) => "-.inf".into(),
+            (false, true, _) => "NaN".into(),
+            (false, false, true) => "inf".into(),
+            (false, false, false) => "-inf".into(),
+        };
+    }
+    let s = serde_json::Number::from_f64(x).map_or_else(|| x.to_string(), |n| n.to_string());
+    if !yaml {
+        return s;
+    }
+    match s.find(['e', 'E']) {
+        Some(e) => {
+            let (mant, exp) = (&s[..e], &s[e + 1..]);
+            let mant = if mant.contains('.') {
+                Cow::Borrowed(mant)
+            } else {
+                Cow::Owned(format!("{mant}.0"))
+            };
+            let sign = if exp.starts_with(['-', '+']) { "" } else { "+" };
+            format!("{mant}e{sign}{exp}")
+        }
+        None if s.contains('.') => s,
+        None => s + ".0",
+    }
+}
+
+impl<'e> Renderer<'e> {
+    pub fn new(engine: &'e Engine, out: &'e mut String) -> Self {
+        Renderer {
+            engine,
+            out,
+            depth: 0,
+            pending_indent: false,
+        }
+    }
+
+    pub fn render_template(&mut self, tpl: &Template, data: &Value) -> Result<(), Error> {
+        let mut stack = Vec::with_capacity(16);
+        stack.push(data);
+        let frame = Frame {
+            src: &tpl.src,
+            escape: tpl.escape,
+            indent: "",
+            chain: None,
+        };
+        self.nodes(&tpl.nodes, frame, &mut stack)
+    }
+
+    fn location(&self, f: Frame<'_>, pos: usize) -> Location {
+        Location::from_offset(&f.src.name, &f.src.text, pos)
+    }
+
+    fn enter(&mut self, f: Frame<'_>, pos: usize) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > self.engine.max_depth() {
+            return Err(Error::TooDeep {
+                limit: self.engine.max_depth(),
+                location: self.location(f, pos),
+            });
+        }
+        Ok(())
+    }
+
+    fn indent_if_due(&mut self, indent: &str) {
+        if self.pending_indent {
+            self.out.push_str(indent);
+            self.pending_indent = false;
+        }
+    }
+
+    fn text(&mut self, text: &str, indent: &str) {
+        if indent.is_empty() {
+            self.out.push_str(text);
+        } else {
+            for line in text.split_inclusive('\n') {
+                self.indent_if_due(indent);
+                self.out.push_str(line);
+                self.pending_indent = line.ends_with('\n');
+            }
+            return;
+        }
+        self.pending_indent = text.ends_with('\n');
+    }
+
+    fn nodes<'v>(
+        &mut self,
+        nodes: &[Node],
+        f: Frame<'_>,
+        stack: &mut Vec<&'v Value>,
+    ) -> Result<(), Error> {
+        for node in nodes {
+            match node {
+                Node::Text(t) => self.text(t, f.indent),
+                Node::Var { name, escape, pos } => self.var(name, *escape, *pos, f, stack)?,
+                Node::Section(s) => self.section(s, f, stack)?,
+                Node::Partial { name, indent, pos } => {
+                    let Some(tpl) = self.find_partial(name, *pos, f, stack)? else {
+                        continue;
+                    };
+                    self.enter(f, *pos)?;
+                    let indent = self.nested_indent(f.indent, indent.as_deref());
+                    let inner = Frame {
+                        src: &tpl.src,
+                        escape: tpl.escape,
+                        indent: &indent,
+                        chain: f.chain,
+                    };
+                    self.nodes(&tpl.nodes, inner, stack)?;
+                    self.depth -= 1;
+                }
+                Node::Parent(p) => {
+                    let Some(tpl) = self.find_partial(&p.name, p.pos, f, stack)? else {
+                        continue;
+                    };
+                    self.enter(f, p.pos)?;
+                    let indent = self.nested_indent(f.indent, p.indent.as_deref());
+                    let chain = Chain {
+                        args: &p.args,
+                        outer: f.chain,
+                    };
+                    let inner = Frame {
+                        src: &tpl.src,
+                        escape: tpl.escape,
+                        indent: &indent,
+                        chain: Some(&chain),
+                    };
+                    self.nodes(&tpl.nodes, inner, stack)?;
+                    self.depth -= 1;
+                }
+                Node::Block(b) => {
+                    let chosen = f.chain.and_then(|c| c.find(&b.name)).unwrap_or(b);
+                    self.enter(f, b.pos)?;
+                    let indent = self.nested_indent(f.indent, b.indent.as_deref());
+                    let inner = Frame {
+                        src: &chosen.src,
+                        indent: &indent,
+                        ..f
+                    };
+                    self.nodes(&chosen.body, inner, stack)?;
+                    self.depth -= 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The indentation inside a standalone partial, parent or block.
+    fn nested_indent<'a>(&mut self, outer: &'a str, own: Option<&str>) -> Cow<'a, str> {
+        match own {
+            None => Cow::Borrowed(outer),
+            Some(own) => {
+                self.pending_indent = true;
+                if own.is_empty() {
+                    Cow::Borrowed(outer)
+                } else {
+                    Cow::Owned(format!("{outer}{own}"))
+                }
+            }
+        }
+    }
+
+    fn find_partial(
+        &mut self,
+        name: &PartialRef,
+        pos: usize,
+        f: Frame<'_>,
+        stack: &[&Value],
+    ) -> Result<Option<Arc<Template>>, Error> {
+        let strict = self.engine.undefined() == UndefinedBehavior::Strict;
+        let name: &str = match name {
+            PartialRef::Static(s) => s,
+            PartialRef::Dynamic(n) => match resolve(stack, n) {
+                Some(Value::String(s)) => s,
+                Some(_) | None if !strict => return Ok(None),
+                Some(_) | None => return Err(self.undefined(n, pos, f, stack)),
+            },
+        };
+        match self.engine.partial(name, f.escape)? {
+            Some(t) => Ok(Some(t)),
+            None if strict => Err(Error::PartialNotFound {
+                name: name.into(),
+                location: self.location(f, pos),
+            }),
+            None => Ok(None),
+        }
+    }
+
+    fn undefined(&self, name: &Name, pos: usize, f: Frame<'_>, stack: &[&Value]) -> Error {
+        Error::Undefined {
+            name: name.dotted.to_string(),
+            suggestion: suggest(stack, name),
+            location: self.location(f, pos),
+        }
+    }
+
+    fn var(
+        &mut self,
+        name: &Name,
+        escape: VarEscape,
+        pos: usize,
+        f: Frame<'_>,
+        stack: &mut Vec<&Value>,
+    ) -> Result<(), Error> {
+        let Some(value) = resolve(stack, name) else {
+            return match self.engine.undefined() {
+                UndefinedBehavior::Strict => Err(self.undefined(name, pos, f, stack)),
+                UndefinedBehavior::Lenient => Ok(()),
+            };
+        };
+        let yaml_pos = match escape {
+            VarEscape::Yaml(p) => Some(p),
+            _ => None,
+        };
+        let owned: String;
+        let (text, is_string, is_null): (&str, bool, bool) = match value {
+            Value::String(s) => (s, true, false),
+            Value::Int(i) => {
+                owned = i.to_string();
+                (&owned, false, false)
+            }
+            Value::UInt(u) => {
+                owned = u.to_string();
+                (&owned, false, false)
+            }
+            Value::Float(x) => {
+                owned = float_text(*x, yaml_pos.is_some());
+                (&owned, false, false)
+            }
+            Value::Bool(b) => (if *b { "true" } else { "false" }, false, false),
+            Value::Null => (if yaml_pos.is_some() { "null" } else { "" }, false, true),
+            Value::List(_) | Value::Map(_) => {
+                return Err(Error::NotInterpolable {
+                    name: name.dotted.to_string(),
+                    kind: value.kind(),
+                    location: self.location(f, pos),
+                });
+            }
+            Value::Lambda(l) => {
+                let source = l.call("");
+                let tpl = Template::compile(
+                    &format!("<lambda {} in {}>", name.dotted, f.src.name),
+                    &source,
+                    Escape::None,
+                )?;
+                let mut rendered = String::new();
+                let mut sub = Renderer {
+                    engine: self.engine,
+                    out: &mut rendered,
+                    depth: self.depth + 1,
+                    pending_indent: false,
+                };
+                self.enter(f, pos)?;
+                let inner = Frame {
+                    src: &tpl.src,
+                    escape: Escape::None,
+                    indent: "",
+                    chain: f.chain,
+                };
+                sub.nodes(&tpl.nodes, inner, stack)?;
+                self.depth -= 1;
+                owned = rendered;
+                (&owned, true, false)
+            }
+        };
+        if text.is_empty() && yaml_pos.is_none() {
+            return Ok(());
+        }
+        self.indent_if_due(f.indent);
+        match escape {
+            VarEscape::Raw => self.out.push_str(text),
+            VarEscape::Html => html::write_escaped(self.out, text),
+            VarEscape::Yaml(p) => {
+                let r = if is_string {
+                    yaml::scalar::write_str(self.out, text, &p, f.indent)
+                } else {
+                    yaml::scalar::write_non_string(self.out, text, is_null, &p)
+                };
+                r.map_err(|refusal| Error::Unrepresentable {
+                    name: name.dotted.to_string(),
+                    position: p.describe(),
+                    reason: refusal.reason,
+                    hint: refusal.hint,
+                    location: self.location(f, pos),
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn section<'v>(
+        &mut self,
+        s: &Section,
+        f: Frame<'_>,
+        stack: &mut Vec<&'v Value>,
+    ) -> Result<(), Error> {
+        let value = resolve(stack, &s.name);
+        if s.inverted {
+            if !value.is_some_and(|v| v.is_truthy()) {
+                self.enter(f, s.pos)?;
+                self.nodes(&s.body, f, stack)?;
+                self.depth -= 1;
+            }
+            return Ok(());
+        }
+        let Some(value) = value.filter(|v| v.is_truthy()) else {
+            return Ok(());
+        };
+        self.enter(f, s.pos)?;
+        match value {
+            Value::List(items) => {
+                for item in items {
+                    stack.push(item);
+                    let r = self.nodes(&s.body, f, stack);
+                    stack.pop();
+                    r?;
+                }
+            }
+            Value::Lambda(l) => {
+                let raw = &f.src.text[s.raw.0..s.raw.1];
+                let source = l.call(raw);
+                let name = format!("<lambda {} in {}>", s.name.dotted, f.src.name);
+                let delims = s.delims.as_ref().map(|(o, c)| (&**o, &**c));
+                let tpl = Template::compile_inner(&name, &source, f.escape, delims)?;
+                let inner = Frame { src: &tpl.src, ..f };
+                self.nodes(&tpl.nodes, inner, stack)?;
+            }
+            v => {
+                stack.push(v);
+                let r = self.nodes(&s.body, f, stack);
+                stack.pop();
+                r?;
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::float_text;
+
+    #[test]
+    fn floats_stay_floats_in_yaml() {
+        assert_eq!(float_text(1.5, true), "1.5");
+        assert_eq!(float_text(3.0, true), "3.0");
+        assert_eq!(float_text(1e100, true), "1.0e+100");
+        assert_eq!(float_text(1.5e-7, true), "1.5e-7");
+        assert_eq!(float_text(f64::NAN, true), ".nan");
+        assert_eq!(float_text(1.21, false), "1.21");
+    }
+}

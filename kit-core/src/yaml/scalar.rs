@@ -1,0 +1,568 @@
+//! Writing a value at a known YAML position.
+
+use std::fmt::Write as _;
+
+use super::position::{FragmentPos, YamlPosition};
+
+/// Why a value was refused. Never contains the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub reason: String,
+    pub hint: &'static str,
+}
+
+fn refuse(reason: impl Into<String>, hint: &'static str) -> Refusal {
+    Refusal {
+        reason: reason.into(),
+        hint,
+    }
+}
+
+/// YAML's printable set (YAML 1.1 and 1.2, `c-printable`).
+fn is_printable(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}'
+        | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Line breaks under YAML 1.1 (which also counts NEL, LS and PS).
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+fn is_flow_indicator(c: char) -> bool {
+    matches!(c, ',' | '[' | ']' | '{' | '}')
+}
+
+/// Describes a character without revealing the rest of the value.
+fn describe(c: char) -> String {
+    match c {
+        '\n' => "a line break".into(),
+        '\r' => "a carriage return".into(),
+        '\u{85}' => "a NEL line break (U+0085)".into(),
+        '\u{2028}' => "a line separator (U+2028)".into(),
+        '\u{2029}' => "a paragraph separator (U+2029)".into(),
+        '\u{FEFF}' => "a byte order mark (U+FEFF)".into(),
+        c => format!("the non-printable character U+{:04X}", c as u32),
+    }
+}
+
+/// Whether `s`, written as a YAML plain scalar, reads back as the string `s`
+/// under YAML 1.1 and 1.2 (core schema) rules, in block (`flow == false`) or
+/// flow context. Errs on the side of `false`: quoting never changes a value.
+///
+/// ```
+/// use kit_core::yaml::is_plain_string;
+/// assert!(is_plain_string("nginx:1.27", false));
+/// assert!(!is_plain_string("yes", false));      // a YAML 1.1 boolean
+/// assert!(!is_plain_string("010", false));      // an octal number
+/// assert!(!is_plain_string("!secret", false));  // a tag
+/// assert!(!is_plain_string("a: b", false));     // a mapping
+/// ```
+pub fn is_plain_string(s: &str, flow: bool) -> bool {
+    plain_safe(s, flow) && !may_resolve_to_non_string(s)
+}
+
+fn plain_safe(s: &str, flow: bool) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let second = chars.next();
+    let last = s.chars().next_back().unwrap_or(first);
+    if matches!(first, ' ' | '\t') || matches!(last, ' ' | '\t') {
+        return false;
+    }
+    if matches!(
+        first,
+        ',' | '['
+            | ']'
+            | '{'
+            | '}'
+            | '#'
+            | '&'
+            | '*'
+            | '!'
+            | '|'
+            | '>'
+            | '\''
+            | '"'
+            | '%'
+            | '@'
+            | '`'
+    ) {
+        return false;
+    }
+    if matches!(first, '-' | '?' | ':') {
+        match second {
+            None | Some(' ' | '\t') => return false,
+            Some(c) if flow && is_flow_indicator(c) => return false,
+            _ => {}
+        }
+    }
+    if s.starts_with("---") || s.starts_with("...") {
+        return false;
+    }
+    let mut prev_ws = false;
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if !is_printable(c) || is_break(c) || c == '\u{FEFF}' || c == '\t' {
+            return false;
+        }
+        if flow && is_flow_indicator(c) {
+            return false;
+        }
+        match c {
+            ':' => match it.peek() {
+                None | Some(' ' | '\t') => return false,
+                Some(&n) if flow && is_flow_indicator(n) => return false,
+                _ => {}
+            },
+            '#' if prev_ws => return false,
+            _ => {}
+        }
+        prev_ws = c == ' ';
+    }
+    true
+}
+
+/// Whether some YAML 1.1 or 1.2 resolver could read the plain scalar `s` as
+/// something other than a string: null, boolean, integer, float, timestamp,
+/// merge key or value key. A superset of the real rules.
+fn may_resolve_to_non_string(s: &str) -> bool {
+    if s.len() <= 6 {
+        let mut buf = [0u8; 6];
+        let lower = &mut buf[..s.len()];
+        lower.copy_from_slice(s.as_bytes());
+        lower.make_ascii_lowercase();
+        if matches!(
+            &*lower,
+            b"" | b"~"
+                | b"null"
+                | b"true"
+                | b"false"
+                | b"yes"
+                | b"no"
+                | b"on"
+                | b"off"
+                | b"y"
+                | b"n"
+                | b"<<"
+                | b"="
+                | b".inf"
+                | b"+.inf"
+                | b"-.inf"
+                | b".nan"
+        ) {
+            return true;
+        }
+    }
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let b = body.as_bytes();
+    match b.first() {
+        Some(c) if c.is_ascii_digit() || *c == b'.' => {}
+        _ => return false,
+    }
+    // Numbers in any base, with `_`, exponents and sexagesimal `:` parts.
+    if body
+        .bytes()
+        .all(|c| c.is_ascii_hexdigit() || b"xXoObB_.:eE+-".contains(&c))
+    {
+        return true;
+    }
+    // Dates and timestamps: `2024-01-01`, `2001-12-14t21:59:43.10-05:00`...
+    b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+}
+
+/// Writes `s` as the inside of a YAML double-quoted scalar (without the
+/// quotes), so that it reads back as exactly `s`.
+///
+/// ```
+/// let mut out = String::new();
+/// kit_core::yaml::write_double_quoted(&mut out, "say \"hi\"\n\u{85}");
+/// assert_eq!(out, r#"say \"hi\"\n\N"#);
+/// ```
+pub fn write_double_quoted(out: &mut String, s: &str) {
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let esc: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\0' => Some("\\0"),
+            '\u{7}' => Some("\\a"),
+            '\u{8}' => Some("\\b"),
+            '\t' => Some("\\t"),
+            '\n' => Some("\\n"),
+            '\u{B}' => Some("\\v"),
+            '\u{C}' => Some("\\f"),
+            '\r' => Some("\\r"),
+            '\u{1B}' => Some("\\e"),
+            '\u{85}' => Some("\\N"),
+            '\u{2028}' => Some("\\L"),
+            '\u{2029}' => Some("\\P"),
+            _ => None,
+        };
+        let needs_numeric = esc.is_none() && (!is_printable(c) || c == '\u{FEFF}');
+        if esc.is_none() && !needs_numeric {
+            continue;
+        }
+        out.push_str(&s[start..i]);
+        start = i + c.len_utf8();
+        match esc {
+            Some(e) => out.push_str(e),
+            None => {
+                let n = c as u32;
+                let _ = if n <= 0xFF {
+                    write!(out, "\\x{n:02X}")
+                } else if n <= 0xFFFF {
+                    write!(out, "\\u{n:04X}")
+                } else {
+                    write!(out, "\\U{n:08X}")
+                };
+            }
+        }
+    }
+    out.push_str(&s[start..]);
+}
+
+/// Writes a string value at `pos`. `extra_indent` is the indentation the
+/// template itself is rendered with (an indented partial or block), added to
+/// block scalar continuation lines.
+pub(crate) fn write_str(
+    out: &mut String,
+    s: &str,
+    pos: &YamlPosition,
+    extra_indent: &str,
+) -> Result<(), Refusal> {
+    match pos {
+        YamlPosition::Plain { flow } => {
+            if is_plain_string(s, *flow) {
+                out.push_str(s);
+            } else {
+                out.push('"');
+                write_double_quoted(out, s);
+                out.push('"');
+            }
+        }
+        YamlPosition::DoubleQuoted => write_double_quoted(out, s),
+        YamlPosition::SingleQuoted => {
+            if let Some(c) = s
+                .chars()
+                .find(|&c| !is_printable(c) || is_break(c) || c == '\u{FEFF}')
+            {
+                return Err(refuse(
+                    format!(
+                        "it contains {}, which a single-quoted scalar cannot carry",
+                        describe(c)
+                    ),
+                    "use a double-quoted scalar in the template: \"{{name}}\"",
+                ));
+            }
+            let mut start = 0;
+            for (i, _) in s.match_indices('\'') {
+                out.push_str(&s[start..=i]);
+                out.push('\'');
+                start = i + 1;
+            }
+            out.push_str(&s[start..]);
+        }
+        YamlPosition::Comment => {
+            if let Some(c) = s
+                .chars()
+                .find(|&c| !is_printable(c) || is_break(c) || c == '\u{FEFF}')
+            {
+                return Err(refuse(
+                    format!("it contains {}, which would end the comment", describe(c)),
+                    "move the tag out of the comment, or drop it",
+                ));
+            }
+            out.push_str(s);
+        }
+        YamlPosition::Block {
+            indent,
+            folded,
+            first_line,
+        } => write_block(out, s, extra_indent, *indent as usize, *folded, *first_line)?,
+        YamlPosition::Fragment(f) => {
+            check_fragment(s, f)?;
+            out.push_str(s);
+        }
+    }
+    Ok(())
+}
+
+fn write_block(
+    out: &mut String,
+    s: &str,
+    extra_indent: &str,
+    indent: usize,
+    folded: bool,
+    first_line: bool,
+) -> Result<(), Refusal> {
+    if let Some(c) = s
+        .chars()
+        .find(|&c| (!is_printable(c) || is_break(c) || c == '\u{FEFF}') && c != '\n')
+    {
+        return Err(refuse(
+            format!(
+                "it contains {}, which a block scalar cannot carry",
+                describe(c)
+            ),
+            "use a double-quoted scalar in the template: \"{{name}}\"",
+        ));
+    }
+    if folded && s.contains('\n') {
+        return Err(refuse(
+            "it has line breaks, which a folded block scalar (>) would turn into spaces",
+            "use a literal block scalar (|) in the template",
+        ));
+    }
+    if first_line && s.starts_with([' ', '\t']) {
+        return Err(refuse(
+            "it starts with white space on the block's first line, which would change the block's indentation",
+            "add an indentation indicator to the block header, like |2",
+        ));
+    }
+    let mut lines = s.split('\n');
+    if let Some(first) = lines.next() {
+        out.push_str(first);
+    }
+    for line in lines {
+        out.push('\n');
+        out.push_str(extra_indent);
+        out.extend(std::iter::repeat_n(' ', indent));
+        out.push_str(line);
+    }
+    Ok(())
+}
+
+fn check_fragment(s: &str, f: &FragmentPos) -> Result<(), Refusal> {
+    const HINT: &str = "quote the whole scalar in the template, e.g. \"prefix-{{name}}\"";
+    let bad = |what: &str| {
+        Err(refuse(
+            format!("it contains {what}, which would change the surrounding plain scalar"),
+            HINT,
+        ))
+    };
+    if let Some(c) = s
+        .chars()
+        .find(|&c| !is_printable(c) || is_break(c) || c == '\u{FEFF}')
+    {
+        return bad(&describe(c));
+    }
+    let mut prev_ws = f.after_space;
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            ':' => {
+                let next_ws = match it.peek() {
+                    Some(&n) => n == ' ' || n == '\t' || (f.flow && is_flow_indicator(n)),
+                    None => f.at_end || f.before_space,
+                };
+                if next_ws {
+                    return bad("': '");
+                }
+            }
+            '#' if prev_ws => return bad("' #'"),
+            c if f.flow && is_flow_indicator(c) => return bad("a flow indicator (,[]{})"),
+            _ => {}
+        }
+        prev_ws = c == ' ' || c == '\t';
+    }
+    if f.at_start {
+        let mut chars = s.chars();
+        let first = chars.next();
+        match first {
+            Some(' ' | '\t') => return bad("leading white space"),
+            Some(
+                ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+                | '@' | '`',
+            ) => return bad("a YAML indicator at the start"),
+            Some('-' | '?' | ':') if matches!(chars.next(), None | Some(' ' | '\t')) => {
+                return bad("a YAML indicator at the start");
+            }
+            _ => {}
+        }
+    }
+    if f.at_end && s.ends_with([' ', '\t']) {
+        return bad("trailing white space");
+    }
+    Ok(())
+}
+
+/// Writes a number, boolean or null at `pos` (`text` is its YAML form).
+pub(crate) fn write_non_string(
+    out: &mut String,
+    text: &str,
+    is_null: bool,
+    pos: &YamlPosition,
+) -> Result<(), Refusal> {
+    if is_null && !matches!(pos, YamlPosition::Plain { .. }) {
+        return Err(refuse(
+            "it is null, which has no text form inside a larger scalar",
+            "give it a value, or make the line optional with a section {{#name}}...{{/name}}",
+        ));
+    }
+    out.push_str(text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(s: &str) -> String {
+        let mut out = String::new();
+        write_str(&mut out, s, &YamlPosition::Plain { flow: false }, "").unwrap();
+        out
+    }
+
+    #[test]
+    fn plain_strings_stay_plain() {
+        for s in [
+            "nginx",
+            "nginx:1.27",
+            "mysql.invisionapp.local",
+            "https://example.com/a#b",
+            "a-b_c",
+            "deadbeef",
+            "1password",
+            "-flag",
+            ".git",
+            "ünïcode",
+        ] {
+            assert_eq!(plain(s), s, "{s}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_strings_are_quoted() {
+        for s in [
+            "",
+            "yes",
+            "No",
+            "ON",
+            "off",
+            "y",
+            "N",
+            "~",
+            "null",
+            "NULL",
+            "true",
+            "False",
+            "010",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "1_000",
+            "1e3",
+            "1.5",
+            ".5",
+            "-1",
+            "+1",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "2024-01-01",
+            "2001-12-14t21:59:43.10-05:00",
+            "12:30:45",
+            "<<",
+            "=",
+            "!myp4ssw0rd!",
+            "&anchor",
+            "*alias",
+            "a: b",
+            "a #b",
+            "- x",
+            "-",
+            "?",
+            ":",
+            "[x]",
+            "{x}",
+            "'q'",
+            "\"q\"",
+            "|",
+            ">",
+            "%x",
+            "@x",
+            "`x",
+            " lead",
+            "trail ",
+            "a\nb",
+            "a\u{85}b",
+            "a\u{2028}b",
+            "\u{FEFF}bom",
+            "tab\there",
+            "---",
+            "...",
+            "#x",
+        ] {
+            let out = plain(s);
+            assert!(out.starts_with('"') && out.ends_with('"'), "{s:?} -> {out}");
+        }
+    }
+
+    #[test]
+    fn flow_context_quotes_flow_indicators() {
+        assert!(is_plain_string("a,b", false));
+        assert!(!is_plain_string("a,b", true));
+        assert!(!is_plain_string("a]", true));
+    }
+
+    #[test]
+    fn double_quoted_escapes() {
+        let mut out = String::new();
+        write_double_quoted(
+            &mut out,
+            "\"\\\0\t\n\r\u{1}\u{7F}\u{85}\u{9F}\u{2028}\u{2029}\u{FEFF}\u{FFFE}é",
+        );
+        assert_eq!(out, r#"\"\\\0\t\n\r\x01\x7F\N\x9F\L\P\uFEFF\uFFFEé"#);
+    }
+
+    #[test]
+    fn single_quoted_doubles_quotes_and_refuses_breaks() {
+        let mut out = String::new();
+        write_str(&mut out, "it's", &YamlPosition::SingleQuoted, "").unwrap();
+        assert_eq!(out, "it''s");
+        let err = write_str(&mut out, "a\nb", &YamlPosition::SingleQuoted, "").unwrap_err();
+        assert!(err.reason.contains("a line break"), "{}", err.reason);
+    }
+
+    #[test]
+    fn block_indents_continuation_lines() {
+        let mut out = String::new();
+        let pos = YamlPosition::Block {
+            indent: 4,
+            folded: false,
+            first_line: true,
+        };
+        write_str(&mut out, "a\n\nb\n", &pos, "").unwrap();
+        assert_eq!(out, "a\n    \n    b\n    ");
+        assert!(write_str(&mut out, " a", &pos, "").is_err());
+        let folded = YamlPosition::Block {
+            indent: 2,
+            folded: true,
+            first_line: false,
+        };
+        assert!(write_str(&mut out, "a\nb", &folded, "").is_err());
+    }
+
+    #[test]
+    fn fragments_refuse_what_would_break_out() {
+        let f = FragmentPos {
+            flow: false,
+            at_start: false,
+            at_end: true,
+            after_space: false,
+            before_space: false,
+        };
+        let mut out = String::new();
+        assert!(write_str(&mut out, "v1.2", &YamlPosition::Fragment(f), "").is_ok());
+        for bad in ["a: b", "x #c", "a\nb", "t "] {
+            assert!(
+                write_str(&mut out, bad, &YamlPosition::Fragment(f), "").is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+}
