@@ -350,6 +350,10 @@ fn check_fragment(s: &str, f: &FragmentPos) -> Result<(), Refusal> {
     {
         return bad(&describe(c));
     }
+    if s.contains('\t') {
+        // Allowed by the spec, refused by common readers (PyYAML).
+        return bad("a tab");
+    }
     let mut prev_ws = f.after_space;
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {
@@ -558,7 +562,7 @@ mod tests {
         };
         let mut out = String::new();
         assert!(write_str(&mut out, "v1.2", &YamlPosition::Fragment(f), "").is_ok());
-        for bad in ["a: b", "x #c", "a\nb", "t "] {
+        for bad in ["a: b", "x #c", "a\nb", "t ", "a\tb"] {
             assert!(
                 write_str(&mut out, bad, &YamlPosition::Fragment(f), "").is_err(),
                 "{bad:?}"

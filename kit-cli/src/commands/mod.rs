@@ -1,0 +1,3 @@
+//! One module per `kit` subcommand.
+
+pub mod template;

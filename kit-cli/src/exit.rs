@@ -1,0 +1,23 @@
+//! kit's exit codes. They are part of kit's interface: CI scripts branch on
+//! them, so they never change meaning.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | internal error (a bug in kit: please report it) |
+//! | 2 | usage error: unknown flag, missing argument (from the argument parser) |
+//! | 3 | template error: syntax, undefined name, a value that cannot be written safely, missing partial |
+//! | 4 | input error: a data, values or project file is missing, unreadable or invalid |
+
+/// Why kit failed, as an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Code {
+    /// A bug in kit.
+    #[allow(dead_code)] // reserved: used by later commands
+    Internal = 1,
+    /// A template could not be compiled or rendered.
+    Template = 3,
+    /// An input file is missing or invalid.
+    Input = 4,
+}
