@@ -34,7 +34,7 @@ def lookup(doc, path):
 
 
 def main():
-    kit = sys.argv[1]
+    kit = os.path.abspath(sys.argv[1])
     values, positions = load("hostile-values.json"), load("positions.json")
     passed = failed = refused = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -40,7 +40,7 @@ pub enum UndefinedBehavior {
 
 /// The default limit on nested sections, partials, parents and lambdas
 /// while rendering.
-pub const DEFAULT_MAX_DEPTH: usize = 400;
+pub const DEFAULT_MAX_DEPTH: usize = 128;
 
 /// Compiles templates and holds what they share: escaping and undefined-name
 /// behaviour, and partials (registered in memory or read through a

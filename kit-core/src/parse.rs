@@ -17,7 +17,7 @@ use crate::error::{Error, Location, SyntaxErrorKind};
 use crate::yaml::position::Scanner;
 
 /// How deep sections, parents and blocks may nest in one template.
-pub(crate) const MAX_NESTING: usize = 256;
+pub(crate) const MAX_NESTING: usize = 100;
 
 /// Maps byte offsets in the text being parsed (which may be a dedented block
 /// body) back to offsets in the template source.

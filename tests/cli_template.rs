@@ -1,0 +1,279 @@
+//! End-to-end tests of `kit template`: the real binary, real files, exact
+//! stdout, exact stderr, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn kit(args: &[&str], cwd: &Path) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_kit"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("KIT_DATA")
+        .env_remove("KIT_ESCAPE")
+        .env_remove("KIT_LENIENT")
+        .env_remove("KIT_PARTIALS")
+        .output()
+        .expect("run kit");
+    Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A fresh directory with the given files.
+fn project(files: &[(&str, &str)]) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "kit-cli-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn assert_fails(r: &Run, code: i32, stderr: &str) {
+    assert_eq!(r.stdout, "", "stdout must be empty on error");
+    assert_eq!(r.stderr, stderr);
+    assert_eq!(r.code, code, "stderr: {}", r.stderr);
+}
+
+#[test]
+fn renders_the_example_deployment_exactly() {
+    let r = kit(
+        &[
+            "template",
+            "fixtures/template/deployment.yaml",
+            "--data",
+            "fixtures/template/data.yaml",
+        ],
+        &root(),
+    );
+    assert_eq!(r.stderr, "");
+    assert_eq!(r.code, 0);
+    let expected = std::fs::read_to_string(root().join("fixtures/template/expected.yaml")).unwrap();
+    assert_eq!(r.stdout, expected);
+}
+
+#[test]
+fn writes_exactly_the_rendering_without_adding_a_newline() {
+    let dir = project(&[("t.txt", "a={{a}}"), ("d.json", r#"{"a": "x"}"#)]);
+    let r = kit(&["template", "t.txt", "--data", "d.json"], &dir);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "a=x", "")
+    );
+}
+
+#[test]
+fn escape_modes_and_lenient() {
+    let dir = project(&[
+        ("t.txt", "{{v}}|{{missing}}"),
+        ("d.json", r#"{"v": "<yes>"}"#),
+    ]);
+    let r = kit(
+        &[
+            "template",
+            "t.txt",
+            "--data",
+            "d.json",
+            "--escape",
+            "html",
+            "--lenient",
+        ],
+        &dir,
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "&lt;yes&gt;|"));
+    let r = kit(
+        &[
+            "template",
+            "t.txt",
+            "--data",
+            "d.json",
+            "--escape",
+            "none",
+            "--lenient",
+        ],
+        &dir,
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "<yes>|"));
+}
+
+#[test]
+fn undefined_name_is_an_error_with_suggestion_and_snippet() {
+    let dir = project(&[
+        ("t.yaml", "metadata:\n  name: {{nmae}}\n"),
+        ("d.yaml", "name: web\n"),
+    ]);
+    let r = kit(&["template", "t.yaml", "--data", "d.yaml"], &dir);
+    assert_fails(
+        &r,
+        3,
+        "error: t.yaml:2:9: 'nmae' is not defined; did you mean 'name'?\n  |\n2 |   name: {{nmae}}\n  |         ^\n  = hint: give the name a value in the data, wrap the tag in a section {{#name}}...{{/name}} to make it optional, or render with lenient undefined names\n",
+    );
+}
+
+#[test]
+fn syntax_error_points_at_the_open_section() {
+    let dir = project(&[("t.yaml", "a: 1\n{{#items}}\n- {{.}}\n"), ("d.json", "{}")]);
+    let r = kit(&["template", "t.yaml", "--data", "d.json"], &dir);
+    assert_fails(
+        &r,
+        3,
+        "error: t.yaml:2:1: unclosed section 'items'\n  |\n2 | {{#items}}\n  | ^\n",
+    );
+}
+
+#[test]
+fn unsafe_value_is_refused_without_revealing_it() {
+    let dir = project(&[
+        ("t.yaml", "data:\n  note: '{{secret}}'\n"),
+        ("d.json", r#"{"secret": "hunter2\nrole: admin"}"#),
+    ]);
+    let r = kit(&["template", "t.yaml", "--data", "d.json"], &dir);
+    assert_fails(
+        &r,
+        3,
+        "error: t.yaml:2:10: the value of 'secret' cannot be written inside a single-quoted scalar: it contains a line break, which a single-quoted scalar cannot carry\n  |\n2 |   note: '{{secret}}'\n  |          ^\n  = hint: use a double-quoted scalar in the template: \"{{name}}\"\n",
+    );
+    assert!(!r.stderr.contains("hunter2"));
+}
+
+#[test]
+fn partials_come_from_the_template_directory_or_partials_flag() {
+    let dir = project(&[
+        ("t.yaml", "labels:\n  {{>common/labels}}\n"),
+        ("common/labels.mustache", "app: {{app}}\n"),
+        ("other/common/labels.mustache", "team: {{app}}\n"),
+        ("d.json", r#"{"app": "on"}"#),
+    ]);
+    let r = kit(&["template", "t.yaml", "--data", "d.json"], &dir);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "labels:\n  app: \"on\"\n"));
+    let r = kit(
+        &[
+            "template",
+            "t.yaml",
+            "--data",
+            "d.json",
+            "--partials",
+            "other",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "labels:\n  team: \"on\"\n")
+    );
+}
+
+#[test]
+fn partial_names_cannot_leave_the_directory() {
+    let dir = project(&[
+        ("tpl/t.yaml", "x: 1\n{{>../secret}}\n"),
+        ("secret.mustache", "leak: 1\n"),
+        ("d.json", "{}"),
+    ]);
+    let r = kit(&["template", "tpl/t.yaml", "--data", "d.json"], &dir);
+    assert_fails(
+        &r,
+        3,
+        "error: partial name '../secret' is not allowed: '..' would leave the partials directory\n",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_partials_pointing_outside_are_refused() {
+    let dir = project(&[
+        ("tpl/t.yaml", "{{>link}}"),
+        ("outside.mustache", "x"),
+        ("d.json", "{}"),
+    ]);
+    std::os::unix::fs::symlink(dir.join("outside.mustache"), dir.join("tpl/link.mustache"))
+        .unwrap();
+    let r = kit(&["template", "tpl/t.yaml", "--data", "d.json"], &dir);
+    assert_fails(
+        &r,
+        3,
+        "error: partial name 'link' is not allowed: it is a link to a file outside the partials directory\n",
+    );
+}
+
+#[test]
+fn missing_partial_is_an_error_in_strict_mode() {
+    let dir = project(&[("t.yaml", "a:\n  {{>nope}}\n"), ("d.json", "{}")]);
+    let r = kit(&["template", "t.yaml", "--data", "d.json"], &dir);
+    assert_fails(
+        &r,
+        3,
+        "error: t.yaml:2:3: partial 'nope' not found\n  |\n2 |   {{>nope}}\n  |   ^\n  = hint: add NAME.mustache to the partials directory or register the partial\n",
+    );
+}
+
+#[test]
+fn data_file_problems_exit_4() {
+    let dir = project(&[
+        ("t.yaml", "a: {{a}}\n"),
+        ("d.txt", "a=1"),
+        ("dup.yaml", "a: 1\na: 2\n"),
+    ]);
+    let r = kit(&["template", "t.yaml", "--data", "d.txt"], &dir);
+    assert_fails(
+        &r,
+        4,
+        "error: d.txt: cannot tell the data format\n  = hint: name the file with a .json, .yaml or .yml extension\n",
+    );
+    let r = kit(&["template", "t.yaml", "--data", "missing.json"], &dir);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert!(
+        r.stderr
+            .starts_with("error: cannot read data file missing.json: "),
+        "{}",
+        r.stderr
+    );
+    let r = kit(&["template", "t.yaml", "--data", "dup.yaml"], &dir);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert!(
+        r.stderr.starts_with("error: dup.yaml: invalid data: "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("duplicate"), "{}", r.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let r = kit(&["template", "t.yaml"], &root());
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert!(r.stderr.contains("--data <FILE>"), "{}", r.stderr);
+}
+
+#[test]
+fn flags_fall_back_to_kit_env_vars() {
+    let dir = project(&[("t.txt", "{{v}}"), ("d.json", r#"{"v": "<b>"}"#)]);
+    let out = Command::new(env!("CARGO_BIN_EXE_kit"))
+        .args(["template", "t.txt"])
+        .current_dir(&dir)
+        .env("KIT_DATA", "d.json")
+        .env("KIT_ESCAPE", "html")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "&lt;b&gt;");
+}
