@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::ast::{Node, Source};
+use crate::data::Data;
 use crate::error::Error;
 use crate::loader::Loader;
 use crate::parse;
@@ -38,6 +39,9 @@ pub enum UndefinedBehavior {
     Lenient,
 }
 
+/// Compiled partials by (escaping, name); `None` records a missing partial.
+type PartialCache = HashMap<(Escape, String), Option<Arc<Template>>>;
+
 /// The default limit on nested sections, partials, parents and lambdas
 /// while rendering.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
@@ -64,7 +68,7 @@ pub struct Engine {
     max_depth: usize,
     sources: HashMap<String, String>,
     loader: Option<Box<dyn Loader>>,
-    cache: RwLock<HashMap<(Escape, String), Option<Arc<Template>>>>,
+    cache: RwLock<PartialCache>,
 }
 
 impl Default for Engine {
@@ -256,23 +260,49 @@ impl Template {
 
     /// Renders with `data` as the context.
     pub fn render(&self, engine: &Engine, data: &Value) -> Result<String, Error> {
+        self.render_data(engine, Data::Kit(data))
+    }
+
+    /// Renders JSON data directly, without converting it first.
+    ///
+    /// ```
+    /// let engine = kit_core::Engine::new();
+    /// let t = engine.compile("t", "replicas: {{replicas}}\n")?;
+    /// let out = t.render_json(&engine, &serde_json::json!({"replicas": 3}))?;
+    /// assert_eq!(out, "replicas: 3\n");
+    /// # Ok::<(), kit_core::Error>(())
+    /// ```
+    pub fn render_json(&self, engine: &Engine, data: &serde_json::Value) -> Result<String, Error> {
+        self.render_data(engine, Data::Json(data))
+    }
+
+    fn render_data(&self, engine: &Engine, data: Data<'_>) -> Result<String, Error> {
         let mut out = String::with_capacity(self.size_hint.load(Ordering::Relaxed));
-        self.render_to(engine, data, &mut out)?;
+        self.render_data_to(engine, data, &mut out)?;
         Ok(out)
     }
 
-    /// Renders any serializable value (converted with [`crate::to_value`]).
+    /// Renders any serializable value (a struct, a map...).
     pub fn render_serialize<T: serde::Serialize + ?Sized>(
         &self,
         engine: &Engine,
         data: &T,
     ) -> Result<String, Error> {
-        let value = crate::to_value(data).map_err(|e| Error::Data(e.to_string()))?;
-        self.render(engine, &value)
+        let json = serde_json::to_value(data).map_err(|e| Error::Data(e.to_string()))?;
+        self.render_json(engine, &json)
     }
 
     /// Renders, appending to `out`. On error `out` is left as it was.
     pub fn render_to(&self, engine: &Engine, data: &Value, out: &mut String) -> Result<(), Error> {
+        self.render_data_to(engine, Data::Kit(data), out)
+    }
+
+    fn render_data_to(
+        &self,
+        engine: &Engine,
+        data: Data<'_>,
+        out: &mut String,
+    ) -> Result<(), Error> {
         let before = out.len();
         let result = Renderer::new(engine, out).render_template(self, data);
         match result {

@@ -103,7 +103,7 @@ pub enum Error {
         /// What is wrong.
         kind: SyntaxErrorKind,
         /// Where.
-        location: Location,
+        location: Box<Location>,
     },
     /// Strict mode: an interpolated name resolved to nothing.
     #[error("{location}: '{name}' is not defined{}", suggestion_text(.suggestion))]
@@ -113,7 +113,7 @@ pub enum Error {
         /// A close name that does exist.
         suggestion: Option<String>,
         /// Where.
-        location: Location,
+        location: Box<Location>,
     },
     /// A value cannot be written at this YAML position without changing the
     /// document. The value itself is never included.
@@ -128,7 +128,7 @@ pub enum Error {
         /// What to change.
         hint: &'static str,
         /// Where.
-        location: Location,
+        location: Box<Location>,
     },
     /// A list or map was interpolated.
     #[error(
@@ -140,7 +140,7 @@ pub enum Error {
         /// `list` or `map`.
         kind: &'static str,
         /// Where.
-        location: Location,
+        location: Box<Location>,
     },
     /// A partial or parent that does not exist (strict mode).
     #[error("{location}: partial '{name}' not found")]
@@ -148,7 +148,7 @@ pub enum Error {
         /// The partial name.
         name: String,
         /// Where it was used.
-        location: Location,
+        location: Box<Location>,
     },
     /// A partial name that would leave the partials directory.
     #[error("partial name '{name}' is not allowed: {reason}")]
@@ -164,7 +164,7 @@ pub enum Error {
         /// The limit in force.
         limit: usize,
         /// Where the limit was hit.
-        location: Location,
+        location: Box<Location>,
     },
     /// The data could not be converted to template values.
     #[error("cannot use the data: {0}")]
@@ -259,7 +259,7 @@ mod tests {
         let err = Error::Undefined {
             name: "x".into(),
             suggestion: None,
-            location: Location::from_offset(&name, "key: {{x}}", 5),
+            location: Box::new(Location::from_offset(&name, "key: {{x}}", 5)),
         };
         assert_eq!(err.snippet().unwrap(), "  |\n1 | key: {{x}}\n  |      ^");
     }

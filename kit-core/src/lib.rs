@@ -30,6 +30,7 @@
 //!   interpolates is described in [`value`].
 
 mod ast;
+mod data;
 mod engine;
 mod error;
 mod html;

@@ -340,8 +340,12 @@ fn parse_part(
 }
 
 impl Builder<'_, '_> {
-    fn location(&self, local: usize) -> Location {
-        Location::from_offset(&self.src.name, &self.src.text, self.map.map(local))
+    fn location(&self, local: usize) -> Box<Location> {
+        Box::new(Location::from_offset(
+            &self.src.name,
+            &self.src.text,
+            self.map.map(local),
+        ))
     }
 
     fn syntax(&self, kind: SyntaxErrorKind, local: usize) -> Error {

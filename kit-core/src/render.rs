@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use crate::Escape;
 use crate::ast::{Block, Name, Node, PartialRef, Section, Source, VarEscape};
+use crate::data::{Data, Scalar};
 use crate::engine::{Engine, Template, UndefinedBehavior};
 use crate::error::{Error, Location};
 use crate::suggest::suggest;
-use crate::value::Value;
 use crate::{html, yaml};
 
 /// Block arguments in force, innermost last; lookups prefer the outermost
@@ -46,7 +46,7 @@ pub(crate) struct Renderer<'e> {
     pending_indent: bool,
 }
 
-fn resolve<'v>(stack: &[&'v Value], name: &Name) -> Option<&'v Value> {
+fn resolve<'v>(stack: &[Data<'v>], name: &Name) -> Option<Data<'v>> {
     let Some((first, rest)) = name.parts.split_first() else {
         return stack.last().copied();
     };
@@ -100,7 +100,7 @@ impl<'e> Renderer<'e> {
         }
     }
 
-    pub fn render_template(&mut self, tpl: &Template, data: &Value) -> Result<(), Error> {
+    pub fn render_template(&mut self, tpl: &Template, data: Data<'_>) -> Result<(), Error> {
         let mut stack = Vec::with_capacity(16);
         stack.push(data);
         let frame = Frame {
@@ -112,8 +112,8 @@ impl<'e> Renderer<'e> {
         self.nodes(&tpl.nodes, frame, &mut stack)
     }
 
-    fn location(&self, f: Frame<'_>, pos: usize) -> Location {
-        Location::from_offset(&f.src.name, &f.src.text, pos)
+    fn location(&self, f: Frame<'_>, pos: usize) -> Box<Location> {
+        Box::new(Location::from_offset(&f.src.name, &f.src.text, pos))
     }
 
     fn enter(&mut self, f: Frame<'_>, pos: usize) -> Result<(), Error> {
@@ -152,7 +152,7 @@ impl<'e> Renderer<'e> {
         &mut self,
         nodes: &[Node],
         f: Frame<'_>,
-        stack: &mut Vec<&'v Value>,
+        stack: &mut Vec<Data<'v>>,
     ) -> Result<(), Error> {
         for node in nodes {
             match node {
@@ -230,13 +230,13 @@ impl<'e> Renderer<'e> {
         name: &PartialRef,
         pos: usize,
         f: Frame<'_>,
-        stack: &[&Value],
+        stack: &[Data<'_>],
     ) -> Result<Option<Arc<Template>>, Error> {
         let strict = self.engine.undefined() == UndefinedBehavior::Strict;
         let name: &str = match name {
             PartialRef::Static(s) => s,
-            PartialRef::Dynamic(n) => match resolve(stack, n) {
-                Some(Value::String(s)) => s,
+            PartialRef::Dynamic(n) => match resolve(stack, n).map(Data::scalar) {
+                Some(Scalar::Str(s)) => s,
                 Some(_) | None if !strict => return Ok(None),
                 Some(_) | None => return Err(self.undefined(n, pos, f, stack)),
             },
@@ -251,7 +251,7 @@ impl<'e> Renderer<'e> {
         }
     }
 
-    fn undefined(&self, name: &Name, pos: usize, f: Frame<'_>, stack: &[&Value]) -> Error {
+    fn undefined(&self, name: &Name, pos: usize, f: Frame<'_>, stack: &[Data<'_>]) -> Error {
         Error::Undefined {
             name: name.dotted.to_string(),
             suggestion: suggest(stack, name),
@@ -265,7 +265,7 @@ impl<'e> Renderer<'e> {
         escape: VarEscape,
         pos: usize,
         f: Frame<'_>,
-        stack: &mut Vec<&Value>,
+        stack: &mut Vec<Data<'_>>,
     ) -> Result<(), Error> {
         let Some(value) = resolve(stack, name) else {
             return match self.engine.undefined() {
@@ -278,30 +278,30 @@ impl<'e> Renderer<'e> {
             _ => None,
         };
         let owned: String;
-        let (text, is_string, is_null): (&str, bool, bool) = match value {
-            Value::String(s) => (s, true, false),
-            Value::Int(i) => {
+        let (text, is_string, is_null): (&str, bool, bool) = match value.scalar() {
+            Scalar::Str(s) => (s, true, false),
+            Scalar::Int(i) => {
                 owned = i.to_string();
                 (&owned, false, false)
             }
-            Value::UInt(u) => {
+            Scalar::UInt(u) => {
                 owned = u.to_string();
                 (&owned, false, false)
             }
-            Value::Float(x) => {
-                owned = float_text(*x, yaml_pos.is_some());
+            Scalar::Float(x) => {
+                owned = float_text(x, yaml_pos.is_some());
                 (&owned, false, false)
             }
-            Value::Bool(b) => (if *b { "true" } else { "false" }, false, false),
-            Value::Null => (if yaml_pos.is_some() { "null" } else { "" }, false, true),
-            Value::List(_) | Value::Map(_) => {
+            Scalar::Bool(b) => (if b { "true" } else { "false" }, false, false),
+            Scalar::Null => (if yaml_pos.is_some() { "null" } else { "" }, false, true),
+            Scalar::Composite(kind) => {
                 return Err(Error::NotInterpolable {
                     name: name.dotted.to_string(),
-                    kind: value.kind(),
+                    kind,
                     location: self.location(f, pos),
                 });
             }
-            Value::Lambda(l) => {
+            Scalar::Lambda(l) => {
                 let source = l.call("");
                 let tpl = Template::compile(
                     &format!("<lambda {} in {}>", name.dotted, f.src.name),
@@ -357,7 +357,7 @@ impl<'e> Renderer<'e> {
         &mut self,
         s: &Section,
         f: Frame<'_>,
-        stack: &mut Vec<&'v Value>,
+        stack: &mut Vec<Data<'v>>,
     ) -> Result<(), Error> {
         let value = resolve(stack, &s.name);
         if s.inverted {
@@ -372,30 +372,26 @@ impl<'e> Renderer<'e> {
             return Ok(());
         };
         self.enter(f, s.pos)?;
-        match value {
-            Value::List(items) => {
-                for item in items {
-                    stack.push(item);
-                    let r = self.nodes(&s.body, f, stack);
-                    stack.pop();
-                    r?;
-                }
-            }
-            Value::Lambda(l) => {
-                let raw = &f.src.text[s.raw.0..s.raw.1];
-                let source = l.call(raw);
-                let name = format!("<lambda {} in {}>", s.name.dotted, f.src.name);
-                let delims = s.delims.as_ref().map(|(o, c)| (&**o, &**c));
-                let tpl = Template::compile_inner(&name, &source, f.escape, delims)?;
-                let inner = Frame { src: &tpl.src, ..f };
-                self.nodes(&tpl.nodes, inner, stack)?;
-            }
-            v => {
-                stack.push(v);
+        if let Some(items) = value.items() {
+            for item in items {
+                stack.push(item);
                 let r = self.nodes(&s.body, f, stack);
                 stack.pop();
                 r?;
             }
+        } else if let Some(l) = value.lambda() {
+            let raw = &f.src.text[s.raw.0..s.raw.1];
+            let source = l.call(raw);
+            let name = format!("<lambda {} in {}>", s.name.dotted, f.src.name);
+            let delims = s.delims.as_ref().map(|(o, c)| (&**o, &**c));
+            let tpl = Template::compile_inner(&name, &source, f.escape, delims)?;
+            let inner = Frame { src: &tpl.src, ..f };
+            self.nodes(&tpl.nodes, inner, stack)?;
+        } else {
+            stack.push(value);
+            let r = self.nodes(&s.body, f, stack);
+            stack.pop();
+            r?;
         }
         self.depth -= 1;
         Ok(())

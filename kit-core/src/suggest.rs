@@ -1,7 +1,7 @@
 //! "Did you mean ...?" for names that resolve to nothing.
 
 use crate::ast::Name;
-use crate::value::Value;
+use crate::data::Data;
 
 /// Edit distance between two short strings, counting a swap of two
 /// neighbouring characters as one edit (optimal string alignment).
@@ -46,21 +46,12 @@ fn closest<'a>(target: &str, candidates: impl Iterator<Item = &'a str>) -> Optio
         .map(|(_, c)| c)
 }
 
-fn keys(v: &Value) -> impl Iterator<Item = &str> {
-    match v {
-        Value::Map(m) => Some(m.keys().map(String::as_str)),
-        _ => None,
-    }
-    .into_iter()
-    .flatten()
-}
-
 /// A dotted name close to `name` that does resolve in `stack`, if any.
-pub(crate) fn suggest(stack: &[&Value], name: &Name) -> Option<String> {
+pub(crate) fn suggest(stack: &[Data<'_>], name: &Name) -> Option<String> {
     let parts = &name.parts;
     let first = parts.first()?;
     let Some(mut v) = stack.iter().rev().find_map(|v| v.get(first)) else {
-        let all = stack.iter().rev().flat_map(|v| keys(v));
+        let all = stack.iter().rev().flat_map(|v| v.keys());
         let best = closest(first, all)?;
         let mut s = best.to_owned();
         for p in &parts[1..] {
@@ -73,7 +64,7 @@ pub(crate) fn suggest(stack: &[&Value], name: &Name) -> Option<String> {
         match v.get(p) {
             Some(next) => v = next,
             None => {
-                let best = closest(p, keys(v))?;
+                let best = closest(p, v.keys().into_iter())?;
                 let mut s = parts[..i].join(".");
                 s.push('.');
                 s.push_str(best);
@@ -101,8 +92,8 @@ mod tests {
 
     #[test]
     fn suggests_close_names_at_the_level_that_broke() {
-        let data: Value = serde_json::json!({"image": {"tag": "1"}, "replicas": 2}).into();
-        let stack = [&data];
+        let data = serde_json::json!({"image": {"tag": "1"}, "replicas": 2});
+        let stack = [Data::Json(&data)];
         assert_eq!(suggest(&stack, &name("imagee")), Some("image".into()));
         assert_eq!(
             suggest(&stack, &name("image.tga")),

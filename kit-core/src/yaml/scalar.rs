@@ -64,67 +64,88 @@ pub fn is_plain_string(s: &str, flow: bool) -> bool {
 }
 
 fn plain_safe(s: &str, flow: bool) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
-    let second = chars.next();
-    let last = s.chars().next_back().unwrap_or(first);
-    if matches!(first, ' ' | '\t') || matches!(last, ' ' | '\t') {
+    if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t') {
         return false;
     }
     if matches!(
         first,
-        ',' | '['
-            | ']'
-            | '{'
-            | '}'
-            | '#'
-            | '&'
-            | '*'
-            | '!'
-            | '|'
-            | '>'
-            | '\''
-            | '"'
-            | '%'
-            | '@'
-            | '`'
+        b',' | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
     ) {
         return false;
     }
-    if matches!(first, '-' | '?' | ':') {
-        match second {
-            None | Some(' ' | '\t') => return false,
-            Some(c) if flow && is_flow_indicator(c) => return false,
+    if matches!(first, b'-' | b'?' | b':') {
+        match b.get(1) {
+            None | Some(b' ' | b'\t') => return false,
+            Some(&c) if flow && is_flow_indicator(c as char) => return false,
             _ => {}
         }
     }
-    if s.starts_with("---") || s.starts_with("...") {
+    if b.starts_with(b"---") || b.starts_with(b"...") {
         return false;
     }
-    let mut prev_ws = false;
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if !is_printable(c) || is_break(c) || c == '\u{FEFF}' || c == '\t' {
-            return false;
-        }
-        if flow && is_flow_indicator(c) {
-            return false;
+    // One pass over the bytes: ordinary bytes are skipped through a table;
+    // only the rest is looked at, and only non-ASCII characters are decoded.
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if PLAIN_BYTE[c as usize] {
+            i += 1;
+            continue;
         }
         match c {
-            ':' => match it.peek() {
-                None | Some(' ' | '\t') => return false,
-                Some(&n) if flow && is_flow_indicator(n) => return false,
+            0x80.. => {
+                let ch = s[i..].chars().next().unwrap_or('\u{FFFD}');
+                if !is_printable(ch) || is_break(ch) || ch == '\u{FEFF}' {
+                    return false;
+                }
+                i += ch.len_utf8();
+                continue;
+            }
+            b':' => match b.get(i + 1) {
+                None | Some(b' ' | b'\t') => return false,
+                Some(&n) if flow && is_flow_indicator(n as char) => return false,
                 _ => {}
             },
-            '#' if prev_ws => return false,
-            _ => {}
+            b'#' if i > 0 && b[i - 1] == b' ' => return false,
+            b'#' => {}
+            b',' | b'[' | b']' | b'{' | b'}' if flow => return false,
+            b',' | b'[' | b']' | b'{' | b'}' => {}
+            // Controls (tab included: readers disagree on tabs in plain scalars).
+            _ => return false,
         }
-        prev_ws = c == ' ';
+        i += 1;
     }
     true
 }
+
+/// Bytes that never need a second look inside a plain scalar.
+static PLAIN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0x20;
+    while i < 0x7F {
+        t[i] = !matches!(i as u8, b':' | b'#' | b',' | b'[' | b']' | b'{' | b'}');
+        i += 1;
+    }
+    t
+};
 
 /// Whether some YAML 1.1 or 1.2 resolver could read the plain scalar `s` as
 /// something other than a string: null, boolean, integer, float, timestamp,
@@ -183,8 +204,18 @@ fn may_resolve_to_non_string(s: &str) -> bool {
 /// assert_eq!(out, r#"say \"hi\"\n\N"#);
 /// ```
 pub fn write_double_quoted(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Printable ASCII other than `"` and `\` is written as it is.
+        if (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\' {
+            i += 1;
+            continue;
+        }
+        let c = s[i..].chars().next().unwrap_or('\u{FFFD}');
+        let len = c.len_utf8();
         let esc: Option<&str> = match c {
             '"' => Some("\\\""),
             '\\' => Some("\\\\"),
@@ -202,12 +233,11 @@ pub fn write_double_quoted(out: &mut String, s: &str) {
             '\u{2029}' => Some("\\P"),
             _ => None,
         };
-        let needs_numeric = esc.is_none() && (!is_printable(c) || c == '\u{FEFF}');
-        if esc.is_none() && !needs_numeric {
+        if esc.is_none() && is_printable(c) && c != '\u{FEFF}' {
+            i += len;
             continue;
         }
         out.push_str(&s[start..i]);
-        start = i + c.len_utf8();
         match esc {
             Some(e) => out.push_str(e),
             None => {
@@ -221,6 +251,8 @@ pub fn write_double_quoted(out: &mut String, s: &str) {
                 };
             }
         }
+        i += len;
+        start = i;
     }
     out.push_str(&s[start..]);
 }
