@@ -1,0 +1,105 @@
+//! kit-env's errors. None of them ever holds a secret value.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong reading or writing secrets. `store` fields
+/// name the store as given (`s3://bucket/prefix` or a directory).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bucket does not exist.
+    #[error("{store}: bucket '{bucket}' does not exist")]
+    NoSuchBucket {
+        /// The store.
+        store: String,
+        /// The bucket.
+        bucket: String,
+    },
+    /// The credentials are valid but not allowed to do this.
+    #[error("{store}: access denied ({detail})")]
+    AccessDenied {
+        /// The store.
+        store: String,
+        /// The server's words.
+        detail: String,
+    },
+    /// The credentials are missing, unknown or wrong.
+    #[error("{store}: bad or missing credentials ({detail})")]
+    Credentials {
+        /// The store.
+        store: String,
+        /// The cause.
+        detail: String,
+    },
+    /// The endpoint could not be reached.
+    #[error("{store}: cannot reach the endpoint ({detail})")]
+    Unreachable {
+        /// The store.
+        store: String,
+        /// The cause.
+        detail: String,
+    },
+    /// No answer in time.
+    #[error("{store}: no answer within {after:?}")]
+    Timeout {
+        /// The store.
+        store: String,
+        /// The limit that passed.
+        after: Duration,
+    },
+    /// Another error from the store.
+    #[error("{store}: {detail}")]
+    Store {
+        /// The store.
+        store: String,
+        /// What happened.
+        detail: String,
+    },
+    /// A key that should exist does not.
+    #[error("{store}: no secret at '{key}'")]
+    NotFound {
+        /// The store.
+        store: String,
+        /// The key.
+        key: String,
+    },
+    /// A value is not UTF-8 text.
+    #[error("the secret at '{key}' is not UTF-8 text")]
+    NotUtf8 {
+        /// The key.
+        key: String,
+    },
+    /// A key whose last segment cannot be a variable name.
+    #[error(
+        "the secret at '{key}' has the name '{name}', which is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
+    )]
+    InvalidName {
+        /// The key.
+        key: String,
+        /// Its last segment.
+        name: String,
+    },
+    /// An environment, cluster or service name that cannot be used.
+    #[error("invalid {what} name '{value}': {reason}")]
+    InvalidTarget {
+        /// `environment`, `cluster` or `service`.
+        what: &'static str,
+        /// The name.
+        value: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A `--secrets-from` value that is neither `s3://BUCKET[/PREFIX]` nor a
+    /// directory.
+    #[error("invalid secret source '{0}': expected s3://BUCKET[/PREFIX] or a directory")]
+    InvalidSource(String),
+    /// A local file operation failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}

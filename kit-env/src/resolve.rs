@@ -1,0 +1,270 @@
+//! From targets to variables: list the layers, pick the winner of each name,
+//! fetch only the winners, each object once per run.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::error::Error;
+use crate::layout::{Layer, Layout, Target, is_valid_name};
+use crate::secret::SecretValue;
+use crate::store::SecretStore;
+
+/// The default number of store requests in flight.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// One resolved variable: its value and where it came from.
+#[derive(Debug, Clone)]
+pub struct Variable {
+    /// The variable name (the key's last segment).
+    pub name: String,
+    /// The value.
+    pub value: SecretValue,
+    /// The layer that won.
+    pub layer: Layer,
+    /// The full key that won.
+    pub key: String,
+    /// Keys of less specific layers that this one overrode.
+    pub overridden: Vec<String>,
+}
+
+/// The variables of one target, sorted by name.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// The target.
+    pub target: Target,
+    /// Its variables, sorted by name.
+    pub variables: Vec<Variable>,
+    /// Keys that were skipped, and why (never values).
+    pub warnings: Vec<String>,
+}
+
+type Cell<T> = Arc<OnceCell<T>>;
+
+struct Inner {
+    store: Arc<dyn SecretStore>,
+    layout: Layout,
+    permits: Semaphore,
+    trim: bool,
+    lists: Mutex<HashMap<String, Cell<Arc<Vec<String>>>>>,
+    values: Mutex<HashMap<String, Cell<SecretValue>>>,
+}
+
+/// Resolves targets against a store, with a bounded number of requests in
+/// flight, listing each layer and fetching each object at most once for the
+/// resolver's lifetime (one run).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use kit_env::{Layout, MemoryStore, Resolver, Target};
+/// let store = MemoryStore::new();
+/// store.insert("production/common/REDIS_HOST", "redis");
+/// store.insert("production/c1/web/REDIS_HOST", "redis-web");
+/// let resolver = Resolver::new(Arc::new(store), Layout::new(""));
+/// let r = resolver.resolve(&Target::new("production", "c1", "web")).await?;
+/// assert_eq!(r.variables[0].value.expose(), "redis-web");
+/// assert_eq!(r.variables[0].overridden, ["production/common/REDIS_HOST"]);
+/// # Ok::<(), kit_env::Error>(()) }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Resolver {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver")
+            .field("store", &self.inner.store.describe())
+            .field("layout", &self.inner.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resolver {
+    /// A resolver over `store` with the given key layout.
+    pub fn new(store: Arc<dyn SecretStore>, layout: Layout) -> Self {
+        Self::with_options(store, layout, DEFAULT_CONCURRENCY, false)
+    }
+
+    /// A resolver with `concurrency` requests in flight at most, and
+    /// optionally trimming trailing white space (spaces, tabs, line breaks)
+    /// from values. Values are otherwise byte-exact.
+    pub fn with_options(
+        store: Arc<dyn SecretStore>,
+        layout: Layout,
+        concurrency: usize,
+        trim: bool,
+    ) -> Self {
+        Resolver {
+            inner: Arc::new(Inner {
+                store,
+                layout,
+                permits: Semaphore::new(concurrency.max(1)),
+                trim,
+                lists: Mutex::new(HashMap::new()),
+                values: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn SecretStore> {
+        &self.inner.store
+    }
+
+    /// Resolves one target.
+    pub async fn resolve(&self, target: &Target) -> Result<Resolution, Error> {
+        let mut all = self.resolve_many(std::slice::from_ref(target)).await?;
+        Ok(all.remove(0))
+    }
+
+    /// Resolves many targets in one go: every distinct layer is listed once
+    /// and every distinct winning object fetched once, all concurrently
+    /// within the bound.
+    pub async fn resolve_many(&self, targets: &[Target]) -> Result<Vec<Resolution>, Error> {
+        for t in targets {
+            Layout::validate(t)?;
+        }
+        let layout = &self.inner.layout;
+        let prefixes: BTreeSet<String> = targets
+            .iter()
+            .flat_map(|t| Layer::ALL.map(|l| layout.layer_prefix(t, l)))
+            .collect();
+        let mut tasks = JoinSet::new();
+        for p in prefixes {
+            let inner = self.inner.clone();
+            tasks.spawn(async move {
+                let keys = inner.list(&p).await?;
+                Ok::<_, Error>((p, keys))
+            });
+        }
+        let mut listed = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (p, keys) = joined.expect("list task panicked")?;
+            listed.insert(p, keys);
+        }
+
+        // Winners per target, by name.
+        let mut plans = Vec::with_capacity(targets.len());
+        let mut wanted = BTreeSet::new();
+        for t in targets {
+            let mut winners: BTreeMap<String, (Layer, String, Vec<String>)> = BTreeMap::new();
+            let mut warnings = Vec::new();
+            for layer in Layer::ALL {
+                let prefix = layout.layer_prefix(t, layer);
+                for key in listed[&prefix].iter() {
+                    let rest = &key[prefix.len()..];
+                    if rest.is_empty() || rest.ends_with('/') {
+                        continue; // folder marker
+                    }
+                    if rest.contains('/') {
+                        warnings.push(format!(
+                            "ignored '{key}': secrets in sub-folders of a layer are not read"
+                        ));
+                        continue;
+                    }
+                    if !is_valid_name(rest) {
+                        return Err(Error::InvalidName {
+                            key: key.clone(),
+                            name: rest.into(),
+                        });
+                    }
+                    let entry = winners
+                        .entry(rest.to_owned())
+                        .or_insert_with(|| (layer, key.clone(), Vec::new()));
+                    if entry.1 != *key {
+                        let old = std::mem::replace(&mut entry.1, key.clone());
+                        entry.0 = layer;
+                        entry.2.push(old);
+                    }
+                }
+            }
+            wanted.extend(winners.values().map(|w| w.1.clone()));
+            plans.push((t, winners, warnings));
+        }
+
+        let mut tasks = JoinSet::new();
+        for key in wanted {
+            let inner = self.inner.clone();
+            tasks.spawn(async move {
+                let v = inner.value(&key).await?;
+                Ok::<_, Error>((key, v))
+            });
+        }
+        let mut values = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (k, v) = joined.expect("get task panicked")?;
+            values.insert(k, v);
+        }
+
+        Ok(plans
+            .into_iter()
+            .map(|(t, winners, warnings)| Resolution {
+                target: t.clone(),
+                variables: winners
+                    .into_iter()
+                    .map(|(name, (layer, key, overridden))| Variable {
+                        name,
+                        value: values[&key].clone(),
+                        layer,
+                        key,
+                        overridden,
+                    })
+                    .collect(),
+                warnings,
+            })
+            .collect())
+    }
+}
+
+impl Inner {
+    async fn list(&self, prefix: &str) -> Result<Arc<Vec<String>>, Error> {
+        let cell = self
+            .lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(prefix.to_owned())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("semaphore is never closed");
+            self.store.list(prefix).await.map(Arc::new)
+        })
+        .await
+        .cloned()
+    }
+
+    async fn value(&self, key: &str) -> Result<SecretValue, Error> {
+        let cell = self
+            .values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_owned())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let _permit = self
+                .permits
+                .acquire()
+                .await
+                .expect("semaphore is never closed");
+            let bytes = self.store.get(key).await?;
+            let mut text =
+                String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { key: key.into() })?;
+            if self.trim {
+                let kept = text.trim_end_matches([' ', '\t', '\r', '\n']).len();
+                text.truncate(kept);
+            }
+            Ok(SecretValue::new(text))
+        })
+        .await
+        .cloned()
+    }
+}

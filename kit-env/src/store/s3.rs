@@ -1,0 +1,303 @@
+//! Secrets in S3 (or any S3-protocol server: MinIO, Garage, Ceph, moto).
+//!
+//! Configured the way the AWS CLI is: the default credential chain
+//! (environment, profiles, SSO, web identity, IMDS), region from the
+//! configuration or [`S3Options::region`], and an endpoint override from
+//! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` or [`S3Options::endpoint_url`],
+//! which switches to path-style addressing unless told otherwise.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::Region;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+
+use super::{BoxFuture, Counters, Encryption, SecretStore, Stats};
+use crate::error::Error;
+
+/// How to reach S3. The defaults bound every wait to seconds.
+#[derive(Debug, Clone)]
+pub struct S3Options {
+    /// The region; else the AWS configuration's, else `us-east-1`.
+    pub region: Option<String>,
+    /// The AWS profile; else `AWS_PROFILE` or `default`.
+    pub profile: Option<String>,
+    /// An S3-compatible endpoint; else `AWS_ENDPOINT_URL_S3` or
+    /// `AWS_ENDPOINT_URL`, else AWS.
+    pub endpoint_url: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`). `None`: on when an
+    /// endpoint is overridden, off for AWS.
+    pub path_style: Option<bool>,
+    /// Time to open a connection. Default 3 s.
+    pub connect_timeout: Duration,
+    /// Time for one attempt of one request. Default 10 s.
+    pub attempt_timeout: Duration,
+    /// Time for one request, retries included. Default 30 s.
+    pub operation_timeout: Duration,
+    /// Attempts per request (standard retries: throttling, 5xx such as 503
+    /// SlowDown, connection resets). Default 3.
+    pub max_attempts: u32,
+    /// Fixed credentials (access key id, secret) instead of the default
+    /// chain. For tests and embedders; the CLI never sets them.
+    pub static_credentials: Option<(String, String)>,
+}
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            path_style: None,
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            static_credentials: None,
+        }
+    }
+}
+
+/// A store in an S3 bucket.
+#[derive(Debug)]
+pub struct S3Store {
+    client: Client,
+    bucket: String,
+    name: String,
+    operation_timeout: Duration,
+    counters: Counters,
+}
+
+fn env_endpoint() -> Option<String> {
+    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+}
+
+impl S3Store {
+    /// Prepares a client for `bucket`. `name` is how errors name the store
+    /// (usually the `s3://...` source). No request is made yet.
+    pub async fn connect(bucket: &str, name: &str, opts: &S3Options) -> S3Store {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(opts.connect_timeout)
+                    .operation_attempt_timeout(opts.attempt_timeout)
+                    .operation_timeout(opts.operation_timeout)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)));
+        if let Some((id, secret)) = &opts.static_credentials {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                id.clone(),
+                secret.clone(),
+                None,
+                None,
+                "kit-static",
+            ));
+        }
+        if let Some(p) = &opts.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &opts.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        let endpoint = opts.endpoint_url.clone().or_else(env_endpoint);
+        if let Some(e) = &opts.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let sdk = loader.load().await;
+        let mut conf = aws_sdk_s3::config::Builder::from(&sdk);
+        if sdk.region().is_none() {
+            conf = conf.region(Region::new("us-east-1"));
+        }
+        conf = conf.force_path_style(opts.path_style.unwrap_or(endpoint.is_some()));
+        S3Store {
+            client: Client::from_conf(conf.build()),
+            bucket: bucket.into(),
+            name: name.into(),
+            operation_timeout: opts.operation_timeout,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    fn error<E, R>(&self, e: SdkError<E, R>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        let store = self.name.clone();
+        match &e {
+            SdkError::ServiceError(se) => {
+                let code = se.err().code().unwrap_or("");
+                let detail = match se.err().message() {
+                    Some(m) => format!("{code}: {m}"),
+                    None => code.to_owned(),
+                };
+                match code {
+                    "NoSuchBucket" => Error::NoSuchBucket {
+                        store,
+                        bucket: self.bucket.clone(),
+                    },
+                    "AccessDenied" | "AllAccessDisabled" => Error::AccessDenied { store, detail },
+                    "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "ExpiredToken"
+                    | "InvalidToken" => Error::Credentials { store, detail },
+                    _ => Error::Store { store, detail },
+                }
+            }
+            SdkError::TimeoutError(_) => Error::Timeout {
+                store,
+                after: self.operation_timeout,
+            },
+            SdkError::DispatchFailure(df) if df.is_timeout() => Error::Timeout {
+                store,
+                after: self.operation_timeout,
+            },
+            SdkError::DispatchFailure(df) if df.is_io() => Error::Unreachable {
+                store,
+                detail: chain(&e),
+            },
+            SdkError::DispatchFailure(_) if chain(&e).contains("credentials") => {
+                Error::Credentials {
+                    store,
+                    detail: chain(&e),
+                }
+            }
+            _ => Error::Store {
+                store,
+                detail: chain(&e),
+            },
+        }
+    }
+}
+
+/// The error and its causes on one line (SDK errors never hold object bodies).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+impl SecretStore for S3Store {
+    fn describe(&self) -> &str {
+        &self.name
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
+        Box::pin(async move {
+            let mut keys = Vec::new();
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                self.counters.list();
+                let page = page.map_err(|e| self.error(e))?;
+                keys.extend(
+                    page.contents()
+                        .iter()
+                        .filter_map(|o| o.key().map(str::to_owned)),
+                );
+            }
+            Ok(keys)
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<u8>, Error>> {
+        Box::pin(async move {
+            self.counters.get();
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| match &e {
+                    SdkError::ServiceError(se) if se.err().code() == Some("NoSuchKey") => {
+                        Error::NotFound {
+                            store: self.name.clone(),
+                            key: key.into(),
+                        }
+                    }
+                    _ => self.error(e),
+                })?;
+            let body = out.body.collect().await.map_err(|e| Error::Unreachable {
+                store: self.name.clone(),
+                detail: format!("reading '{key}': {}", chain(&e)),
+            })?;
+            Ok(body.into_bytes().to_vec())
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        encryption: &'a Encryption,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut req = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(ByteStream::from(value.to_vec()));
+            req = match encryption {
+                Encryption::Default => req,
+                Encryption::Aes256 => req.server_side_encryption(ServerSideEncryption::Aes256),
+                Encryption::Kms(id) => req
+                    .server_side_encryption(ServerSideEncryption::AwsKms)
+                    .set_ssekms_key_id(id.clone()),
+            };
+            req.send().await.map_err(|e| self.error(e))?;
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| self.error(e))?;
+            Ok(())
+        })
+    }
+
+    fn stats(&self) -> Stats {
+        self.counters.stats()
+    }
+}

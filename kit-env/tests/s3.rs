@@ -1,0 +1,434 @@
+//! kit-env against a real S3 protocol: an in-process s3s-fs server on
+//! 127.0.0.1, spoken to by aws-sdk-s3 over HTTP with SigV4 (the server
+//! checks signatures). No fake of the SDK anywhere.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use kit_env::{
+    Encryption, Error, Layer, Layout, Resolver, S3Options, S3Store, SecretStore, Target,
+};
+
+const KEY_ID: &str = "kit-test-key";
+const SECRET: &str = "kit-test-secret";
+
+/// A running S3 server. `faults` makes it answer that many requests with
+/// 503 SlowDown before serving normally; `requests` counts every request.
+struct Server {
+    addr: SocketAddr,
+    requests: Arc<AtomicUsize>,
+    faults: Arc<AtomicUsize>,
+    _root: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir() -> TempDir {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let p = std::env::temp_dir().join(format!(
+        "kit-env-s3-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).unwrap();
+    TempDir(p)
+}
+
+async fn start_server(buckets: &[&str]) -> Server {
+    let root = temp_dir();
+    for b in buckets {
+        std::fs::create_dir_all(root.0.join(b)).unwrap();
+    }
+    let fs = s3s_fs::FileSystem::new(&root.0).unwrap();
+    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+    builder.set_auth(s3s::auth::SimpleAuth::from_single(KEY_ID, SECRET));
+    let service = builder.build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let faults = Arc::new(AtomicUsize::new(0));
+    let (req_count, fault_count) = (requests.clone(), faults.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            // Without it, responses stall ~40 ms (Nagle + delayed ACK).
+            socket.set_nodelay(true).unwrap();
+            let service = service.clone();
+            let (req_count, fault_count) = (req_count.clone(), fault_count.clone());
+            let svc = hyper::service::service_fn(
+                move |req: hyper::Request<hyper::body::Incoming>| {
+                    let service = service.clone();
+                    req_count.fetch_add(1, Ordering::SeqCst);
+                    let fault = fault_count
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                    async move {
+                        if fault {
+                            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+                            return Ok(hyper::Response::builder()
+                                .status(503)
+                                .header("content-type", "application/xml")
+                                .body(s3s::Body::from(body.to_owned()))
+                                .unwrap());
+                        }
+                        hyper::service::Service::call(&service, req).await
+                    }
+                },
+            );
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(socket), svc)
+                    .await;
+            });
+        }
+    });
+    Server {
+        addr,
+        requests,
+        faults,
+        _root: root,
+    }
+}
+
+fn options(endpoint: String) -> S3Options {
+    S3Options {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint),
+        static_credentials: Some((KEY_ID.into(), SECRET.into())),
+        connect_timeout: Duration::from_secs(1),
+        attempt_timeout: Duration::from_secs(2),
+        operation_timeout: Duration::from_secs(5),
+        ..S3Options::default()
+    }
+}
+
+async fn store(server: &Server, bucket: &str) -> S3Store {
+    S3Store::connect(
+        bucket,
+        &format!("s3://{bucket}"),
+        &options(format!("http://{}", server.addr)),
+    )
+    .await
+}
+
+async fn put_all(store: &S3Store, objects: &[(&str, &str)]) {
+    for (k, v) in objects {
+        store
+            .put(k, v.as_bytes(), &Encryption::Default)
+            .await
+            .unwrap();
+    }
+}
+
+fn t(service: &str) -> Target {
+    Target::new("production", "nerdearla-cluster", service)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn precedence_isolation_and_provenance() {
+    let server = start_server(&["mysecrets"]).await;
+    let s = store(&server, "mysecrets").await;
+    put_all(
+        &s,
+        &[
+            ("kit/production/common/REDIS_HOST", "redis.production"),
+            ("kit/production/common/LOG_LEVEL", "info"),
+            (
+                "kit/production/nerdearla-cluster/common/S3_BUCKET",
+                "bucket-nerdearla",
+            ),
+            ("kit/production/nerdearla-cluster/common/LOG_LEVEL", "warn"),
+            (
+                "kit/production/nerdearla-cluster/myservicio/MYSQL_PASSWORD",
+                "!myp4ssw0rd!",
+            ),
+            (
+                "kit/production/nerdearla-cluster/myservicio/LOG_LEVEL",
+                "debug",
+            ),
+            // Look-alikes and neighbours that must not leak in.
+            (
+                "kit/production/nerdearla-cluster/myservicio-v2/MYSQL_PASSWORD",
+                "v2",
+            ),
+            (
+                "kit/production/nerdearla-cluster/other/MYSQL_PASSWORD",
+                "other",
+            ),
+            (
+                "kit/production/other-cluster/common/S3_BUCKET",
+                "bucket-other",
+            ),
+            ("kit/staging/common/REDIS_HOST", "redis.staging"),
+            ("kit/production-eu/common/REDIS_HOST", "redis.eu"),
+            ("other-prefix/production/common/REDIS_HOST", "nope"),
+        ],
+    )
+    .await;
+    let resolver = Resolver::new(Arc::new(s), Layout::new("kit"));
+    let r = resolver.resolve(&t("myservicio")).await.unwrap();
+    let got: Vec<(&str, &str, Layer, &str)> = r
+        .variables
+        .iter()
+        .map(|v| (v.name.as_str(), v.value.expose(), v.layer, v.key.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "LOG_LEVEL",
+                "debug",
+                Layer::Service,
+                "kit/production/nerdearla-cluster/myservicio/LOG_LEVEL"
+            ),
+            (
+                "MYSQL_PASSWORD",
+                "!myp4ssw0rd!",
+                Layer::Service,
+                "kit/production/nerdearla-cluster/myservicio/MYSQL_PASSWORD"
+            ),
+            (
+                "REDIS_HOST",
+                "redis.production",
+                Layer::Environment,
+                "kit/production/common/REDIS_HOST"
+            ),
+            (
+                "S3_BUCKET",
+                "bucket-nerdearla",
+                Layer::Cluster,
+                "kit/production/nerdearla-cluster/common/S3_BUCKET"
+            ),
+        ]
+    );
+    assert_eq!(
+        r.variables[0].overridden,
+        [
+            "kit/production/common/LOG_LEVEL",
+            "kit/production/nerdearla-cluster/common/LOG_LEVEL"
+        ]
+    );
+    assert!(r.warnings.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_targets_list_each_layer_once_and_fetch_each_winner_once() {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "kit-test").await;
+    put_all(
+        &s,
+        &[
+            ("production/common/A", "env"),
+            ("production/common/B", "env"),
+            ("production/nerdearla-cluster/common/B", "cluster"),
+            ("production/nerdearla-cluster/svc1/C", "1"),
+            ("production/nerdearla-cluster/svc2/C", "2"),
+        ],
+    )
+    .await;
+    let resolver = Resolver::new(Arc::new(s), Layout::new(""));
+    let rs = resolver
+        .resolve_many(&[t("svc1"), t("svc2")])
+        .await
+        .unwrap();
+    assert_eq!(rs.len(), 2);
+    // Layers: production/common, cluster common, svc1, svc2 = 4 lists.
+    // Winners: A (env), B (cluster), svc1/C, svc2/C = 4 gets.
+    let stats = resolver.store().stats();
+    assert_eq!((stats.lists, stats.gets), (4, 4));
+    // A second run over the same targets costs nothing more.
+    resolver
+        .resolve_many(&[t("svc1"), t("svc2")])
+        .await
+        .unwrap();
+    assert_eq!(resolver.store().stats(), stats);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_a_thousand_keys_are_paginated() {
+    let server = start_server(&["kit-test"]).await;
+    let s = Arc::new(store(&server, "kit-test").await);
+    // Seed 16 at a time.
+    let permits = Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..1100 {
+        let (s, permits) = (s.clone(), permits.clone());
+        tasks.spawn(async move {
+            let _p = permits.acquire().await.unwrap();
+            let key = format!("production/nerdearla-cluster/big/VAR_{i:04}");
+            s.put(&key, format!("value-{i}").as_bytes(), &Encryption::Default)
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    let resolver = Resolver::new(s.clone(), Layout::new(""));
+    let r = resolver.resolve(&t("big")).await.unwrap();
+    assert_eq!(r.variables.len(), 1100);
+    assert_eq!(r.variables[1099].name, "VAR_1099");
+    assert_eq!(r.variables[1099].value.expose(), "value-1099");
+    // Two pages for the big layer, one each for the two empty ones.
+    assert_eq!(s.stats().lists, 4);
+    assert_eq!(s.stats().gets, 1100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folder_markers_subfolders_and_values_byte_exact() {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "kit-test").await;
+    let hostile = "it's \"quoted\"\nline two\n\tü 🎉 \\ $HOME `x`\n";
+    put_all(
+        &s,
+        &[
+            ("production/nerdearla-cluster/web/", ""),
+            ("production/nerdearla-cluster/web/HOSTILE", hostile),
+            ("production/nerdearla-cluster/web/nested/DEEP", "x"),
+            ("production/nerdearla-cluster/web/EMPTY", ""),
+        ],
+    )
+    .await;
+    let resolver = Resolver::new(Arc::new(s), Layout::new(""));
+    let r = resolver.resolve(&t("web")).await.unwrap();
+    let got: Vec<(&str, &str)> = r
+        .variables
+        .iter()
+        .map(|v| (v.name.as_str(), v.value.expose()))
+        .collect();
+    assert_eq!(got, [("EMPTY", ""), ("HOSTILE", hostile)]);
+    assert_eq!(
+        r.warnings,
+        [
+            "ignored 'production/nerdearla-cluster/web/nested/DEEP': secrets in sub-folders of a layer are not read"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_names_and_non_utf8_values_are_errors_naming_the_key() {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "kit-test").await;
+    s.put(
+        "production/nerdearla-cluster/bin/BLOB",
+        &[0xff, 0xfe, b's', b'3'],
+        &Encryption::Default,
+    )
+    .await
+    .unwrap();
+    s.put(
+        "production/nerdearla-cluster/dash/MY-VAR",
+        b"x",
+        &Encryption::Default,
+    )
+    .await
+    .unwrap();
+    let resolver = Resolver::new(Arc::new(s), Layout::new(""));
+    let e = resolver.resolve(&t("bin")).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the secret at 'production/nerdearla-cluster/bin/BLOB' is not UTF-8 text"
+    );
+    let e = resolver.resolve(&t("dash")).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the secret at 'production/nerdearla-cluster/dash/MY-VAR' has the name 'MY-VAR', which is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_are_refused_by_signature_check() {
+    let server = start_server(&["kit-test"]).await;
+    let mut opts = options(format!("http://{}", server.addr));
+    opts.static_credentials = Some((KEY_ID.into(), "wrong-secret".into()));
+    let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+    let e = Resolver::new(Arc::new(s), Layout::new(""))
+        .resolve(&t("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Credentials { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("s3://kit-test: bad or missing credentials (SignatureDoesNotMatch"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_bucket_is_named() {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "nope").await;
+    let e = Resolver::new(Arc::new(s), Layout::new(""))
+        .resolve(&t("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), "s3://nope: bucket 'nope' does not exist");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_down_fails_fast() {
+    // A port that was free a moment ago: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut opts = options(format!("http://{addr}"));
+    opts.max_attempts = 2;
+    let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+    let e = Resolver::new(Arc::new(s), Layout::new(""))
+        .resolve(&t("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_server_times_out() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let mut opts = options(format!("http://{addr}"));
+    opts.attempt_timeout = Duration::from_millis(300);
+    opts.operation_timeout = Duration::from_millis(900);
+    opts.max_attempts = 2;
+    let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+    let e = Resolver::new(Arc::new(s), Layout::new(""))
+        .resolve(&t("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowdown_is_retried() {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "kit-test").await;
+    put_all(&s, &[("production/nerdearla-cluster/web/A", "a")]).await;
+    let before = server.requests.load(Ordering::SeqCst);
+    server.faults.store(2, Ordering::SeqCst);
+    let resolver = Resolver::new(Arc::new(s), Layout::new(""));
+    let r = resolver.resolve(&t("web")).await.unwrap();
+    assert_eq!(r.variables[0].value.expose(), "a");
+    // 3 lists + 1 get, plus the 2 refused attempts.
+    assert_eq!(server.requests.load(Ordering::SeqCst) - before, 6);
+    assert_eq!(server.faults.load(Ordering::SeqCst), 0);
+}
