@@ -11,7 +11,8 @@ Exit codes:
   1  internal error (a bug in kit)
   2  usage error
   3  template error (syntax, undefined name, unsafe value, missing partial)
-  4  input error (a data, values or project file is missing or invalid)";
+  4  input error (a data, values or project file is missing or invalid)
+  5  secrets error (store unreachable, access denied, no such bucket, invalid secret)";
 
 /// kit renders Kubernetes manifests from mustache templates and layered
 /// secrets, checks them, and hands them to kubectl.
@@ -30,6 +31,26 @@ pub enum Command {
     /// On any error nothing is written to standard output.
     #[command(after_help = EXIT_CODES)]
     Template(TemplateArgs),
+
+    /// Print the variables of a target (environment, cluster, service).
+    ///
+    /// Reads three layers of secrets, the more specific winning:
+    /// `<env>/common/NAME`, `<env>/<cluster>/common/NAME`,
+    /// `<env>/<cluster>/<service>/NAME`. Values go to standard output in the
+    /// chosen format; with --redact or --explain, no value is shown.
+    #[command(after_help = EXIT_CODES)]
+    Env(crate::commands::env::EnvArgs),
+
+    /// Run a command with a target's variables added to its environment.
+    ///
+    /// `kit exec --secrets-from s3://b -e production -c c1 -s web -- ./start.sh`
+    /// exits with the command's exit code.
+    #[command(after_help = EXIT_CODES)]
+    Exec(crate::commands::exec::ExecArgs),
+
+    /// List, read, write and remove secrets by key.
+    #[command(after_help = EXIT_CODES)]
+    Secrets(crate::commands::secrets::SecretsArgs),
 }
 
 /// How `{{name}}` escapes values.

@@ -5,19 +5,25 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | internal error (a bug in kit: please report it) |
-//! | 2 | usage error: unknown flag, missing argument (from the argument parser) |
+//! | 2 | usage error: unknown flag, missing or invalid argument |
 //! | 3 | template error: syntax, undefined name, a value that cannot be written safely, missing partial |
 //! | 4 | input error: a data, values or project file is missing, unreadable or invalid |
+//! | 5 | secrets error: the store is unreachable, denies access, lacks the bucket, or holds an invalid secret |
+//!
+//! `kit exec` exits with its command's code (128 + N when killed by signal N).
 
 /// Why kit failed, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Code {
     /// A bug in kit.
-    #[allow(dead_code)] // reserved: used by later commands
     Internal = 1,
+    /// Bad arguments.
+    Usage = 2,
     /// A template could not be compiled or rendered.
     Template = 3,
     /// An input file is missing or invalid.
     Input = 4,
+    /// The secret store failed.
+    Secrets = 5,
 }

@@ -19,6 +19,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Template(args) => commands::template::run(&args),
+        Command::Env(args) => commands::env::run(&args),
+        Command::Secrets(args) => commands::secrets::run(&args),
+        Command::Exec(args) => match commands::exec::run(&args) {
+            Ok(code) => return ExitCode::from(code),
+            Err(failure) => Err(failure),
+        },
     };
     match result.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,

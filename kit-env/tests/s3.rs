@@ -2,106 +2,18 @@
 //! 127.0.0.1, spoken to by aws-sdk-s3 over HTTP with SigV4 (the server
 //! checks signatures). No fake of the SDK anywhere.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+#[path = "../../tests/support/s3_server.rs"]
+mod s3_server;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use kit_env::{
     Encryption, Error, Layer, Layout, Resolver, S3Options, S3Store, SecretStore, Target,
 };
 
-const KEY_ID: &str = "kit-test-key";
-const SECRET: &str = "kit-test-secret";
-
-/// A running S3 server. `faults` makes it answer that many requests with
-/// 503 SlowDown before serving normally; `requests` counts every request.
-struct Server {
-    addr: SocketAddr,
-    requests: Arc<AtomicUsize>,
-    faults: Arc<AtomicUsize>,
-    _root: TempDir,
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir() -> TempDir {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let p = std::env::temp_dir().join(format!(
-        "kit-env-s3-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    TempDir(p)
-}
-
-async fn start_server(buckets: &[&str]) -> Server {
-    let root = temp_dir();
-    for b in buckets {
-        std::fs::create_dir_all(root.0.join(b)).unwrap();
-    }
-    let fs = s3s_fs::FileSystem::new(&root.0).unwrap();
-    let mut builder = s3s::service::S3ServiceBuilder::new(fs);
-    builder.set_auth(s3s::auth::SimpleAuth::from_single(KEY_ID, SECRET));
-    let service = builder.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let faults = Arc::new(AtomicUsize::new(0));
-    let (req_count, fault_count) = (requests.clone(), faults.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            // Without it, responses stall ~40 ms (Nagle + delayed ACK).
-            socket.set_nodelay(true).unwrap();
-            let service = service.clone();
-            let (req_count, fault_count) = (req_count.clone(), fault_count.clone());
-            let svc = hyper::service::service_fn(
-                move |req: hyper::Request<hyper::body::Incoming>| {
-                    let service = service.clone();
-                    req_count.fetch_add(1, Ordering::SeqCst);
-                    let fault = fault_count
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok();
-                    async move {
-                        if fault {
-                            let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
-                            return Ok(hyper::Response::builder()
-                                .status(503)
-                                .header("content-type", "application/xml")
-                                .body(s3s::Body::from(body.to_owned()))
-                                .unwrap());
-                        }
-                        hyper::service::Service::call(&service, req).await
-                    }
-                },
-            );
-            tokio::spawn(async move {
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(socket), svc)
-                    .await;
-            });
-        }
-    });
-    Server {
-        addr,
-        requests,
-        faults,
-        _root: root,
-    }
-}
+use s3_server::{KEY_ID, SECRET, Server, start_server};
 
 fn options(endpoint: String) -> S3Options {
     S3Options {

@@ -1,3 +1,7 @@
 //! One module per `kit` subcommand.
 
+pub mod env;
+pub mod exec;
+pub mod secrets;
+pub mod source;
 pub mod template;

@@ -82,7 +82,16 @@ impl SecretStore for LocalStore {
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         self.counters.list();
         Box::pin(async move {
-            let dir = self.path(prefix.trim_end_matches('/'))?;
+            if !self.root.is_dir() {
+                return Err(Error::Store {
+                    store: self.name.clone(),
+                    detail: "the secrets directory does not exist".into(),
+                });
+            }
+            let dir = match prefix.trim_end_matches('/') {
+                "" => self.root.clone(),
+                p => self.path(p)?,
+            };
             let mut keys = Vec::new();
             walk(&dir, prefix, &mut keys)?;
             keys.sort();

@@ -1,0 +1,119 @@
+//! `kit secrets`: list, read, write and remove secrets by key.
+
+use std::io::Read;
+
+use clap::{Args, Subcommand, ValueEnum};
+use kit_env::Encryption;
+
+use super::source::{SourceArgs, runtime};
+use crate::diagnostics::Failure;
+use crate::exit::Code;
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// Keys are relative to the source's prefix, e.g.
+/// `production/nerdearla-cluster/myservicio/MYSQL_PASSWORD`.
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// List keys under a path (default: everything), one per line.
+    Ls {
+        /// A path such as `production/` or `production/nerdearla-cluster/`.
+        #[arg(default_value = "")]
+        path: String,
+    },
+    /// Print a secret's value exactly (no newline added).
+    Get { key: String },
+    /// Store a secret, reading the value from standard input (byte-exact).
+    Put {
+        key: String,
+        /// Server-side encryption (S3 only).
+        #[arg(long, value_enum)]
+        sse: Option<Sse>,
+        /// The KMS key for `--sse aws:kms`.
+        #[arg(long, requires = "sse")]
+        kms_key_id: Option<String>,
+    },
+    /// Remove a secret.
+    Rm { key: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sse {
+    #[value(name = "AES256")]
+    Aes256,
+    #[value(name = "aws:kms")]
+    Kms,
+}
+
+fn full_key(prefix: &str, key: &str) -> Result<String, Failure> {
+    let key = key.trim_start_matches('/');
+    if key.split('/').any(|s| s == ".." || s == ".") {
+        return Err(Failure::new(Code::Usage, format!("invalid key '{key}'")));
+    }
+    Ok(if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}/{key}")
+    })
+}
+
+pub fn run(args: &SecretsArgs) -> Result<Vec<u8>, Failure> {
+    let src = args.source.source()?;
+    let s3 = args.source.s3_options()?;
+    let value = match &args.action {
+        Action::Put { .. } => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::io("cannot read the value from standard input", e))?;
+            Some(buf)
+        }
+        _ => None,
+    };
+    runtime()?.block_on(async {
+        let (store, layout) = src.open(&s3).await;
+        let prefix = layout.prefix();
+        match &args.action {
+            Action::Ls { path } => {
+                let mut p = full_key(prefix, path)?;
+                if !p.is_empty() && !p.ends_with('/') {
+                    p.push('/');
+                }
+                let mut out = String::new();
+                for k in store.list(&p).await? {
+                    out.push_str(
+                        k.strip_prefix(prefix)
+                            .map_or(&k, |r| r.trim_start_matches('/')),
+                    );
+                    out.push('\n');
+                }
+                Ok(out.into_bytes())
+            }
+            Action::Get { key } => Ok(store.get(&full_key(prefix, key)?).await?),
+            Action::Put {
+                key,
+                sse,
+                kms_key_id,
+            } => {
+                let enc = match sse {
+                    None => Encryption::Default,
+                    Some(Sse::Aes256) => Encryption::Aes256,
+                    Some(Sse::Kms) => Encryption::Kms(kms_key_id.clone()),
+                };
+                let value = value.unwrap_or_default();
+                store.put(&full_key(prefix, key)?, &value, &enc).await?;
+                Ok(Vec::new())
+            }
+            Action::Rm { key } => {
+                store.delete(&full_key(prefix, key)?).await?;
+                Ok(Vec::new())
+            }
+        }
+    })
+}

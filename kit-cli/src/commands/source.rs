@@ -1,0 +1,171 @@
+//! Flags shared by every command that reads secrets: where they are, how to
+//! reach S3, and which target to resolve.
+
+use std::time::Duration;
+
+use clap::Args;
+use kit_env::{S3Options, Source, Target};
+
+use crate::diagnostics::Failure;
+use crate::exit::Code;
+
+/// Where secrets come from and how to reach them.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Where the secrets are: `s3://BUCKET[/PREFIX]`, or a directory with the
+    /// same layout (`DIR/<environment>/common/NAME`...).
+    #[arg(long, value_name = "SOURCE", env = "KIT_SECRETS_FROM")]
+    pub secrets_from: String,
+
+    /// AWS region (default: from the AWS configuration, else us-east-1).
+    #[arg(long, env = "KIT_REGION", help_heading = "S3")]
+    pub region: Option<String>,
+
+    /// AWS profile (default: AWS_PROFILE, else `default`).
+    #[arg(long, env = "KIT_PROFILE", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// An S3-compatible endpoint (MinIO, Garage, Ceph, moto...). Also read
+    /// from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL. Switches to path-style
+    /// addressing unless --virtual-hosted is given.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KIT_ENDPOINT_URL",
+        help_heading = "S3"
+    )]
+    pub endpoint_url: Option<String>,
+
+    /// Use virtual-hosted-style addressing even with a custom endpoint.
+    #[arg(long, help_heading = "S3")]
+    pub virtual_hosted: bool,
+
+    /// Seconds to wait for a connection.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 3.0,
+        env = "KIT_CONNECT_TIMEOUT",
+        help_heading = "S3"
+    )]
+    pub connect_timeout: f64,
+
+    /// Seconds one request may take, retries included.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30.0,
+        env = "KIT_TIMEOUT",
+        help_heading = "S3"
+    )]
+    pub timeout: f64,
+
+    /// Attempts per request (throttling, 503 SlowDown and resets are retried).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 3,
+        env = "KIT_MAX_ATTEMPTS",
+        help_heading = "S3"
+    )]
+    pub max_attempts: u32,
+
+    /// Requests in flight at most.
+    #[arg(long, value_name = "N", default_value_t = kit_env::DEFAULT_CONCURRENCY, env = "KIT_CONCURRENCY", help_heading = "S3")]
+    pub concurrency: usize,
+}
+
+impl SourceArgs {
+    pub fn source(&self) -> Result<Source, Failure> {
+        Source::parse(&self.secrets_from).map_err(|e| Failure::new(Code::Usage, e.to_string()))
+    }
+
+    pub fn s3_options(&self) -> Result<S3Options, Failure> {
+        let secs = |what: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(Failure::new(
+                    Code::Usage,
+                    format!("--{what} must be a positive number of seconds"),
+                ))
+            }
+        };
+        let operation = secs("timeout", self.timeout)?;
+        Ok(S3Options {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            path_style: self.virtual_hosted.then_some(false),
+            connect_timeout: secs("connect-timeout", self.connect_timeout)?,
+            attempt_timeout: operation,
+            operation_timeout: operation,
+            max_attempts: self.max_attempts,
+            static_credentials: None,
+        })
+    }
+}
+
+/// Which target to resolve.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// The environment, e.g. `production`.
+    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
+    pub environment: String,
+    /// The cluster, e.g. `nerdearla-cluster`.
+    #[arg(long, short = 'c', env = "KIT_CLUSTER")]
+    pub cluster: String,
+    /// The service, e.g. `myservicio`.
+    #[arg(long, short = 's', env = "KIT_SERVICE")]
+    pub service: String,
+}
+
+impl TargetArgs {
+    pub fn target(&self) -> Target {
+        Target::new(&self.environment, &self.cluster, &self.service)
+    }
+}
+
+/// A runtime for the store's network calls.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                Code::Internal,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+impl From<kit_env::Error> for Failure {
+    fn from(e: kit_env::Error) -> Self {
+        use kit_env::Error as E;
+        let hint = match &e {
+            E::NoSuchBucket { .. } => Some("check the bucket name and the region"),
+            E::Credentials { .. } => {
+                Some("check AWS_PROFILE / AWS_ACCESS_KEY_ID, or run `aws sso login`")
+            }
+            E::AccessDenied { .. } => {
+                Some("the credentials need s3:ListBucket and s3:GetObject on the prefix")
+            }
+            E::Unreachable { .. } | E::Timeout { .. } => Some(
+                "check --endpoint-url / AWS_ENDPOINT_URL and the network; --timeout sets the wait",
+            ),
+            E::InvalidName { .. } => {
+                Some("rename the object; variable names match [A-Za-z_][A-Za-z0-9_]*")
+            }
+            _ => None,
+        };
+        let code = match &e {
+            E::InvalidTarget { .. } | E::InvalidSource(_) => Code::Usage,
+            _ => Code::Secrets,
+        };
+        let f = Failure::new(code, e.to_string());
+        match hint {
+            Some(h) => f.with_hint(h),
+            None => f,
+        }
+    }
+}
