@@ -23,8 +23,10 @@ pub(crate) struct Name {
 /// How an interpolation is escaped, decided when the template is compiled.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum VarEscape {
-    /// `{{{name}}}`, `{{& name}}`, or `Escape::None`.
-    Raw,
+    /// `{{{name}}}`, `{{& name}}`, or `Escape::None`. In YAML templates the
+    /// position is kept, to check sensitive values (see
+    /// [`crate::Engine::with_sensitive_values`]).
+    Raw(Option<YamlPosition>),
     Html,
     Yaml(YamlPosition),
 }

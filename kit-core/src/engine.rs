@@ -1,6 +1,6 @@
 //! The [`Engine`]: settings, partials, and compiled [`Template`]s.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -69,6 +69,7 @@ pub struct Engine {
     sources: HashMap<String, String>,
     loader: Option<Box<dyn Loader>>,
     cache: RwLock<PartialCache>,
+    sensitive: HashSet<String>,
 }
 
 impl Default for Engine {
@@ -98,6 +99,7 @@ impl Engine {
             sources: HashMap::new(),
             loader: None,
             cache: RwLock::new(HashMap::new()),
+            sensitive: HashSet::new(),
         }
     }
 
@@ -124,6 +126,28 @@ impl Engine {
     pub fn with_loader(mut self, loader: impl Loader + 'static) -> Self {
         self.loader = Some(Box::new(loader));
         self
+    }
+
+    /// Marks values as sensitive (secrets). In YAML templates, a sensitive
+    /// string written by a raw tag (`{{{name}}}`, `{{& name}}`) must come out
+    /// exactly as escaping would have written it, so that it reads back as
+    /// itself; otherwise rendering fails at that tag.
+    ///
+    /// ```
+    /// use kit_core::Engine;
+    /// let engine = Engine::new().with_sensitive_values(["p\"w".to_string()]);
+    /// let t = engine.compile("t", "password: \"{{{pw}}}\"\n")?;
+    /// let err = t.render_json(&engine, &serde_json::json!({"pw": "p\"w"})).unwrap_err();
+    /// assert!(err.to_string().contains("written raw inside a double-quoted scalar"));
+    /// # Ok::<(), kit_core::Error>(())
+    /// ```
+    pub fn with_sensitive_values(mut self, values: impl IntoIterator<Item = String>) -> Self {
+        self.sensitive.extend(values);
+        self
+    }
+
+    pub(crate) fn is_sensitive(&self, value: &str) -> bool {
+        !self.sensitive.is_empty() && self.sensitive.contains(value)
     }
 
     /// Registers a partial (or parent) template by name. It is compiled when

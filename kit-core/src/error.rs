@@ -130,6 +130,19 @@ pub enum Error {
         /// Where.
         location: Box<Location>,
     },
+    /// A sensitive value (a secret) was written raw (`{{{name}}}`) where it
+    /// would not read back exactly.
+    #[error(
+        "{location}: the secret in '{name}' is written raw {position}, where it would not read back exactly"
+    )]
+    UnsafeRaw {
+        /// The name.
+        name: String,
+        /// The YAML position, as words.
+        position: &'static str,
+        /// Where.
+        location: Box<Location>,
+    },
     /// A list or map was interpolated.
     #[error(
         "{location}: '{name}' is a {kind}, which cannot be interpolated; iterate it with a section {{{{#{name}}}}}...{{{{/{name}}}}}"
@@ -193,6 +206,7 @@ impl Error {
             Error::Syntax { location, .. }
             | Error::Undefined { location, .. }
             | Error::Unrepresentable { location, .. }
+            | Error::UnsafeRaw { location, .. }
             | Error::NotInterpolable { location, .. }
             | Error::PartialNotFound { location, .. }
             | Error::TooDeep { location, .. } => Some(location),
@@ -206,6 +220,9 @@ impl Error {
             Error::Unrepresentable { hint, .. } => Some(hint),
             Error::Undefined { .. } => Some(
                 "give the name a value in the data, wrap the tag in a section {{#name}}...{{/name}} to make it optional, or render with lenient undefined names",
+            ),
+            Error::UnsafeRaw { .. } => Some(
+                "use {{name}} instead of {{{name}}}, so that kit escapes the value for its position",
             ),
             Error::PartialNotFound { .. } => {
                 Some("add NAME.mustache to the partials directory or register the partial")

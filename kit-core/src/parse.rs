@@ -425,9 +425,35 @@ impl Builder<'_, '_> {
             tok: 0,
             nodes: Vec::new(),
         }];
+        // Literal text is gathered here and becomes one node when a tag that
+        // matters comes (merging node by node would be quadratic).
+        let mut pending_text = String::new();
+        let flush = |pending: &mut String, stack: &mut Vec<Frame>| {
+            if !pending.is_empty() {
+                let text = std::mem::take(pending).into_boxed_str();
+                stack
+                    .last_mut()
+                    .expect("root frame")
+                    .nodes
+                    .push(Node::Text(text));
+            }
+        };
         for i in 0..self.toks.len() {
             let t = &self.toks[i];
             let (start, kind) = (t.start, t.kind);
+            if matches!(
+                kind,
+                Some(
+                    TagKind::Var { .. }
+                        | TagKind::Partial
+                        | TagKind::Open { .. }
+                        | TagKind::Parent
+                        | TagKind::Block
+                        | TagKind::Close
+                )
+            ) {
+                flush(&mut pending_text, &mut stack);
+            }
             let node = match kind {
                 None => {
                     if t.text.is_empty() {
@@ -438,27 +464,24 @@ impl Builder<'_, '_> {
                         let next = self.next_char(i);
                         self.scanner.text(text, next);
                     }
-                    let nodes = &mut stack.last_mut().expect("root frame").nodes;
-                    if let Some(Node::Text(prev)) = nodes.last_mut() {
-                        let mut s = String::with_capacity(prev.len() + text.len());
-                        s.push_str(prev);
-                        s.push_str(text);
-                        *prev = s.into_boxed_str();
-                    } else {
-                        nodes.push(Node::Text(text.into()));
-                    }
+                    pending_text.push_str(text);
                     continue;
                 }
                 Some(TagKind::Comment | TagKind::Delims) => continue,
                 Some(TagKind::Var { escaped }) => {
                     let name = self.name(i)?;
                     let escape = match (escaped, self.escape) {
-                        (false, _) | (true, Escape::None) => {
-                            if yaml {
-                                self.scanner.raw_value();
+                        (false, Escape::Yaml) => {
+                            let after = self.rest_of_line(i);
+                            match self.scanner.value(&after) {
+                                Ok(pos) => VarEscape::Raw(Some(pos)),
+                                Err(_) => {
+                                    self.scanner.raw_value();
+                                    VarEscape::Raw(None)
+                                }
                             }
-                            VarEscape::Raw
                         }
+                        (false, _) | (true, Escape::None) => VarEscape::Raw(None),
                         (true, Escape::Html) => VarEscape::Html,
                         (true, Escape::Yaml) => {
                             let after = self.rest_of_line(i);
@@ -529,6 +552,7 @@ impl Builder<'_, '_> {
             };
             stack.last_mut().expect("root frame").nodes.push(node);
         }
+        flush(&mut pending_text, &mut stack);
         let frame = stack.pop().expect("root frame");
         if !matches!(frame.kind, FrameKind::Root) {
             let open = &self.toks[frame.tok];

@@ -328,12 +328,26 @@ impl<'e> Renderer<'e> {
                 (&owned, true, false)
             }
         };
+        if let (VarEscape::Raw(Some(p)), true) = (escape, is_string)
+            && self.engine.is_sensitive(text)
+        {
+            let mut escaped = String::with_capacity(text.len() + 2);
+            let same = yaml::scalar::write_str(&mut escaped, text, &p, f.indent).is_ok()
+                && escaped == text;
+            if !same {
+                return Err(Error::UnsafeRaw {
+                    name: name.dotted.to_string(),
+                    position: p.describe(),
+                    location: self.location(f, pos),
+                });
+            }
+        }
         if text.is_empty() && yaml_pos.is_none() {
             return Ok(());
         }
         self.indent_if_due(f.indent);
         match escape {
-            VarEscape::Raw => self.out.push_str(text),
+            VarEscape::Raw(_) => self.out.push_str(text),
             VarEscape::Html => html::write_escaped(self.out, text),
             VarEscape::Yaml(p) => {
                 let r = if is_string {

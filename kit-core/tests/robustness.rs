@@ -75,6 +75,16 @@ fn ten_megabyte_templates_render() {
 }
 
 #[test]
+fn ten_megabytes_of_plain_text_compile_in_one_piece() {
+    // Hundreds of thousands of lines without a tag (linear, not quadratic).
+    let src = "just: text, no tags\n".repeat(10 * 1024 * 1024 / 20) + "{{v}}";
+    let engine = Engine::new().with_escape(Escape::None);
+    let t = engine.compile("text", &src).unwrap();
+    let out = t.render(&engine, &data()).unwrap();
+    assert_eq!(out.len(), src.len() - 4);
+}
+
+#[test]
 fn garbage_never_panics() {
     let engine = Engine::new().with_undefined(UndefinedBehavior::Lenient);
     for src in [

@@ -157,3 +157,41 @@ fn raw_tags_are_not_escaped() {
     let data: Value = serde_json::json!({"v": "yes"}).into();
     assert_eq!(tpl.render(&engine, &data).unwrap(), "a: yes\nb: yes\n");
 }
+
+#[test]
+fn sensitive_values_in_raw_tags_read_back_exactly_or_fail() {
+    let mut checked = 0;
+    let mut silent_changes = Vec::new();
+    for pos in positions() {
+        let raw_template = pos.template.replace("{{v}}", "{{{v}}}");
+        for v in hostile_values() {
+            let engine = Engine::new().with_sensitive_values([v.clone()]);
+            let tpl = engine.compile(&pos.name, &raw_template).unwrap();
+            let mut data = Map::new();
+            data.insert("v".into(), Value::String(v.clone()));
+            let Ok(out) = tpl.render(&engine, &Value::Map(data)) else {
+                continue;
+            };
+            checked += 1;
+            let expected = match &pos.fixed {
+                Some(f) => f.clone(),
+                None => format!("{}{v}{}", pos.prefix, pos.suffix),
+            };
+            let got = match serde_saphyr::from_str::<Value>(&out) {
+                Ok(doc) if pos.key => match doc {
+                    Value::Map(m) if m.len() == 1 => {
+                        m.keys().next().map(|k| Value::String(k.clone()))
+                    }
+                    _ => None,
+                },
+                Ok(doc) => lookup(&doc, &pos.path).cloned(),
+                Err(_) => None,
+            };
+            if got != Some(Value::String(expected)) {
+                silent_changes.push(format!("{}: raw {v:?} rendered as {out:?}", pos.name));
+            }
+        }
+    }
+    assert!(silent_changes.is_empty(), "{}", silent_changes.join("\n"));
+    assert!(checked > 400, "only {checked} raw renderings checked");
+}

@@ -54,11 +54,28 @@ pub fn resolve(
     let src = source.source()?;
     let s3 = source.s3_options()?;
     let target = target.target();
-    runtime()?.block_on(async {
+    let started = std::time::Instant::now();
+    let res = runtime()?.block_on(async {
         let (store, layout) = src.open(&s3).await;
         let resolver = Resolver::with_options(store, layout, source.concurrency, trim);
-        Ok(resolver.resolve(&target).await?)
-    })
+        let res = resolver.resolve(&target).await?;
+        if source.verbose {
+            let stats = resolver.store().stats();
+            for v in &res.variables {
+                eprintln!("kit: {} <- {} ({} layer)", v.name, v.key, v.layer.name());
+            }
+            eprintln!(
+                "kit: {} variables for {target} from {} in {:.0?}: {} list and {} get requests",
+                res.variables.len(),
+                resolver.store().describe(),
+                started.elapsed(),
+                stats.lists,
+                stats.gets
+            );
+        }
+        Ok::<_, Failure>(res)
+    })?;
+    Ok(res)
 }
 
 pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {

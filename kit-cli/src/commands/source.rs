@@ -73,6 +73,11 @@ pub struct SourceArgs {
     /// Requests in flight at most.
     #[arg(long, value_name = "N", default_value_t = kit_env::DEFAULT_CONCURRENCY, env = "KIT_CONCURRENCY", help_heading = "S3")]
     pub concurrency: usize,
+
+    /// Log to standard error which key and layer each variable came from,
+    /// and how many requests were made. Never values.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 impl SourceArgs {
