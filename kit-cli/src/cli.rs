@@ -12,7 +12,8 @@ Exit codes:
   2  usage error
   3  template error (syntax, undefined name, unsafe value, missing partial)
   4  input error (a data, values or project file is missing or invalid)
-  5  secrets error (store unreachable, access denied, no such bucket, invalid secret)";
+  5  secrets error (store unreachable, access denied, no such bucket, invalid secret)
+  6  check error (a rendered document is not a valid manifest, or duplicates another)";
 
 /// kit renders Kubernetes manifests from mustache templates and layered
 /// secrets, checks them, and hands them to kubectl.
@@ -31,6 +32,15 @@ pub enum Command {
     /// On any error nothing is written to standard output.
     #[command(after_help = EXIT_CODES)]
     Template(TemplateArgs),
+
+    /// Render a project's manifests for a target, checked, to standard output.
+    ///
+    /// Reads kit.yaml in the project directory, resolves the secrets of every
+    /// selected service, renders each service's templates with YAML escaping
+    /// and strict names, checks every document, and prints one YAML stream
+    /// in install order. On any error nothing is printed to standard output.
+    #[command(after_help = EXIT_CODES)]
+    Render(crate::commands::render::RenderArgs),
 
     /// Print the variables of a target (environment, cluster, service).
     ///

@@ -9,6 +9,7 @@
 //! | 3 | template error: syntax, undefined name, a value that cannot be written safely, missing partial |
 //! | 4 | input error: a data, values or project file is missing, unreadable or invalid |
 //! | 5 | secrets error: the store is unreachable, denies access, lacks the bucket, or holds an invalid secret |
+//! | 6 | check error: a rendered document is not a valid manifest (no apiVersion, kind or metadata.name, duplicate keys or objects) |
 //!
 //! `kit exec` exits with its command's code (128 + N when killed by signal N).
 
@@ -26,4 +27,6 @@ pub enum Code {
     Input = 4,
     /// The secret store failed.
     Secrets = 5,
+    /// A rendered manifest failed its checks.
+    Check = 6,
 }

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Template(args) => commands::template::run(&args),
+        Command::Render(args) => commands::render::run(&args),
         Command::Env(args) => commands::env::run(&args),
         Command::Secrets(args) => commands::secrets::run(&args),
         Command::Exec(args) => match commands::exec::run(&args) {

@@ -35,6 +35,7 @@ mod engine;
 mod error;
 mod html;
 mod loader;
+pub mod manifest;
 mod parse;
 mod render;
 mod suggest;

@@ -13,9 +13,10 @@ use crate::exit::Code;
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// Where the secrets are: `s3://BUCKET[/PREFIX]`, or a directory with the
-    /// same layout (`DIR/<environment>/common/NAME`...).
+    /// same layout (`DIR/<environment>/common/NAME`...). For `kit render`,
+    /// the default is the project's `secrets:` setting.
     #[arg(long, value_name = "SOURCE", env = "KIT_SECRETS_FROM")]
-    pub secrets_from: String,
+    pub secrets_from: Option<String>,
 
     /// AWS region (default: from the AWS configuration, else us-east-1).
     #[arg(long, env = "KIT_REGION", help_heading = "S3")]
@@ -82,7 +83,17 @@ pub struct SourceArgs {
 
 impl SourceArgs {
     pub fn source(&self) -> Result<Source, Failure> {
-        Source::parse(&self.secrets_from).map_err(|e| Failure::new(Code::Usage, e.to_string()))
+        let spec = self.secrets_from.as_deref().ok_or_else(|| {
+            Failure::new(
+                Code::Usage,
+                "--secrets-from is required (or set KIT_SECRETS_FROM)",
+            )
+        })?;
+        Self::parse(spec)
+    }
+
+    pub fn parse(spec: &str) -> Result<Source, Failure> {
+        Source::parse(spec).map_err(|e| Failure::new(Code::Usage, e.to_string()))
     }
 
     pub fn s3_options(&self) -> Result<S3Options, Failure> {

@@ -1,0 +1,474 @@
+//! Checking rendered manifests: split the stream into documents, parse each
+//! one (YAML events with positions, no value trees), and check that it is a
+//! mapping with `apiVersion`, `kind` and `metadata.name`, with no duplicate
+//! keys. The walk also finds where a workload's pod template annotations
+//! go, so kit can add its checksum annotation without re-writing the
+//! document: the rendered text reaches the output byte for byte.
+
+use std::collections::HashMap;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+/// Where a document came from, for messages: `service/template`.
+pub type Origin = String;
+
+/// A problem with a rendered document. Never contains values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: rendered document {doc}, line {line}: {message}")]
+pub struct CheckError {
+    /// `service/template`.
+    pub origin: Origin,
+    /// 1-based document number within the template's output.
+    pub doc: usize,
+    /// 1-based line within the template's output.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A checked document.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// `service/template`.
+    pub origin: Origin,
+    /// The YAML text, ending with a line break.
+    pub text: String,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`, when set.
+    pub namespace: Option<String>,
+}
+
+/// Kinds in the order Helm installs them; others come after, by kind name.
+pub const INSTALL_ORDER: &[&str] = &[
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// The install rank of a kind.
+pub fn kind_rank(kind: &str) -> usize {
+    INSTALL_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(INSTALL_ORDER.len())
+}
+
+/// The path of a workload's pod template, by kind.
+pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicaSet" => {
+            Some(&["spec", "template"])
+        }
+        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
+        _ => None,
+    }
+}
+
+/// Splits a rendered template into documents at `---` lines, dropping
+/// documents that hold only blank lines and comments. Returns each
+/// document's first line number (1-based) and text.
+fn split(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    let mut start_line = 1;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let is_marker = bare == "---"
+            || bare.starts_with("--- #")
+            || (bare.starts_with("---") && bare[3..].trim().is_empty())
+            || bare == "...";
+        if is_marker {
+            docs.push((start_line, std::mem::take(&mut cur)));
+            start_line = i + 2;
+            continue;
+        }
+        cur.push_str(line);
+    }
+    docs.push((start_line, cur));
+    docs.into_iter()
+        .filter(|(_, d)| {
+            d.lines().any(|l| {
+                let t = l.trim_start();
+                !t.is_empty() && !t.starts_with('#')
+            })
+        })
+        .map(|(n, mut d)| {
+            if !d.ends_with('\n') {
+                d.push('\n');
+            }
+            (n, d)
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Clone)]
+struct MapInfo {
+    flow: bool,
+    /// (line, column), 1-based line, 0-based column, of the first key.
+    first_key: Option<(usize, usize)>,
+}
+
+#[derive(Debug)]
+struct Frame {
+    is_map: bool,
+    key_expected: bool,
+    current_key: Option<String>,
+    keys: Vec<String>,
+    pushed_path: bool,
+}
+
+/// What the event walk learned about one document.
+#[derive(Debug, Default)]
+struct Walk {
+    scalars: HashMap<Vec<String>, String>,
+    maps: HashMap<Vec<String>, MapInfo>,
+    null_or_scalar: Vec<Vec<String>>,
+}
+
+fn walk(doc: &str) -> Result<Walk, (usize, String)> {
+    let mut w = Walk::default();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut root_seen = false;
+    for item in Parser::new_from_str(doc) {
+        let (event, span) = item.map_err(|e| (e.marker().line(), e.info().to_string()))?;
+        let line = span.start.line();
+        // A node in value position (or a sequence item).
+        let value_path = |stack: &Vec<Frame>, path: &Vec<String>| -> Option<Vec<String>> {
+            match stack.last() {
+                Some(f) if f.is_map && !f.key_expected => {
+                    let mut p = path.clone();
+                    p.push(f.current_key.clone().unwrap_or_default());
+                    Some(p)
+                }
+                _ => None,
+            }
+        };
+        match event {
+            Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
+                let is_map = matches!(event, Event::MappingStart(..));
+                if stack.is_empty() {
+                    if root_seen || !is_map {
+                        return Err((line, "the document is not a mapping".into()));
+                    }
+                    root_seen = true;
+                } else if stack.last().is_some_and(|f| f.is_map && f.key_expected) {
+                    return Err((line, "complex mapping keys are not supported".into()));
+                }
+                let pushed_path = match value_path(&stack, &path) {
+                    Some(p) => {
+                        path = p;
+                        true
+                    }
+                    None if stack.last().is_some_and(|f| !f.is_map) => {
+                        path.push("[]".into());
+                        true
+                    }
+                    None => false,
+                };
+                if is_map {
+                    w.maps.insert(
+                        path.clone(),
+                        MapInfo {
+                            flow: matches!(style, granit_parser::StructureStyle::Flow),
+                            first_key: None,
+                        },
+                    );
+                }
+                stack.push(Frame {
+                    is_map,
+                    key_expected: true,
+                    current_key: None,
+                    keys: Vec::new(),
+                    pushed_path,
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let f = stack.pop().expect("balanced events");
+                if f.pushed_path {
+                    path.pop();
+                }
+                if let Some(parent) = stack.last_mut()
+                    && parent.is_map
+                {
+                    parent.key_expected = true;
+                }
+            }
+            Event::Scalar(value, style, ..) => {
+                let Some(top) = stack.last_mut() else {
+                    return Err((line, "the document is not a mapping".into()));
+                };
+                if top.is_map && top.key_expected {
+                    let key = value.into_owned();
+                    if top.keys.contains(&key) {
+                        return Err((line, format!("duplicate key '{key}'")));
+                    }
+                    if top.keys.is_empty()
+                        && let Some(m) = w.maps.get_mut(&path)
+                    {
+                        m.first_key = Some((line, span.start.col()));
+                    }
+                    top.keys.push(key.clone());
+                    top.current_key = Some(key);
+                    top.key_expected = false;
+                } else if top.is_map {
+                    let mut p = path.clone();
+                    p.push(top.current_key.clone().unwrap_or_default());
+                    top.key_expected = true;
+                    let is_null = style == ScalarStyle::Plain
+                        && matches!(&*value, "" | "~" | "null" | "Null" | "NULL");
+                    if is_null {
+                        w.null_or_scalar.push(p);
+                    } else {
+                        w.null_or_scalar.push(p.clone());
+                        w.scalars.insert(p, value.into_owned());
+                    }
+                }
+            }
+            Event::Alias(_) => {
+                if let Some(top) = stack.last_mut()
+                    && top.is_map
+                {
+                    top.key_expected = !top.key_expected;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !root_seen {
+        return Err((1, "the document is not a mapping".into()));
+    }
+    Ok(w)
+}
+
+fn path(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// Checks one template's rendered output and splits it into documents.
+/// When `annotation` is given (name, value), it is added to the pod
+/// template of every workload.
+pub fn check_output(
+    origin: &str,
+    rendered: &str,
+    annotation: Option<(&str, &str)>,
+) -> Result<Vec<Document>, CheckError> {
+    let mut out = Vec::new();
+    for (n, (first_line, text)) in split(rendered).into_iter().enumerate() {
+        let err = |line: usize, message: String| CheckError {
+            origin: origin.into(),
+            doc: n + 1,
+            line: first_line + line.saturating_sub(1),
+            message,
+        };
+        let w = walk(&text).map_err(|(l, m)| err(l, m))?;
+        let field = |parts: &[&str], what: &str| {
+            w.scalars
+                .get(&path(parts))
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .ok_or_else(|| err(1, format!("{what} is missing or not a string")))
+        };
+        let api_version = field(&["apiVersion"], "apiVersion")?;
+        let kind = field(&["kind"], "kind")?;
+        let name = field(&["metadata", "name"], "metadata.name")?;
+        let namespace = w.scalars.get(&path(&["metadata", "namespace"])).cloned();
+        let mut text = text;
+        if let (Some((key, value)), Some(tp)) = (annotation, pod_template_path(&kind)) {
+            text = annotate(&text, &w, tp, key, value).map_err(|(l, m)| err(l, m))?;
+        }
+        out.push(Document {
+            origin: origin.into(),
+            text,
+            api_version,
+            kind,
+            name,
+            namespace,
+        });
+    }
+    Ok(out)
+}
+
+/// Inserts `key: value` into the annotations of the pod template at `tp`.
+fn annotate(
+    text: &str,
+    w: &Walk,
+    tp: &[&str],
+    key: &str,
+    value: &str,
+) -> Result<String, (usize, String)> {
+    let tpl = path(tp);
+    let meta = [tpl.clone(), vec!["metadata".into()]].concat();
+    let ann = [meta.clone(), vec!["annotations".into()]].concat();
+    let at = |m: &MapInfo, what: String, lines: &[&str]| -> Result<String, (usize, String)> {
+        if m.flow {
+            return Err((
+                1,
+                format!(
+                    "{what} is a flow mapping; write it in block style so kit can add its annotation"
+                ),
+            ));
+        }
+        let (line, col) = m.first_key.ok_or_else(|| (1, format!("{what} is empty")))?;
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let ls = starts[line - 1];
+        if !text[ls..].chars().take(col).all(|c| c == ' ') {
+            return Err((
+                line,
+                format!("the first key of {what} does not start its line"),
+            ));
+        }
+        let pad = " ".repeat(col);
+        let mut ins = String::new();
+        for (depth, l) in lines.iter().enumerate() {
+            ins.push_str(&pad);
+            ins.push_str(&"  ".repeat(depth));
+            ins.push_str(l);
+            ins.push('\n');
+        }
+        Ok(format!("{}{ins}{}", &text[..ls], &text[ls..]))
+    };
+    let entry = format!("{key}: \"{value}\"");
+    let dotted = |p: &[String]| p.join(".");
+    if let Some(m) = w.maps.get(&ann) {
+        return at(m, dotted(&ann), &[&entry]);
+    }
+    if w.null_or_scalar.contains(&ann) {
+        return Err((1, format!("{} is not a mapping", dotted(&ann))));
+    }
+    if let Some(m) = w.maps.get(&meta) {
+        return at(m, dotted(&meta), &["annotations:", &entry]);
+    }
+    if let Some(m) = w.maps.get(&tpl) {
+        return at(m, dotted(&tpl), &["metadata:", "annotations:", &entry]);
+    }
+    Err((1, format!("a workload without {}", dotted(&tpl))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_required_fields_and_duplicates() {
+        let ok = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\n";
+        let docs = check_output("s/t", ok, None).unwrap();
+        assert_eq!(
+            (docs[0].kind.as_str(), docs[0].name.as_str()),
+            ("Service", "web")
+        );
+        assert_eq!(docs[0].namespace.as_deref(), Some("shop"));
+        assert_eq!(docs[0].text, ok);
+        let e =
+            check_output("s/t", "apiVersion: v1\nkind: Service\nmetadata: {}\n", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s/t: rendered document 1, line 1: metadata.name is missing or not a string"
+        );
+        let e = check_output(
+            "s/t",
+            "---\n# c\n---\napiVersion: v1\nkind: A\nkind: B\n",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s/t: rendered document 1, line 6: duplicate key 'kind'"
+        );
+        let e = check_output("s/t", "- a\n", None).unwrap_err();
+        assert_eq!(e.message, "the document is not a mapping");
+        let e = check_output("s/t", "a: [\n", None).unwrap_err();
+        assert_eq!(e.doc, 1);
+    }
+
+    #[test]
+    fn splits_documents_and_drops_empty_ones() {
+        let text = "# only a comment\n---\napiVersion: v1\nkind: A\nmetadata:\n  name: a\n---\n\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: b\n";
+        let docs = check_output("s/t", text, None).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(
+            docs[1].text,
+            "apiVersion: v1\nkind: B\nmetadata:\n  name: b\n"
+        );
+    }
+
+    #[test]
+    fn annotation_goes_into_the_pod_template() {
+        let base =
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n";
+        let cases = [
+            (
+                "    metadata:\n      annotations:\n        a: b\n    spec: {}\n",
+                "    metadata:\n      annotations:\n        kit.dev/k: \"v\"\n        a: b\n    spec: {}\n",
+            ),
+            (
+                "    metadata:\n      labels:\n        a: b\n",
+                "    metadata:\n      annotations:\n        kit.dev/k: \"v\"\n      labels:\n        a: b\n",
+            ),
+            (
+                "    spec:\n      containers: []\n",
+                "    metadata:\n      annotations:\n        kit.dev/k: \"v\"\n    spec:\n      containers: []\n",
+            ),
+        ];
+        for (tail, want) in cases {
+            let docs =
+                check_output("s/t", &format!("{base}{tail}"), Some(("kit.dev/k", "v"))).unwrap();
+            assert_eq!(docs[0].text, format!("{base}{want}"));
+        }
+        let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n";
+        assert_eq!(
+            check_output("s/t", svc, Some(("k", "v"))).unwrap()[0].text,
+            svc
+        );
+        let flow = format!("{base}    metadata: {{annotations: {{}}}}\n");
+        assert!(check_output("s/t", &flow, Some(("k", "v"))).is_err());
+    }
+
+    #[test]
+    fn cronjob_annotation_path() {
+        let cj = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {}\n";
+        let docs = check_output("s/t", cj, Some(("k", "v"))).unwrap();
+        assert!(docs[0].text.contains("      template:\n        metadata:\n          annotations:\n            k: \"v\"\n        spec: {}\n"), "{}", docs[0].text);
+    }
+}
