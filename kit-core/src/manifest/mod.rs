@@ -12,6 +12,7 @@ pub use project::{
     ProjectFile, ProjectTarget, SecretsAs, Service, read_yaml,
 };
 pub use render::{
-    ENV_CHECKSUM_ANNOTATION, ProjectRenderer, RenderError, RenderOptions, Variable, write_stream,
+    ENV_CHECKSUM_ANNOTATION, ProjectRenderer, Redactor, RenderError, RenderOptions, Variable,
+    write_stream,
 };
 pub use values::{SetError, merge, parse_set};

@@ -68,8 +68,11 @@ pub struct RenderOptions {
     /// `--set`), in order.
     pub extra_values: Vec<Value>,
     /// For review output: turns a secret value into a fingerprint.
-    pub redact: Option<Box<dyn Fn(&str) -> String + Send + Sync>>,
+    pub redact: Option<Redactor>,
 }
+
+/// Turns a secret value into its review fingerprint.
+pub type Redactor = Box<dyn Fn(&str) -> String + Send + Sync>;
 
 impl std::fmt::Debug for RenderOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
