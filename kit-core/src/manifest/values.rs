@@ -84,20 +84,21 @@ fn scalar(raw: &str) -> Value {
         _ => {}
     }
     let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = raw.parse::<i64>() {
-            return Value::Int(i);
-        }
-    }
-    if digits.bytes().any(|b| b.is_ascii_digit())
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b))
-        && digits.contains(['.', 'e', 'E'])
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = raw.parse::<i64>()
     {
-        if let Ok(x) = raw.parse::<f64>() {
-            return Value::Float(x);
-        }
+        return Value::Int(i);
+    }
+    let float_chars = digits
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b"._eE+-".contains(&b));
+    if digits.bytes().any(|b| b.is_ascii_digit())
+        && float_chars
+        && digits.contains(['.', 'e', 'E'])
+        && let Ok(x) = raw.parse::<f64>()
+    {
+        return Value::Float(x);
     }
     Value::String(raw.into())
 }
