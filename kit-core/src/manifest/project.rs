@@ -303,9 +303,13 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Proje
         path: path.to_owned(),
         source,
     })?;
-    serde_saphyr::from_str(&text).map_err(|e| ProjectError::Invalid {
-        path: path.to_owned(),
-        message: e.to_string(),
+    serde_saphyr::from_str(&text).map_err(|e| {
+        let message = e.to_string();
+        let message = message.strip_prefix("error: ").unwrap_or(&message);
+        ProjectError::Invalid {
+            path: path.to_owned(),
+            message: message.replace("<input>", &path.display().to_string()),
+        }
     })
 }
 
