@@ -31,19 +31,34 @@ fn objects() -> Vec<(String, String)> {
     let mut out = Vec::new();
     // Environment common: COMMON_0..9 (COMMON_0 is overridden by every cluster).
     for i in 0..10 {
-        out.push((format!("fleet/production/common/COMMON_{i}"), format!("env-{i}")));
+        out.push((
+            format!("fleet/production/common/COMMON_{i}"),
+            format!("env-{i}"),
+        ));
     }
     for c in 0..CLUSTERS {
         // Cluster common: COMMON_0 (overrides) and CLUSTER_0..3 (CLUSTER_0 is
         // overridden by every service).
-        out.push((format!("fleet/production/cluster-{c:02}/common/COMMON_0"), format!("c{c}")));
+        out.push((
+            format!("fleet/production/cluster-{c:02}/common/COMMON_0"),
+            format!("c{c}"),
+        ));
         for i in 0..4 {
-            out.push((format!("fleet/production/cluster-{c:02}/common/CLUSTER_{i}"), format!("c{c}-{i}")));
+            out.push((
+                format!("fleet/production/cluster-{c:02}/common/CLUSTER_{i}"),
+                format!("c{c}-{i}"),
+            ));
         }
         for s in 0..SERVICES {
-            out.push((format!("fleet/production/cluster-{c:02}/service-{s:02}/CLUSTER_0"), format!("s{s}")));
+            out.push((
+                format!("fleet/production/cluster-{c:02}/service-{s:02}/CLUSTER_0"),
+                format!("s{s}"),
+            ));
             for i in 0..9 {
-                out.push((format!("fleet/production/cluster-{c:02}/service-{s:02}/SVC_{i}"), format!("s{s}-{i}")));
+                out.push((
+                    format!("fleet/production/cluster-{c:02}/service-{s:02}/SVC_{i}"),
+                    format!("s{s}-{i}"),
+                ));
             }
         }
     }
@@ -52,7 +67,15 @@ fn objects() -> Vec<(String, String)> {
 
 fn targets() -> Vec<Target> {
     (0..CLUSTERS)
-        .flat_map(|c| (0..SERVICES).map(move |s| Target::new("production", &format!("cluster-{c:02}"), &format!("service-{s:02}"))))
+        .flat_map(|c| {
+            (0..SERVICES).map(move |s| {
+                Target::new(
+                    "production",
+                    &format!("cluster-{c:02}"),
+                    &format!("service-{s:02}"),
+                )
+            })
+        })
         .collect()
 }
 
@@ -74,10 +97,19 @@ async fn naive(store: &dyn SecretStore, layout: &Layout, targets: &[Target]) -> 
 
 fn main() {
     // The same runtime as the kit binary: one thread, IO-bound work.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let external = std::env::var("KIT_BENCH_S3_ENDPOINT").ok().filter(|s| !s.is_empty());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let external = std::env::var("KIT_BENCH_S3_ENDPOINT")
+        .ok()
+        .filter(|s| !s.is_empty());
     let (endpoint, bucket, _server) = match &external {
-        Some(e) => (e.clone(), std::env::var("KIT_BENCH_S3_BUCKET").unwrap_or("kit-bench".into()), None),
+        Some(e) => (
+            e.clone(),
+            std::env::var("KIT_BENCH_S3_BUCKET").unwrap_or("kit-bench".into()),
+            None,
+        ),
         None => {
             let server = rt.block_on(s3_server::start_server(&["kit-bench"]));
             // SAFETY: single-threaded at this point; the SDK reads these later.
@@ -85,7 +117,11 @@ fn main() {
                 std::env::set_var("AWS_ACCESS_KEY_ID", s3_server::KEY_ID);
                 std::env::set_var("AWS_SECRET_ACCESS_KEY", s3_server::SECRET);
             }
-            (format!("http://{}", server.addr), "kit-bench".to_owned(), Some(server))
+            (
+                format!("http://{}", server.addr),
+                "kit-bench".to_owned(),
+                Some(server),
+            )
         }
     };
     let opts = S3Options {
@@ -99,7 +135,11 @@ fn main() {
         attempt_timeout: Duration::from_secs(30),
         ..S3Options::default()
     };
-    let server_name = if external.is_some() { endpoint.as_str() } else { "in-process s3s-fs (LIST walks the bucket: times not representative)" };
+    let server_name = if external.is_some() {
+        endpoint.as_str()
+    } else {
+        "in-process s3s-fs (LIST walks the bucket: times not representative)"
+    };
     println!("server: {server_name}");
     let objects = objects();
     let targets = targets();

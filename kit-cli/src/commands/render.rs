@@ -34,6 +34,11 @@ pub struct RenderArgs {
     /// A service (repeatable). Default: every service enabled on the cluster.
     #[arg(long = "service", short = 's', value_name = "SERVICE")]
     pub services: Vec<String>,
+    /// Every enabled service of every cluster of every environment (or of
+    /// --environment, when given). Documents are grouped by cluster, each
+    /// group in install order, and `# Source:` names environment and cluster.
+    #[arg(long, conflicts_with_all = ["cluster", "services"])]
+    pub all: bool,
     /// A YAML or JSON values file, layered over the project's values
     /// (repeatable; later files win).
     #[arg(long = "values", short = 'f', value_name = "FILE")]
@@ -75,6 +80,7 @@ pub fn render(args: &RenderArgs, targets: Option<Vec<ProjectTarget>>) -> Result<
     let project = Project::load(&args.project).map_err(project_failure)?;
     let targets = match targets {
         Some(t) => t,
+        None if args.all => all_targets(&project, args.environment.as_deref())?,
         None => project
             .targets(
                 args.environment.as_deref(),
@@ -124,9 +130,60 @@ pub fn render(args: &RenderArgs, targets: Option<Vec<ProjectTarget>>) -> Result<
     let renderer =
         ProjectRenderer::new(&project, secret_values, options).map_err(render_failure)?;
     let per_target = render_parallel(&renderer, &targets, &secrets)?;
-    let stream =
-        write_stream(per_target.into_iter().flatten().collect()).map_err(render_failure)?;
+    let stream = write_groups(&targets, per_target)?;
     Ok(Output { stream })
+}
+
+/// `--all`: every enabled target, optionally of one environment.
+fn all_targets(
+    project: &Project,
+    environment: Option<&str>,
+) -> Result<Vec<ProjectTarget>, Failure> {
+    let all = project.all_targets();
+    let Some(e) = environment else {
+        return Ok(all);
+    };
+    if !project.file.environments.contains_key(e) {
+        return Err(project_failure(ProjectError::UnknownEnvironment {
+            name: e.into(),
+            known: project
+                .file
+                .environments
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        }));
+    }
+    Ok(all.into_iter().filter(|t| t.environment == e).collect())
+}
+
+/// Writes one ordered group per cluster: the same object may exist on two
+/// clusters, never twice on one. With several clusters, `# Source:` names
+/// environment and cluster too.
+fn write_groups(
+    targets: &[ProjectTarget],
+    per_target: Vec<Vec<kit_core::manifest::Document>>,
+) -> Result<String, Failure> {
+    let cluster = |t: &ProjectTarget| (t.environment.clone(), t.cluster.clone());
+    let multi = targets.iter().any(|t| cluster(t) != cluster(&targets[0]));
+    let mut stream = String::new();
+    let mut group = Vec::new();
+    let mut current = None;
+    for (t, docs) in targets.iter().zip(per_target) {
+        if current.as_ref().is_some_and(|c| *c != cluster(t)) {
+            stream.push_str(&write_stream(std::mem::take(&mut group)).map_err(render_failure)?);
+        }
+        current = Some(cluster(t));
+        for mut d in docs {
+            if multi {
+                d.origin = format!("{}/{}/{}", t.environment, t.cluster, d.origin);
+            }
+            group.push(d);
+        }
+    }
+    stream.push_str(&write_stream(group).map_err(render_failure)?);
+    Ok(stream)
 }
 
 /// Renders targets on up to as many threads as there are cores.
