@@ -13,7 +13,9 @@ Exit codes:
   3  template error (syntax, undefined name, unsafe value, missing partial)
   4  input error (a data, values or project file is missing or invalid)
   5  secrets error (store unreachable, access denied, no such bucket, invalid secret)
-  6  check error (a rendered document is not a valid manifest, or duplicates another)";
+  6  check error (a rendered document is not a valid manifest, or duplicates another)
+  126, 127  kubectl not executable, not found (apply, diff)
+kit exec, apply and diff otherwise exit with their command's exit code.";
 
 /// kit renders Kubernetes manifests from mustache templates and layered
 /// secrets, checks them, and hands them to kubectl.
@@ -57,6 +59,32 @@ pub enum Command {
     /// exits with the command's exit code.
     #[command(after_help = EXIT_CODES)]
     Exec(crate::commands::exec::ExecArgs),
+
+    /// Render, check, and pipe the manifests to `kubectl apply -f -`.
+    ///
+    /// Nothing starts until everything rendered and passed its checks. The
+    /// bytes kubectl reads are exactly what `kit render` prints. Arguments
+    /// after `--` go to kubectl; kit adds `--context` from kit.yaml when
+    /// configured. With --all, one kubectl run per cluster, stopping at the
+    /// first failure unless --keep-going. Exits with kubectl's exit code.
+    #[command(after_help = EXIT_CODES)]
+    Apply(crate::commands::kubectl::KubectlArgs),
+
+    /// Render, check, and pipe the manifests to `kubectl diff -f -`.
+    ///
+    /// Like `kit apply`; exits with kubectl diff's code: 0 no differences,
+    /// 1 differences, above 1 an error.
+    #[command(after_help = EXIT_CODES)]
+    Diff(crate::commands::kubectl::KubectlArgs),
+
+    /// Print shell completions: `kit completions bash > /etc/bash_completion.d/kit`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print kit's man page (roff): `kit man > kit.1`.
+    Man,
 
     /// List, read, write and remove secrets by key.
     #[command(after_help = EXIT_CODES)]

@@ -11,7 +11,11 @@
 //! | 5 | secrets error: the store is unreachable, denies access, lacks the bucket, or holds an invalid secret |
 //! | 6 | check error: a rendered document is not a valid manifest (no apiVersion, kind or metadata.name, duplicate keys or objects) |
 //!
-//! `kit exec` exits with its command's code (128 + N when killed by signal N).
+//! | 126 | kubectl (for apply and diff) is not executable |
+//! | 127 | kubectl (for apply and diff) was not found |
+//!
+//! `kit exec` exits with its command's code, `kit apply` and `kit diff` with
+//! kubectl's (128 + N when killed by signal N).
 
 /// Why kit failed, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,4 +33,8 @@ pub enum Code {
     Secrets = 5,
     /// A rendered manifest failed its checks.
     Check = 6,
+    /// kubectl exists but cannot be run.
+    KubectlNotExecutable = 126,
+    /// kubectl was not found.
+    KubectlNotFound = 127,
 }

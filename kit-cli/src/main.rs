@@ -6,6 +6,7 @@ mod commands;
 mod data;
 mod diagnostics;
 mod exit;
+mod progress;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,15 +21,49 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Template(args) => commands::template::run(&args),
         Command::Render(args) => commands::render::run(&args),
+        Command::Apply(args) => {
+            return exit_code(commands::kubectl::run(
+                commands::kubectl::Verb::Apply,
+                &args,
+            ));
+        }
+        Command::Diff(args) => {
+            return exit_code(commands::kubectl::run(commands::kubectl::Verb::Diff, &args));
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "kit", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            return match clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| Failure::io("cannot render the man page", e))
+                .and_then(|()| write_stdout(&out))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(f) => exit_code(Err(f)),
+            };
+        }
         Command::Env(args) => commands::env::run(&args),
         Command::Secrets(args) => commands::secrets::run(&args),
-        Command::Exec(args) => match commands::exec::run(&args) {
-            Ok(code) => return ExitCode::from(code),
-            Err(failure) => Err(failure),
-        },
+        Command::Exec(args) => return exit_code(commands::exec::run(&args)),
     };
     match result.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report(&mut std::io::stderr().lock());
+            ExitCode::from(failure.code as u8)
+        }
+    }
+}
+
+/// The exit code of a command that runs another program.
+fn exit_code(result: Result<u8, Failure>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
         Err(failure) => {
             failure.report(&mut std::io::stderr().lock());
             ExitCode::from(failure.code as u8)

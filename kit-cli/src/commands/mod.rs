@@ -2,6 +2,7 @@
 
 pub mod env;
 pub mod exec;
+pub mod kubectl;
 pub mod render;
 pub mod secrets;
 pub mod source;

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use kit_core::Value;
 use kit_core::manifest::{
-    Project, ProjectError, ProjectRenderer, ProjectTarget, RenderError, RenderOptions, parse_set,
-    read_yaml, write_stream,
+    Document, Project, ProjectError, ProjectRenderer, ProjectTarget, RenderError, RenderOptions,
+    parse_set, read_yaml, write_stream,
 };
 use kit_env::{Fingerprinter, Resolver, Target};
 
@@ -39,6 +39,11 @@ pub struct RenderArgs {
     /// group in install order, and `# Source:` names environment and cluster.
     #[arg(long, conflicts_with_all = ["cluster", "services"])]
     pub all: bool,
+    /// Write each document to DIR/<environment>/<cluster>/<service>/<kind>-<name>.yaml
+    /// (each file written atomically, mode 0600) instead of standard output.
+    /// DIR must be empty or not exist yet.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
     /// A YAML or JSON values file, layered over the project's values
     /// (repeatable; later files win).
     #[arg(long = "values", short = 'f', value_name = "FILE")]
@@ -70,24 +75,33 @@ fn render_failure(e: RenderError) -> Failure {
     }
 }
 
-/// Everything a render produces: the stream and the project it came from.
-pub struct Output {
-    pub stream: String,
+/// The selected targets, rendered and checked: the project, the targets,
+/// and each target's documents.
+type Rendered = (Project, Vec<ProjectTarget>, Vec<Vec<Document>>);
+
+/// Renders the selected targets, grouped by cluster: for each cluster, its
+/// first target and the stream `kit render` prints for it.
+pub fn render_groups(
+    args: &RenderArgs,
+) -> Result<(Project, Vec<(ProjectTarget, String)>), Failure> {
+    let (project, targets, per_target) = render_documents(args)?;
+    let groups = write_groups(&targets, per_target)?;
+    Ok((project, groups))
 }
 
-/// Renders the selected targets of a project (shared with apply and diff).
-pub fn render(args: &RenderArgs, targets: Option<Vec<ProjectTarget>>) -> Result<Output, Failure> {
+/// Renders the selected targets of a project.
+fn render_documents(args: &RenderArgs) -> Result<Rendered, Failure> {
     let project = Project::load(&args.project).map_err(project_failure)?;
-    let targets = match targets {
-        Some(t) => t,
-        None if args.all => all_targets(&project, args.environment.as_deref())?,
-        None => project
+    let targets = if args.all {
+        all_targets(&project, args.environment.as_deref())?
+    } else {
+        project
             .targets(
                 args.environment.as_deref(),
                 args.cluster.as_deref(),
                 &args.services,
             )
-            .map_err(project_failure)?,
+            .map_err(project_failure)?
     };
     let mut extra = Vec::new();
     for f in &args.values {
@@ -130,8 +144,8 @@ pub fn render(args: &RenderArgs, targets: Option<Vec<ProjectTarget>>) -> Result<
     let renderer =
         ProjectRenderer::new(&project, secret_values, options).map_err(render_failure)?;
     let per_target = render_parallel(&renderer, &targets, &secrets)?;
-    let stream = write_groups(&targets, per_target)?;
-    Ok(Output { stream })
+    drop(renderer);
+    Ok((project, targets, per_target))
 }
 
 /// `--all`: every enabled target, optionally of one environment.
@@ -163,18 +177,24 @@ fn all_targets(
 /// environment and cluster too.
 fn write_groups(
     targets: &[ProjectTarget],
-    per_target: Vec<Vec<kit_core::manifest::Document>>,
-) -> Result<String, Failure> {
+    per_target: Vec<Vec<Document>>,
+) -> Result<Vec<(ProjectTarget, String)>, Failure> {
     let cluster = |t: &ProjectTarget| (t.environment.clone(), t.cluster.clone());
     let multi = targets.iter().any(|t| cluster(t) != cluster(&targets[0]));
-    let mut stream = String::new();
+    let mut out = Vec::new();
     let mut group = Vec::new();
-    let mut current = None;
+    let mut current: Option<&ProjectTarget> = None;
     for (t, docs) in targets.iter().zip(per_target) {
-        if current.as_ref().is_some_and(|c| *c != cluster(t)) {
-            stream.push_str(&write_stream(std::mem::take(&mut group)).map_err(render_failure)?);
+        if let Some(c) = current
+            && cluster(c) != cluster(t)
+        {
+            out.push((
+                c.clone(),
+                write_stream(std::mem::take(&mut group)).map_err(render_failure)?,
+            ));
+            current = None;
         }
-        current = Some(cluster(t));
+        current.get_or_insert(t);
         for mut d in docs {
             if multi {
                 d.origin = format!("{}/{}/{}", t.environment, t.cluster, d.origin);
@@ -182,8 +202,80 @@ fn write_groups(
             group.push(d);
         }
     }
-    stream.push_str(&write_stream(group).map_err(render_failure)?);
-    Ok(stream)
+    if let Some(c) = current {
+        out.push((c.clone(), write_stream(group).map_err(render_failure)?));
+    }
+    Ok(out)
+}
+
+/// `--output-dir`: one file per document, each written atomically.
+fn write_tree(
+    dir: &Path,
+    targets: &[ProjectTarget],
+    per_target: &[Vec<Document>],
+) -> Result<usize, Failure> {
+    let io =
+        |p: &Path, e: std::io::Error| Failure::new(Code::Input, format!("{}: {e}", p.display()));
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
+        if entries.next().is_some() {
+            return Err(Failure::new(
+                Code::Usage,
+                format!("--output-dir {} is not empty", dir.display()),
+            )
+            .with_hint("choose an empty directory, or remove it first"));
+        }
+    }
+    let mut count = 0;
+    let mut written = std::collections::HashSet::new();
+    for (t, docs) in targets.iter().zip(per_target) {
+        let sub = dir.join(&t.environment).join(&t.cluster).join(&t.service);
+        std::fs::create_dir_all(&sub).map_err(|e| io(&sub, e))?;
+        for d in docs {
+            let name = format!("{}-{}.yaml", d.kind.to_ascii_lowercase(), d.name);
+            if name.contains('/') || name.starts_with('.') {
+                return Err(Failure::new(
+                    Code::Check,
+                    format!(
+                        "{}: object name '{}' cannot be a file name",
+                        d.origin, d.name
+                    ),
+                ));
+            }
+            let path = sub.join(&name);
+            if !written.insert(path.clone()) {
+                return Err(Failure::new(
+                    Code::Check,
+                    format!(
+                        "{}: {} would be written twice (same kind and name)",
+                        d.origin,
+                        path.display()
+                    ),
+                ));
+            }
+            let tmp = sub.join(format!(".{name}.kit-tmp"));
+            let mut text = format!("# Source: {}\n", d.origin);
+            text.push_str(&d.text);
+            write_private(&tmp, text.as_bytes()).map_err(|e| io(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// Writes a file readable by its owner only (manifests may hold secrets).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.sync_all()
 }
 
 /// Renders targets on up to as many threads as there are cores.
@@ -191,7 +283,13 @@ fn render_parallel(
     renderer: &ProjectRenderer<'_>,
     targets: &[ProjectTarget],
     secrets: &[Vec<(String, String)>],
-) -> Result<Vec<Vec<kit_core::manifest::Document>>, Failure> {
+) -> Result<Vec<Vec<Document>>, Failure> {
+    let progress = crate::progress::Progress::new("rendering", targets.len());
+    let render_one = |t: &ProjectTarget, s: &Vec<(String, String)>| {
+        let r = renderer.render(t, s);
+        progress.tick();
+        r
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(targets.len())
@@ -200,7 +298,7 @@ fn render_parallel(
         return targets
             .iter()
             .zip(secrets)
-            .map(|(t, s)| renderer.render(t, s).map_err(render_failure))
+            .map(|(t, s)| render_one(t, s).map_err(render_failure))
             .collect();
     }
     let chunk = targets.len().div_ceil(threads);
@@ -212,7 +310,7 @@ fn render_parallel(
                 scope.spawn(move || {
                     ts.iter()
                         .zip(ss)
-                        .map(|(t, s)| renderer.render(t, s))
+                        .map(|(t, s)| render_one(t, s))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
@@ -271,5 +369,16 @@ fn resolve(
 }
 
 pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
-    Ok(render(args, None)?.stream.into_bytes())
+    let (_, targets, per_target) = render_documents(args)?;
+    if let Some(dir) = &args.output_dir {
+        let n = write_tree(dir, &targets, &per_target)?;
+        eprintln!("kit: wrote {n} files under {}", dir.display());
+        return Ok(Vec::new());
+    }
+    let groups = write_groups(&targets, per_target)?;
+    Ok(groups
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect::<String>()
+        .into_bytes())
 }

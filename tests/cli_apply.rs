@@ -1,0 +1,400 @@
+//! End-to-end tests of `kit apply`, `kit diff` and fleet runs, with a
+//! recording stand-in for kubectl (tests/support/kubectl-recorder.sh).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn recorder() -> String {
+    root()
+        .join("tests/support/kubectl-recorder.sh")
+        .display()
+        .to_string()
+}
+
+fn temp_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "kit-apply-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn kit(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kit"));
+    cmd.args(args).current_dir(root());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KIT_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A recording directory and kit's arguments for a demo run.
+fn demo(verb: &str, rec: &Path, extra: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut args: Vec<String> = [verb, "-C", "fixtures/demo", "--kubectl", &recorder()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    (
+        args,
+        vec![("KIT_REC_DIR".into(), rec.display().to_string())],
+    )
+}
+
+fn run_demo(verb: &str, rec: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let (args, base) = demo(verb, rec, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut all: Vec<(&str, &str)> = base.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend(env.iter().copied());
+    kit(&args, &all)
+}
+
+fn recorded(rec: &Path, n: usize) -> Option<(Vec<String>, String)> {
+    let args = std::fs::read_to_string(rec.join(format!("{n}.args"))).ok()?;
+    let stdin = std::fs::read_to_string(rec.join(format!("{n}.stdin"))).unwrap();
+    Some((args.lines().map(str::to_owned).collect(), stdin))
+}
+
+const TARGET: [&str; 4] = ["-e", "production", "-c", "nerdearla-cluster"];
+
+#[test]
+fn apply_pipes_exactly_what_render_prints_with_args_passed_through() {
+    let rec = temp_dir();
+    let mut extra = TARGET.to_vec();
+    extra.extend([
+        "--",
+        "--server-side",
+        "--prune",
+        "-l",
+        "app.kubernetes.io/managed-by=kit",
+        "--wait",
+    ]);
+    let r = run_demo("apply", &rec, &extra, &[]);
+    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
+    let (args, stdin) = recorded(&rec, 1).expect("kubectl ran");
+    assert_eq!(
+        args,
+        [
+            "apply",
+            "-f",
+            "-",
+            "--context",
+            "nerdearla",
+            "--server-side",
+            "--prune",
+            "-l",
+            "app.kubernetes.io/managed-by=kit",
+            "--wait"
+        ]
+    );
+    let mut render = vec!["render", "-C", "fixtures/demo"];
+    render.extend(TARGET);
+    assert_eq!(stdin, kit(&render, &[]).stdout);
+    assert!(recorded(&rec, 2).is_none(), "kubectl ran once");
+}
+
+#[test]
+fn an_explicit_context_is_not_overridden() {
+    let rec = temp_dir();
+    let mut extra = TARGET.to_vec();
+    extra.extend(["--", "--context=elsewhere"]);
+    run_demo("diff", &rec, &extra, &[]);
+    assert_eq!(
+        recorded(&rec, 1).unwrap().0,
+        ["diff", "-f", "-", "--context=elsewhere"]
+    );
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    for (verb, code) in [
+        ("apply", "0"),
+        ("apply", "1"),
+        ("apply", "2"),
+        ("apply", "7"),
+        ("diff", "0"),
+        ("diff", "1"),
+        ("diff", "2"),
+    ] {
+        let rec = temp_dir();
+        let r = run_demo(verb, &rec, &TARGET, &[("KIT_REC_EXIT", code)]);
+        assert_eq!(r.code.to_string(), code, "{verb} {code}: {}", r.stderr);
+        assert_eq!(r.stdout, "");
+    }
+}
+
+#[test]
+fn kubectl_never_starts_when_rendering_fails() {
+    let rec = temp_dir();
+    let r = run_demo("apply", &rec, &["-e", "prod", "-c", "x"], &[]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            4,
+            "error: unknown environment 'prod' (known: production, staging)\n"
+        )
+    );
+    assert!(recorded(&rec, 1).is_none(), "kubectl must not run");
+    let mut extra = TARGET.to_vec();
+    extra.extend(["--set", "kit=1"]);
+    let r = run_demo("apply", &rec, &extra, &[]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(recorded(&rec, 1).is_none(), "kubectl must not run");
+    let mut extra = TARGET.to_vec();
+    extra.push("--redact");
+    let r = run_demo("apply", &rec, &extra, &[]);
+    assert_eq!(r.code, 2);
+    assert!(recorded(&rec, 1).is_none());
+}
+
+#[test]
+fn missing_kubectl_is_a_clear_error() {
+    let r = kit(
+        &[
+            "apply",
+            "-C",
+            "fixtures/demo",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "--kubectl",
+            "/nonexistent/kubectl",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            127,
+            "",
+            "error: kubectl not found: '/nonexistent/kubectl'\n  = hint: install kubectl, or point --kubectl / KIT_KUBECTL at it\n"
+        )
+    );
+    let r = kit(
+        &[
+            "diff",
+            "-C",
+            "fixtures/demo",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+        ],
+        &[("KIT_KUBECTL", "no-such-kubectl-here")],
+    );
+    assert_eq!(r.code, 127);
+    assert!(
+        r.stderr
+            .starts_with("error: kubectl not found: 'no-such-kubectl-here'")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_reaches_kubectl_and_kit_waits_for_it() {
+    let rec = temp_dir();
+    let (args, _) = demo("apply", &rec, &TARGET);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kit"))
+        .args(&args)
+        .current_dir(root())
+        .env("KIT_REC_DIR", &rec)
+        .env("KIT_REC_WAIT", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (blocking on kit's stderr) until the stand-in is running.
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .any(|l| l == "stand-in: waiting");
+    assert!(ready, "the stand-in never started");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "kit exits with kubectl's code");
+    assert_eq!(
+        std::fs::read_to_string(rec.join("1.signal")).unwrap(),
+        "TERM\n"
+    );
+}
+
+#[test]
+fn fleet_apply_runs_each_cluster_with_its_context() {
+    let rec = temp_dir();
+    let r = run_demo("apply", &rec, &["--all"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "kit: apply production/nerdearla-cluster (context nerdearla)\n\
+         kit: apply production/other-cluster (context other)\n\
+         kit: apply staging/staging-cluster (context staging)\n\
+         kit: apply summary: succeeded: production/nerdearla-cluster, production/other-cluster, staging/staging-cluster; failed: none; skipped: none\n"
+    );
+    let contexts: Vec<String> = (1..=3)
+        .map(|n| recorded(&rec, n).unwrap().0[4].clone())
+        .collect();
+    assert_eq!(contexts, ["nerdearla", "other", "staging"]);
+    let all: String = (1..=3).map(|n| recorded(&rec, n).unwrap().1).collect();
+    assert_eq!(
+        all,
+        kit(&["render", "-C", "fixtures/demo", "--all"], &[]).stdout
+    );
+}
+
+#[test]
+fn fleet_apply_stops_at_the_first_failure_unless_keep_going() {
+    let rec = temp_dir();
+    let env = [
+        ("KIT_REC_FAIL_CONTEXT", "other"),
+        ("KIT_REC_FAIL_CODE", "3"),
+    ];
+    let r = run_demo("apply", &rec, &["--all"], &env);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.ends_with("kit: apply summary: succeeded: production/nerdearla-cluster; failed: production/other-cluster (exit 3); skipped: staging/staging-cluster\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(recorded(&rec, 3).is_none(), "staging was skipped");
+    let rec = temp_dir();
+    let r = run_demo("apply", &rec, &["--all", "--keep-going"], &env);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stderr.ends_with("kit: apply summary: succeeded: production/nerdearla-cluster, staging/staging-cluster; failed: production/other-cluster (exit 3); skipped: none\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn fleet_diff_treats_differences_as_success() {
+    let rec = temp_dir();
+    let r = run_demo("diff", &rec, &["--all"], &[("KIT_REC_EXIT", "1")]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.ends_with("failed: none; skipped: none\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Every file under `dir`: (path relative to `base`, contents).
+fn tree_under(base: &Path, dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(tree_under(base, &p));
+        } else {
+            out.push((
+                p.strip_prefix(base).unwrap().display().to_string(),
+                std::fs::read(&p).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    tree_under(dir, dir)
+}
+
+#[test]
+fn render_output_dir_writes_a_complete_identical_tree() {
+    let (a, b) = (temp_dir().join("out"), temp_dir().join("out"));
+    for d in [&a, &b] {
+        let r = kit(
+            &[
+                "render",
+                "-C",
+                "fixtures/demo",
+                "--all",
+                "--output-dir",
+                &d.display().to_string(),
+            ],
+            &[],
+        );
+        assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+        assert_eq!(
+            r.stderr,
+            format!("kit: wrote 13 files under {}\n", d.display())
+        );
+    }
+    let (ta, tb) = (tree(&a), tree(&b));
+    assert_eq!(ta, tb, "two runs differ");
+    let names: Vec<&str> = ta.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"production/nerdearla-cluster/myservicio/deployment-myservicio.yaml"),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"staging/staging-cluster/worker/secret-worker-env.yaml"),
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 13);
+    let r = kit(
+        &[
+            "render",
+            "-C",
+            "fixtures/demo",
+            "--all",
+            "--output-dir",
+            &a.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .starts_with(&format!("error: --output-dir {} is not empty", a.display()))
+    );
+}
+
+#[test]
+fn completions_and_man_page() {
+    let r = kit(&["completions", "bash"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("complete -F _kit"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+    let r = kit(&["man"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.starts_with(".ie \\n(.g .ds Aq"),
+        "{}",
+        &r.stdout[..80.min(r.stdout.len())]
+    );
+    assert!(r.stdout.contains("kit"));
+}

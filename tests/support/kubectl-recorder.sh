@@ -1,0 +1,29 @@
+#!/bin/sh
+# A stand-in for kubectl in kit's tests. Each run records its arguments
+# (one per line) and standard input in $KIT_REC_DIR/N.args and N.stdin
+# (N = 1, 2, ...), then exits with $KIT_REC_EXIT (default 0). When its
+# arguments contain `--context $KIT_REC_FAIL_CONTEXT`, it exits with
+# $KIT_REC_FAIL_CODE instead. With KIT_REC_WAIT set, it says
+# "stand-in: waiting" on stderr and waits to be signalled; a SIGTERM is
+# recorded in N.signal and ends it with 143.
+set -u
+dir=${KIT_REC_DIR:?}
+n=1
+while [ -e "$dir/$n.args" ]; do n=$((n + 1)); done
+printf '%s\n' "$@" > "$dir/$n.args"
+cat > "$dir/$n.stdin"
+code=${KIT_REC_EXIT:-0}
+prev=""
+for a in "$@"; do
+    if [ "$prev" = "--context" ] && [ "$a" = "${KIT_REC_FAIL_CONTEXT:-}" ]; then
+        code=${KIT_REC_FAIL_CODE:-1}
+    fi
+    prev=$a
+done
+if [ -n "${KIT_REC_WAIT:-}" ]; then
+    trap 'echo TERM > "$dir/$n.signal"; exit 143' TERM
+    echo "stand-in: waiting" >&2
+    sleep 60 &
+    wait $!
+fi
+exit "$code"
