@@ -398,3 +398,27 @@ fn completions_and_man_page() {
     );
     assert!(r.stdout.contains("kit"));
 }
+
+#[test]
+fn repeated_cluster_selectors_run_each_cluster() {
+    let rec = temp_dir();
+    let r = run_demo(
+        "apply",
+        &rec,
+        &[
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-c",
+            "other-cluster",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let contexts: Vec<String> = (1..=2)
+        .map(|n| recorded(&rec, n).unwrap().0[4].clone())
+        .collect();
+    assert_eq!(contexts, ["nerdearla", "other"]);
+    assert!(recorded(&rec, 3).is_none());
+}

@@ -28,16 +28,23 @@ pub struct RenderArgs {
     /// The environment.
     #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
     pub environment: Option<String>,
-    /// The cluster.
-    #[arg(long, short = 'c', env = "KIT_CLUSTER")]
-    pub cluster: Option<String>,
+    /// The cluster (repeatable: several clusters of the environment in one
+    /// run, grouped by cluster).
+    #[arg(
+        long = "cluster",
+        short = 'c',
+        value_name = "CLUSTER",
+        env = "KIT_CLUSTER",
+        value_delimiter = ','
+    )]
+    pub clusters: Vec<String>,
     /// A service (repeatable). Default: every service enabled on the cluster.
     #[arg(long = "service", short = 's', value_name = "SERVICE")]
     pub services: Vec<String>,
     /// Every enabled service of every cluster of every environment (or of
     /// --environment, when given). Documents are grouped by cluster, each
     /// group in install order, and `# Source:` names environment and cluster.
-    #[arg(long, conflicts_with_all = ["cluster", "services"])]
+    #[arg(long, conflicts_with_all = ["clusters", "services"])]
     pub all: bool,
     /// Write each document to DIR/<environment>/<cluster>/<service>/<kind>-<name>.yaml
     /// (each file written atomically, mode 0600) instead of standard output.
@@ -94,11 +101,24 @@ fn render_documents(args: &RenderArgs) -> Result<Rendered, Failure> {
     let project = Project::load(&args.project).map_err(project_failure)?;
     let targets = if args.all {
         all_targets(&project, args.environment.as_deref())?
+    } else if args.clusters.len() > 1 {
+        let mut all = Vec::new();
+        for c in &args.clusters {
+            let ts = project
+                .targets(args.environment.as_deref(), Some(c), &args.services)
+                .map_err(project_failure)?;
+            all.extend(
+                ts.into_iter()
+                    .filter(|t| !all.contains(t))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        all
     } else {
         project
             .targets(
                 args.environment.as_deref(),
-                args.cluster.as_deref(),
+                args.clusters.first().map(String::as_str),
                 &args.services,
             )
             .map_err(project_failure)?

@@ -352,7 +352,9 @@ fn annotate(
         let starts: Vec<usize> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        let ls = starts[line - 1];
+        let Some(&ls) = starts.get(line.saturating_sub(1)) else {
+            return Err((line, format!("cannot find the line of {what}")));
+        };
         if !text[ls..].chars().take(col).all(|c| c == ' ') {
             return Err((
                 line,
