@@ -1,14 +1,14 @@
 //! End-to-end tests of `kit apply`, `kit diff` and fleet runs, with a
 //! recording stand-in for kubectl (tests/support/kubectl-recorder.sh).
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use cli::{Run, root};
 
 fn recorder() -> String {
     root()
@@ -18,38 +18,11 @@ fn recorder() -> String {
 }
 
 fn temp_dir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "kit-apply-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+    cli::temp_dir("apply")
 }
 
 fn kit(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kit"));
-    cmd.args(args).current_dir(root());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KIT_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().copied());
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    cli::kit(&root(), args, env, None)
 }
 
 /// A recording directory and kit's arguments for a demo run.

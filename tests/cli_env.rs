@@ -8,56 +8,18 @@
 #[path = "support/s3_server.rs"]
 mod s3_server;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use cli::{Run, root};
 use kit_env::{Encryption, S3Options, S3Store, SecretStore};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs kit with a clean AWS environment plus `env`.
 fn kit(args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kit"));
-    cmd.args(args).current_dir(root());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AWS_") || k.starts_with("KIT_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("AWS_CONFIG_FILE", "/nonexistent/kit-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/kit-test")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run kit");
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    cli::kit(&root(), args, env, stdin)
 }
 
 const DEMO: &str = "fixtures/demo/secrets";
@@ -356,7 +318,7 @@ fn s3() -> S3 {
 /// CreateBucket as a plain HTTP PUT (external test servers such as moto do
 /// not check signatures).
 fn create_bucket(endpoint: &str, bucket: &str) {
-    use std::io::Read;
+    use std::io::{Read, Write};
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut sock = std::net::TcpStream::connect(host).expect("connect to KIT_TEST_S3_ENDPOINT");
     write!(

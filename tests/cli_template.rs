@@ -1,46 +1,21 @@
 //! End-to-end tests of `kit template`: the real binary, real files, exact
 //! stdout, exact stderr, exit codes.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use cli::{Run, root};
 
 fn kit(args: &[&str], cwd: &Path) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kit"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("KIT_DATA")
-        .env_remove("KIT_ESCAPE")
-        .env_remove("KIT_LENIENT")
-        .env_remove("KIT_PARTIALS")
-        .output()
-        .expect("run kit");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    cli::kit(cwd, args, &[], None)
 }
 
 /// A fresh directory with the given files.
 fn project(files: &[(&str, &str)]) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "kit-cli-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = cli::temp_dir("template");
     for (name, text) in files {
         let p = dir.join(name);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

@@ -2,6 +2,7 @@
 //! fetch only the winners, each object once per run.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OnceCell, Semaphore};
@@ -220,51 +221,52 @@ impl Resolver {
     }
 }
 
+/// The cell for `key` in a run's cache (created empty on first use).
+fn cell<T>(cache: &Mutex<HashMap<String, Cell<T>>>, key: &str) -> Cell<T> {
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key.to_owned())
+        .or_default()
+        .clone()
+}
+
 impl Inner {
+    /// Runs one store request within the concurrency bound.
+    async fn bounded<T>(
+        &self,
+        request: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore is never closed");
+        request.await
+    }
+
     async fn list(&self, prefix: &str) -> Result<Arc<Vec<String>>, Error> {
-        let cell = self
-            .lists
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(prefix.to_owned())
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| async {
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("semaphore is never closed");
-            self.store.list(prefix).await.map(Arc::new)
-        })
-        .await
-        .cloned()
+        cell(&self.lists, prefix)
+            .get_or_try_init(|| self.bounded(async { self.store.list(prefix).await.map(Arc::new) }))
+            .await
+            .cloned()
     }
 
     async fn value(&self, key: &str) -> Result<SecretValue, Error> {
-        let cell = self
-            .values
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(key.to_owned())
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| async {
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("semaphore is never closed");
-            let bytes = self.store.get(key).await?;
-            let mut text =
-                String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { key: key.into() })?;
-            if self.trim {
-                let kept = text.trim_end_matches([' ', '\t', '\r', '\n']).len();
-                text.truncate(kept);
-            }
-            Ok(SecretValue::new(text))
-        })
-        .await
-        .cloned()
+        cell(&self.values, key)
+            .get_or_try_init(|| {
+                self.bounded(async {
+                    let bytes = self.store.get(key).await?;
+                    let mut text =
+                        String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { key: key.into() })?;
+                    if self.trim {
+                        let kept = text.trim_end_matches([' ', '\t', '\r', '\n']).len();
+                        text.truncate(kept);
+                    }
+                    Ok(SecretValue::new(text))
+                })
+            })
+            .await
+            .cloned()
     }
 }
