@@ -544,3 +544,31 @@ fn reserved_value_keys_and_missing_secrets_directory() {
         "error: the secrets directory ./nowhere does not exist\n"
     );
 }
+
+#[test]
+fn redact_key_from_a_file() {
+    let dir = cli::temp_dir("key");
+    std::fs::write(dir.join("key"), "review\n").unwrap();
+    let key = dir.join("key").display().to_string();
+    let args = [
+        "render",
+        "-C",
+        "fixtures/demo",
+        "-e",
+        "production",
+        "-c",
+        "nerdearla-cluster",
+        "-s",
+        "myservicio",
+        "--redact",
+        "--redact-key-file",
+        &key,
+    ];
+    let r = kit_in(&root(), &args, &[]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let f = kit_env::Fingerprinter::with_key(b"review");
+    assert!(
+        r.stdout
+            .contains(&format!("value: {}\n", f.fingerprint("!myp4ssw0rd!")))
+    );
+}

@@ -84,6 +84,27 @@ impl Fingerprinter {
         Fingerprinter { key, per_run: true }
     }
 
+    /// The key in `file` (its bytes, trailing line breaks removed), else the
+    /// one in `KIT_REDACT_KEY`, else a random one.
+    pub fn from_file_or_env(file: Option<&std::path::Path>) -> std::io::Result<Self> {
+        match file {
+            Some(path) => {
+                let mut key = std::fs::read(path)?;
+                while key.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    key.pop();
+                }
+                if key.is_empty() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the key file is empty",
+                    ));
+                }
+                Ok(Fingerprinter::with_key(&key))
+            }
+            None => Ok(Fingerprinter::from_env()),
+        }
+    }
+
     /// The key in `KIT_REDACT_KEY` if set and not empty, else a random one.
     pub fn from_env() -> Self {
         match std::env::var("KIT_REDACT_KEY") {

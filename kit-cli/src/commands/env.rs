@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use clap::{Args, ValueEnum};
-use kit_env::{Fingerprinter, Resolution, Resolver};
+use kit_env::{Resolution, Resolver};
 
 use super::source::{SourceArgs, TargetArgs, runtime};
 use crate::diagnostics::Failure;
@@ -35,6 +35,14 @@ pub struct EnvArgs {
     /// it a random key is used and fingerprints compare only within the run.
     #[arg(long)]
     pub redact: bool,
+    /// Read the --redact key from this file instead of KIT_REDACT_KEY.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "redact",
+        env = "KIT_REDACT_KEY_FILE"
+    )]
+    pub redact_key_file: Option<std::path::PathBuf>,
     /// Show, for each name, the key that won and the keys it overrode,
     /// instead of values.
     #[arg(long, conflicts_with = "redact")]
@@ -86,15 +94,12 @@ pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {
     if args.explain {
         return Ok(explain(&res, args.format).into_bytes());
     }
-    let fingerprints = args.redact.then(|| {
-        let f = Fingerprinter::from_env();
-        if f.is_per_run() {
-            eprintln!(
-                "note: KIT_REDACT_KEY is not set; fingerprints use a random key and compare only within this run"
-            );
-        }
-        f
-    });
+    let fingerprints = match args.redact {
+        true => Some(super::render::fingerprinter(
+            args.redact_key_file.as_deref(),
+        )?),
+        false => None,
+    };
     let pairs: Vec<(&str, String)> = res
         .variables
         .iter()
