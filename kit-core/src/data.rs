@@ -44,7 +44,20 @@ impl<'v> Iterator for Items<'v> {
 /// first byte), before the byte comparison.
 #[inline]
 fn same_key(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    // Keys are short: compare inline, eight bytes at a time, rather than
+    // calling memcmp.
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        if a[i..i + 8] != b[i..i + 8] {
+            return false;
+        }
+        i += 8;
+    }
+    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
 }
 
 impl<'v> Data<'v> {

@@ -101,39 +101,80 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     if b.starts_with(b"---") || b.starts_with(b"...") {
         return false;
     }
-    // One pass over the bytes: ordinary bytes are skipped through a table;
-    // only the rest is looked at, and only non-ASCII characters are decoded.
+    // One pass over the bytes: eight ordinary bytes at a time where
+    // possible, then byte by byte; only non-ASCII characters are decoded.
     let mut i = 0;
     while i < b.len() {
-        let c = b[i];
-        if PLAIN_BYTE[c as usize] {
-            i += 1;
-            continue;
-        }
-        match c {
-            0x80.. => {
-                let ch = s[i..].chars().next().unwrap_or('\u{FFFD}');
-                if !is_printable(ch) || is_break(ch) || ch == '\u{FEFF}' {
-                    return false;
-                }
-                i += ch.len_utf8();
+        if i + 8 <= b.len() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&b[i..i + 8]);
+            if word_is_plain(u64::from_le_bytes(word), flow) {
+                i += 8;
                 continue;
             }
-            b':' => match b.get(i + 1) {
-                None | Some(b' ' | b'\t') => return false,
-                Some(&n) if flow && is_flow_indicator(n as char) => return false,
-                _ => {}
-            },
-            b'#' if i > 0 && b[i - 1] == b' ' => return false,
-            b'#' => {}
-            b',' | b'[' | b']' | b'{' | b'}' if flow => return false,
-            b',' | b'[' | b']' | b'{' | b'}' => {}
-            // Controls (tab included: readers disagree on tabs in plain scalars).
-            _ => return false,
         }
-        i += 1;
+        match plain_step(s, i, flow) {
+            Some(next) => i = next,
+            None => return false,
+        }
     }
     true
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether some byte of `v` equals `byte`.
+#[inline]
+fn has_byte(v: u64, byte: u8) -> bool {
+    let x = v ^ (ONES * byte as u64);
+    x.wrapping_sub(ONES) & !x & HIGHS != 0
+}
+
+/// Whether eight bytes are all printable ASCII that needs no second look
+/// (no control, DEL, non-ASCII, `:` or `#`, nor flow indicators in flow).
+#[inline]
+fn word_is_plain(v: u64, flow: bool) -> bool {
+    let below_space = v.wrapping_sub(ONES * 0x20) & !v & HIGHS != 0;
+    if below_space || v & HIGHS != 0 || has_byte(v, 0x7F) || has_byte(v, b':') || has_byte(v, b'#')
+    {
+        return false;
+    }
+    !flow
+        || ![b',', b'[', b']', b'{', b'}']
+            .iter()
+            .any(|&c| has_byte(v, c))
+}
+
+/// Checks the character at byte `i`; the index of the next one, or `None`
+/// when the string cannot be a plain scalar.
+#[inline]
+fn plain_step(s: &str, i: usize, flow: bool) -> Option<usize> {
+    let b = s.as_bytes();
+    let c = b[i];
+    if PLAIN_BYTE[c as usize] {
+        return Some(i + 1);
+    }
+    match c {
+        0x80.. => {
+            let ch = s[i..].chars().next().unwrap_or('\u{FFFD}');
+            if !is_printable(ch) || is_break(ch) || ch == '\u{FEFF}' {
+                return None;
+            }
+            Some(i + ch.len_utf8())
+        }
+        b':' => match b.get(i + 1) {
+            None | Some(b' ' | b'\t') => None,
+            Some(&n) if flow && is_flow_indicator(n as char) => None,
+            _ => Some(i + 1),
+        },
+        b'#' if i > 0 && b[i - 1] == b' ' => None,
+        b'#' => Some(i + 1),
+        b',' | b'[' | b']' | b'{' | b'}' if flow => None,
+        b',' | b'[' | b']' | b'{' | b'}' => Some(i + 1),
+        // Controls (tab included: readers disagree on tabs in plain scalars).
+        _ => None,
+    }
 }
 
 /// Bytes that never need a second look inside a plain scalar.
@@ -535,6 +576,86 @@ mod tests {
         ] {
             let out = plain(s);
             assert!(out.starts_with('"') && out.ends_with('"'), "{s:?} -> {out}");
+        }
+    }
+
+    /// The plain-scalar rules, one character at a time, as the reference
+    /// for the eight-bytes-at-a-time fast path.
+    fn plain_safe_reference(s: &str, flow: bool) -> bool {
+        let chars: Vec<char> = s.chars().collect();
+        let Some(&first) = chars.first() else {
+            return false;
+        };
+        let last = *chars.last().unwrap();
+        if matches!(first, ' ' | '\t') || matches!(last, ' ' | '\t') {
+            return false;
+        }
+        if ",[]{}#&*!|>'\"%@`".contains(first) {
+            return false;
+        }
+        if "-?:".contains(first) {
+            match chars.get(1) {
+                None | Some(' ' | '\t') => return false,
+                Some(&c) if flow && ",[]{}".contains(c) => return false,
+                _ => {}
+            }
+        }
+        if s.starts_with("---") || s.starts_with("...") {
+            return false;
+        }
+        for (i, &c) in chars.iter().enumerate() {
+            if !is_printable(c) || is_break(c) || c == '\u{FEFF}' || c == '\t' {
+                return false;
+            }
+            if flow && ",[]{}".contains(c) {
+                return false;
+            }
+            if c == ':' {
+                match chars.get(i + 1) {
+                    None | Some(' ' | '\t') => return false,
+                    Some(&n) if flow && ",[]{}".contains(n) => return false,
+                    _ => {}
+                }
+            }
+            if c == '#' && i > 0 && chars[i - 1] == ' ' {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn fast_plain_scan_agrees_with_the_reference() {
+        let alphabet: Vec<char> = "ab19 :#,[]{}-.\t\u{7f}\u{85}é\u{2028}\u{feff}\u{1}z"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..50_000 {
+            let len = (next() % 24) as usize;
+            let s: String = (0..len)
+                .map(|_| {
+                    // Mostly ordinary letters, so that whole clean words occur.
+                    let r = next();
+                    if r % 4 != 0 {
+                        'a'
+                    } else {
+                        alphabet[(r as usize / 4) % alphabet.len()]
+                    }
+                })
+                .collect();
+            for flow in [false, true] {
+                assert_eq!(
+                    plain_safe(&s, flow),
+                    plain_safe_reference(&s, flow),
+                    "{s:?} flow={flow}"
+                );
+            }
         }
     }
 
