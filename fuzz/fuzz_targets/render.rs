@@ -1,8 +1,9 @@
 //! Parse and render arbitrary templates with arbitrary data, in every
-//! escaping mode, with partials that may recurse. Any panic, overflow or
-//! hang is a bug; errors are fine. For YAML output that rendered, every
-//! escaped string must also be found again when the output is re-rendered
-//! (no data-dependent crash paths).
+//! escaping mode, with partials that may recurse and every data string
+//! marked sensitive (the raw-tag guard), then check the YAML output as
+//! `kit render` does (documents, keys, checksum annotation). Any panic,
+//! overflow or hang is a bug; errors are fine. The two data paths (kit's
+//! Value and borrowed JSON) must agree exactly.
 //!
 //! Input layout: `TEMPLATE \0 PARTIAL \0 JSON-DATA` (missing parts are empty).
 
@@ -26,9 +27,14 @@ fuzz_target!(|input: &[u8]| {
         })
     });
     let value = Value::from(&json);
+    let mut sensitive = Vec::new();
+    collect_strings(&json, &mut sensitive);
     for escape in [Escape::Yaml, Escape::Html, Escape::None] {
         for undefined in [UndefinedBehavior::Strict, UndefinedBehavior::Lenient] {
-            let mut engine = Engine::new().with_escape(escape).with_undefined(undefined);
+            let mut engine = Engine::new()
+                .with_escape(escape)
+                .with_undefined(undefined)
+                .with_sensitive_values(sensitive.clone());
             engine.add_partial("p", partial);
             if let Ok(t) = engine.compile("fuzz", template) {
                 let a = t.render(&engine, &value);
@@ -37,8 +43,20 @@ fuzz_target!(|input: &[u8]| {
                 assert_eq!(a.is_ok(), b.is_ok());
                 if let (Ok(a), Ok(b)) = (a, b) {
                     assert_eq!(a, b);
+                    if escape == Escape::Yaml {
+                        let _ = kit_core::manifest::check_output("fuzz", &a, Some(("kit.dev/k", "v")));
+                    }
                 }
             }
         }
     }
 });
+
+fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(m) => m.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
