@@ -30,19 +30,8 @@ pub struct EnvArgs {
     /// Output format [default: json; with --explain, a table].
     #[arg(long, short = 'f', value_enum, env = "KIT_FORMAT")]
     pub format: Option<Format>,
-    /// Replace each value with a keyed fingerprint (`redacted:` and 12 hex
-    /// digits of HMAC-SHA256). The key comes from KIT_REDACT_KEY; without
-    /// it a random key is used and fingerprints compare only within the run.
-    #[arg(long)]
-    pub redact: bool,
-    /// Read the --redact key from this file instead of KIT_REDACT_KEY.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "redact",
-        env = "KIT_REDACT_KEY_FILE"
-    )]
-    pub redact_key_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub redact: super::source::RedactArgs,
     /// Show, for each name, the key that won and the keys it overrode,
     /// instead of values.
     #[arg(long, conflicts_with = "redact")]
@@ -94,12 +83,7 @@ pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {
     if args.explain {
         return Ok(explain(&res, args.format).into_bytes());
     }
-    let fingerprints = match args.redact {
-        true => Some(super::render::fingerprinter(
-            args.redact_key_file.as_deref(),
-        )?),
-        false => None,
-    };
+    let fingerprints = args.redact.fingerprinter()?;
     let pairs: Vec<(&str, String)> = res
         .variables
         .iter()

@@ -210,7 +210,7 @@ fn kubectl_args(verb: Verb, context: Option<&str>, extra: &[OsString]) -> Vec<Os
 
 /// Runs `kit apply` / `kit diff`; returns the exit code.
 pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
-    if args.render.redact {
+    if args.render.redact.redact {
         return Err(Failure::new(
             Code::Usage,
             "--redact is for review output; kit apply and kit diff always send the real manifests",

@@ -8,7 +8,7 @@ use kit_core::manifest::{
     Document, Project, ProjectError, ProjectRenderer, ProjectTarget, RenderError, RenderOptions,
     parse_set, read_yaml, write_stream,
 };
-use kit_env::{Fingerprinter, Resolver, Target};
+use kit_env::{Resolver, Target};
 
 use super::source::{SourceArgs, runtime};
 use crate::diagnostics::Failure;
@@ -59,19 +59,8 @@ pub struct RenderArgs {
     /// read as a YAML 1.2 scalar; quote it to force a string.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
-    /// Replace every secret-derived value with a keyed fingerprint, for
-    /// review. The key comes from KIT_REDACT_KEY; without it a random key is
-    /// used and fingerprints compare only within the run.
-    #[arg(long)]
-    pub redact: bool,
-    /// Read the --redact key from this file instead of KIT_REDACT_KEY.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "redact",
-        env = "KIT_REDACT_KEY_FILE"
-    )]
-    pub redact_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub redact: super::source::RedactArgs,
     #[command(flatten)]
     pub source: SourceArgs,
 }
@@ -153,10 +142,7 @@ fn render_documents(args: &RenderArgs) -> Result<Rendered, Failure> {
         None => project.secrets_source(),
     };
     let secrets = resolve(&args.source, &spec, &targets)?;
-    let redact = match args.redact {
-        true => Some(fingerprinter(args.redact_key_file.as_deref())?),
-        false => None,
-    };
+    let redact = args.redact.fingerprinter()?;
     let secret_values = secrets.iter().flatten().map(|(_, v)| v.clone());
     let options = RenderOptions {
         extra_values: extra,
@@ -169,22 +155,6 @@ fn render_documents(args: &RenderArgs) -> Result<Rendered, Failure> {
     let per_target = render_parallel(&renderer, &targets, &secrets)?;
     drop(renderer);
     Ok((project, targets, per_target))
-}
-
-/// The fingerprinter for --redact (shared with `kit env`).
-pub fn fingerprinter(key_file: Option<&Path>) -> Result<Fingerprinter, Failure> {
-    let f = Fingerprinter::from_file_or_env(key_file).map_err(|e| {
-        let file = key_file
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
-        Failure::io(&format!("cannot read the redact key file {file}"), e)
-    })?;
-    if f.is_per_run() {
-        eprintln!(
-            "note: KIT_REDACT_KEY is not set; fingerprints use a random key and compare only within this run"
-        );
-    }
-    Ok(f)
 }
 
 /// `--all`: every enabled target, optionally of one environment.

@@ -122,6 +122,48 @@ impl SourceArgs {
     }
 }
 
+/// `--redact` and where its key comes from (shared by `kit env` and
+/// `kit render`).
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// Replace every secret-derived value with a keyed fingerprint
+    /// (`redacted:` and 12 hex digits of HMAC-SHA256), for review. The key
+    /// comes from --redact-key-file or KIT_REDACT_KEY; without either, a
+    /// random key is used and fingerprints compare only within the run.
+    #[arg(long)]
+    pub redact: bool,
+    /// Read the --redact key from this file instead of KIT_REDACT_KEY.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "redact",
+        env = "KIT_REDACT_KEY_FILE"
+    )]
+    pub redact_key_file: Option<std::path::PathBuf>,
+}
+
+impl RedactArgs {
+    /// The fingerprinter, when --redact is on.
+    pub fn fingerprinter(&self) -> Result<Option<kit_env::Fingerprinter>, Failure> {
+        if !self.redact {
+            return Ok(None);
+        }
+        let key_file = self.redact_key_file.as_deref();
+        let f = kit_env::Fingerprinter::from_file_or_env(key_file).map_err(|e| {
+            let file = key_file
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            Failure::io(&format!("cannot read the redact key file {file}"), e)
+        })?;
+        if f.is_per_run() {
+            eprintln!(
+                "note: KIT_REDACT_KEY is not set; fingerprints use a random key and compare only within this run"
+            );
+        }
+        Ok(Some(f))
+    }
+}
+
 /// Which target to resolve.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
