@@ -20,7 +20,7 @@ kit exec, apply and diff otherwise exit with their command's exit code.";
 /// kit renders Kubernetes manifests from mustache templates and layered
 /// secrets, checks them, and hands them to kubectl.
 #[derive(Debug, Parser)]
-#[command(name = "kit", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "kit", version, after_help = EXIT_CODES, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -28,13 +28,6 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Render one mustache template with a JSON or YAML data file.
-    ///
-    /// Writes exactly the rendering to standard output (no newline added).
-    /// On any error nothing is written to standard output.
-    #[command(after_help = EXIT_CODES)]
-    Template(TemplateArgs),
-
     /// Render a project's manifests for a target, checked, to standard output.
     ///
     /// Reads kit.yaml in the project directory, resolves the secrets of every
@@ -43,22 +36,6 @@ pub enum Command {
     /// in install order. On any error nothing is printed to standard output.
     #[command(after_help = EXIT_CODES)]
     Render(crate::commands::render::RenderArgs),
-
-    /// Print the variables of a target (environment, cluster, service).
-    ///
-    /// Reads three layers of secrets, the more specific winning:
-    /// `<env>/common/NAME`, `<env>/<cluster>/common/NAME`,
-    /// `<env>/<cluster>/<service>/NAME`. Values go to standard output in the
-    /// chosen format; with --redact or --explain, no value is shown.
-    #[command(after_help = EXIT_CODES)]
-    Env(crate::commands::env::EnvArgs),
-
-    /// Run a command with a target's variables added to its environment.
-    ///
-    /// `kit exec --secrets-from s3://b -e production -c c1 -s web -- ./start.sh`
-    /// exits with the command's exit code.
-    #[command(after_help = EXIT_CODES)]
-    Exec(crate::commands::exec::ExecArgs),
 
     /// Render, check, and pipe the manifests to `kubectl apply -f -`.
     ///
@@ -77,6 +54,33 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Diff(crate::commands::kubectl::KubectlArgs),
 
+    /// Print the variables of a target (environment, cluster, service).
+    ///
+    /// Reads three layers of secrets, the more specific winning:
+    /// `<env>/common/NAME`, `<env>/<cluster>/common/NAME`,
+    /// `<env>/<cluster>/<service>/NAME`. Values go to standard output in the
+    /// chosen format; with --redact or --explain, no value is shown.
+    #[command(after_help = EXIT_CODES)]
+    Env(crate::commands::env::EnvArgs),
+
+    /// Run a command with a target's variables added to its environment.
+    ///
+    /// `kit exec --secrets-from s3://b -e production -c c1 -s web -- ./start.sh`
+    /// exits with the command's exit code.
+    #[command(after_help = EXIT_CODES)]
+    Exec(crate::commands::exec::ExecArgs),
+
+    /// List, read, write and remove secrets by key.
+    #[command(after_help = EXIT_CODES)]
+    Secrets(crate::commands::secrets::SecretsArgs),
+
+    /// Render one mustache template with a JSON or YAML data file.
+    ///
+    /// Writes exactly the rendering to standard output (no newline added).
+    /// On any error nothing is written to standard output.
+    #[command(after_help = EXIT_CODES)]
+    Template(TemplateArgs),
+
     /// Print shell completions: `kit completions bash > /etc/bash_completion.d/kit`.
     Completions {
         /// The shell.
@@ -85,10 +89,6 @@ pub enum Command {
 
     /// Print kit's man page (roff): `kit man > kit.1`.
     Man,
-
-    /// List, read, write and remove secrets by key.
-    #[command(after_help = EXIT_CODES)]
-    Secrets(crate::commands::secrets::SecretsArgs),
 }
 
 /// How `{{name}}` escapes values.
