@@ -2,6 +2,7 @@
 //! CI logs or pipes).
 
 use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Counts finished items and redraws `kit: rendering [#####.....] 37/100`.
@@ -44,6 +45,23 @@ impl Progress {
         );
         if done == self.total {
             let _ = writeln!(err);
+        }
+    }
+}
+
+impl Progress {
+    /// A callback for work reported in phases (`(phase, done, total)`), such
+    /// as secret resolution: one progress line per phase.
+    pub fn phases() -> impl Fn(&'static str, usize, usize) + Send + Sync + 'static {
+        let current: Mutex<Option<Progress>> = Mutex::new(None);
+        move |phase, _done, total| {
+            let mut cur = current.lock().unwrap_or_else(|e| e.into_inner());
+            if cur.as_ref().is_none_or(|p| p.what != phase) {
+                *cur = Some(Progress::new(phase, total));
+            }
+            if let Some(p) = cur.as_ref() {
+                p.tick();
+            }
         }
     }
 }

@@ -73,7 +73,12 @@ struct Inner {
 #[derive(Clone)]
 pub struct Resolver {
     inner: Arc<Inner>,
+    progress: Option<Progress>,
 }
+
+/// A progress callback: (phase, done, total), phase `"listing"` or
+/// `"fetching"`.
+pub type Progress = Arc<dyn Fn(&'static str, usize, usize) + Send + Sync>;
 
 impl std::fmt::Debug for Resolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,6 +113,23 @@ impl Resolver {
                 lists: Mutex::new(HashMap::new()),
                 values: Mutex::new(HashMap::new()),
             }),
+            progress: None,
+        }
+    }
+
+    /// Calls `f(phase, done, total)` as layers are listed and objects
+    /// fetched (for progress bars; never with keys or values).
+    pub fn with_progress(
+        mut self,
+        f: impl Fn(&'static str, usize, usize) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    fn report(&self, phase: &'static str, done: usize, total: usize) {
+        if let Some(f) = &self.progress {
+            f(phase, done, total);
         }
     }
 
@@ -134,6 +156,7 @@ impl Resolver {
             .iter()
             .flat_map(|t| Layer::ALL.map(|l| layout.layer_prefix(t, l)))
             .collect();
+        let total = prefixes.len();
         let mut tasks = JoinSet::new();
         for p in prefixes {
             let inner = self.inner.clone();
@@ -146,6 +169,7 @@ impl Resolver {
         while let Some(joined) = tasks.join_next().await {
             let (p, keys) = joined.expect("list task panicked")?;
             listed.insert(p, keys);
+            self.report("listing", listed.len(), total);
         }
 
         // Winners per target, by name.
@@ -187,6 +211,7 @@ impl Resolver {
             plans.push((t, winners, warnings));
         }
 
+        let total = wanted.len();
         let mut tasks = JoinSet::new();
         for key in wanted {
             let inner = self.inner.clone();
@@ -199,6 +224,7 @@ impl Resolver {
         while let Some(joined) = tasks.join_next().await {
             let (k, v) = joined.expect("get task panicked")?;
             values.insert(k, v);
+            self.report("fetching", values.len(), total);
         }
 
         Ok(plans

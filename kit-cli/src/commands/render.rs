@@ -359,7 +359,8 @@ fn resolve(
         .collect();
     runtime()?.block_on(async {
         let (store, layout) = src.open(&s3).await;
-        let resolver = Resolver::with_options(store, layout, source.concurrency, false);
+        let resolver = Resolver::with_options(store, layout, source.concurrency, false)
+            .with_progress(crate::progress::Progress::phases());
         let all = resolver.resolve_many(&env_targets).await?;
         let mut out = Vec::with_capacity(all.len());
         for r in all {
