@@ -24,7 +24,7 @@ use super::check::{CheckError, Document, check_output, kind_rank};
 use super::project::{EnvConflict, Project, ProjectError, ProjectTarget, SecretsAs};
 use crate::engine::{Engine, Template};
 use crate::value::{Map, Value};
-use crate::yaml::{is_plain_string, write_double_quoted};
+use crate::yaml::write_string_scalar;
 
 /// The pod-template annotation holding the checksum of a service's variables.
 pub const ENV_CHECKSUM_ANNOTATION: &str = "kit.dev/env-sha256";
@@ -108,13 +108,7 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 fn yaml_scalar(out: &mut String, s: &str) {
-    if is_plain_string(s, false) {
-        out.push_str(s);
-    } else {
-        out.push('"');
-        write_double_quoted(out, s);
-        out.push('"');
-    }
+    write_string_scalar(out, s, false);
 }
 
 fn entry(name: &str, value: &str) -> Value {

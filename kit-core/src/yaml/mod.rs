@@ -9,4 +9,4 @@ pub(crate) mod position;
 pub(crate) mod scalar;
 
 pub use position::YamlPosition;
-pub use scalar::{is_plain_string, write_double_quoted};
+pub use scalar::{is_plain_string, write_double_quoted, write_string_scalar};

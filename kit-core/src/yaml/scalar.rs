@@ -298,6 +298,24 @@ pub fn write_double_quoted(out: &mut String, s: &str) {
     out.push_str(&s[start..]);
 }
 
+/// Writes `s` as a whole YAML scalar that reads back as the string `s`:
+/// plain when that is safe ([`is_plain_string`]), else double-quoted.
+///
+/// ```
+/// let mut out = String::new();
+/// kit_core::yaml::write_string_scalar(&mut out, "on", false);
+/// assert_eq!(out, "\"on\"");
+/// ```
+pub fn write_string_scalar(out: &mut String, s: &str, flow: bool) {
+    if is_plain_string(s, flow) {
+        out.push_str(s);
+    } else {
+        out.push('"');
+        write_double_quoted(out, s);
+        out.push('"');
+    }
+}
+
 /// Writes a string value at `pos`. `extra_indent` is the indentation the
 /// template itself is rendered with (an indented partial or block), added to
 /// block scalar continuation lines.
@@ -308,15 +326,7 @@ pub(crate) fn write_str(
     extra_indent: &str,
 ) -> Result<(), Refusal> {
     match pos {
-        YamlPosition::Plain { flow } => {
-            if is_plain_string(s, *flow) {
-                out.push_str(s);
-            } else {
-                out.push('"');
-                write_double_quoted(out, s);
-                out.push('"');
-            }
-        }
+        YamlPosition::Plain { flow } => write_string_scalar(out, s, *flow),
         YamlPosition::DoubleQuoted => write_double_quoted(out, s),
         YamlPosition::SingleQuoted => {
             if let Some(c) = s
