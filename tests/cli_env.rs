@@ -504,3 +504,42 @@ fn s3_unreachable_endpoint_fails_with_a_clear_line() {
         r.stderr
     );
 }
+
+#[test]
+fn s3_access_denied_is_named_with_a_hint() {
+    // Always in-process: the server refuses everything under `locked/`, as a
+    // bucket policy would (moto does not enforce policies).
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(s3_server::start_server_denying(
+        &["kit-denied"],
+        Some("locked/"),
+    ));
+    let endpoint = format!("http://{}", server.addr);
+    let env = [
+        ("AWS_ACCESS_KEY_ID", s3_server::KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", s3_server::SECRET),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+    ];
+    let mut args = vec!["env", "--secrets-from", "s3://kit-denied/locked"];
+    args.extend(TARGET);
+    let r = kit(&args, &env, None);
+    assert_eq!((r.code, r.stdout.as_str()), (5, ""));
+    assert!(
+        r.stderr
+            .starts_with("error: s3://kit-denied/locked: access denied (AccessDenied"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.ends_with(
+            "  = hint: the credentials need s3:ListBucket and s3:GetObject on the prefix\n"
+        ),
+        "{}",
+        r.stderr
+    );
+}

@@ -13,7 +13,7 @@ use kit_env::{
     Encryption, Error, Layer, Layout, Resolver, S3Options, S3Store, SecretStore, Target,
 };
 
-use s3_server::{KEY_ID, SECRET, Server, start_server};
+use s3_server::{KEY_ID, SECRET, Server, start_server, start_server_denying};
 
 fn options(endpoint: String) -> S3Options {
     S3Options {
@@ -343,4 +343,20 @@ async fn slowdown_is_retried() {
     // 3 lists + 1 get, plus the 2 refused attempts.
     assert_eq!(server.requests.load(Ordering::SeqCst) - before, 6);
     assert_eq!(server.faults.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_is_named() {
+    let server = start_server_denying(&["kit-test"], Some("locked/")).await;
+    let s = store(&server, "kit-test").await;
+    let e = Resolver::new(Arc::new(s), Layout::new("locked"))
+        .resolve(&t("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::AccessDenied { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("s3://kit-test: access denied (AccessDenied"),
+        "{e}"
+    );
 }

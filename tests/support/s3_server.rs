@@ -45,7 +45,39 @@ pub fn temp_dir() -> TempDir {
     TempDir(p)
 }
 
+/// Refuses (AccessDenied) listings and reads under a key prefix, as a
+/// bucket policy would: s3s's access hook, checked by the server.
+struct DenyPrefix(String);
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for DenyPrefix {
+    async fn list_objects_v2(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::ListObjectsV2Input>,
+    ) -> s3s::S3Result<()> {
+        match req.input.prefix.as_deref() {
+            Some(p) if p.starts_with(&self.0) => Err(s3s::s3_error!(AccessDenied)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn get_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::GetObjectInput>,
+    ) -> s3s::S3Result<()> {
+        if req.input.key.starts_with(&self.0) {
+            return Err(s3s::s3_error!(AccessDenied));
+        }
+        Ok(())
+    }
+}
+
 pub async fn start_server(buckets: &[&str]) -> Server {
+    start_server_denying(buckets, None).await
+}
+
+/// Like [`start_server`], refusing everything under `deny` (a key prefix).
+pub async fn start_server_denying(buckets: &[&str], deny: Option<&str>) -> Server {
     let root = temp_dir();
     for b in buckets {
         std::fs::create_dir_all(root.0.join(b)).unwrap();
@@ -53,6 +85,9 @@ pub async fn start_server(buckets: &[&str]) -> Server {
     let fs = s3s_fs::FileSystem::new(&root.0).unwrap();
     let mut builder = s3s::service::S3ServiceBuilder::new(fs);
     builder.set_auth(s3s::auth::SimpleAuth::from_single(KEY_ID, SECRET));
+    if let Some(prefix) = deny {
+        builder.set_access(DenyPrefix(prefix.to_owned()));
+    }
     let service = builder.build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
