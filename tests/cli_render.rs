@@ -23,6 +23,17 @@ const DEMO_PROD: [&str; 7] = [
     "nerdearla-cluster",
 ];
 
+/// `kit render` for myservicio on nerdearla-cluster, in a copied project.
+const MYSERVICIO: [&str; 7] = [
+    "render",
+    "-e",
+    "production",
+    "-c",
+    "nerdearla-cluster",
+    "-s",
+    "myservicio",
+];
+
 /// Parses a rendered stream into documents.
 fn documents(stream: &str) -> Vec<Value> {
     stream
@@ -99,37 +110,13 @@ fn demo_documents_are_manifests_and_the_password_arrives_exactly() {
 #[test]
 fn changing_a_secret_changes_the_checksum() {
     let dir = copy_demo();
-    let before = kit_in(
-        &dir,
-        &[
-            "render",
-            "-e",
-            "production",
-            "-c",
-            "nerdearla-cluster",
-            "-s",
-            "myservicio",
-        ],
-        &[],
-    );
+    let before = kit_in(&dir, &MYSERVICIO, &[]);
     std::fs::write(
         dir.join("secrets/production/nerdearla-cluster/myservicio/MYSQL_PASSWORD"),
         "n3w",
     )
     .unwrap();
-    let after = kit_in(
-        &dir,
-        &[
-            "render",
-            "-e",
-            "production",
-            "-c",
-            "nerdearla-cluster",
-            "-s",
-            "myservicio",
-        ],
-        &[],
-    );
+    let after = kit_in(&dir, &MYSERVICIO, &[]);
     let sum = |s: &str| {
         s.lines()
             .find(|l| l.contains("kit.dev/env-sha256"))
@@ -229,18 +216,10 @@ fn values_and_set_layer_on_top() {
     let r = kit_in(
         &dir,
         &[
-            "render",
-            "-e",
-            "production",
-            "-c",
-            "nerdearla-cluster",
-            "-s",
-            "myservicio",
-            "--values",
-            "more.yaml",
-            "--set",
-            "replicas=5",
-        ],
+            &MYSERVICIO[..],
+            &["--values", "more.yaml", "--set", "replicas=5"],
+        ]
+        .concat(),
         &[],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);

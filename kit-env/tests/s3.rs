@@ -45,6 +45,15 @@ async fn put_all(store: &S3Store, objects: &[(&str, &str)]) {
     }
 }
 
+/// Resolves target x (production/nerdearla-cluster/x) and returns the error
+/// it must fail with.
+async fn resolve_error(store: S3Store, prefix: &str) -> Error {
+    Resolver::new(Arc::new(store), Layout::new(prefix))
+        .resolve(&t("x"))
+        .await
+        .unwrap_err()
+}
+
 fn t(service: &str) -> Target {
     Target::new("production", "nerdearla-cluster", service)
 }
@@ -267,10 +276,7 @@ async fn wrong_credentials_are_refused_by_signature_check() {
     let mut opts = options(format!("http://{}", server.addr));
     opts.static_credentials = Some((KEY_ID.into(), "wrong-secret".into()));
     let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
-    let e = Resolver::new(Arc::new(s), Layout::new(""))
-        .resolve(&t("x"))
-        .await
-        .unwrap_err();
+    let e = resolve_error(s, "").await;
     assert!(matches!(e, Error::Credentials { .. }), "{e:?}");
     assert!(
         e.to_string()
@@ -283,10 +289,7 @@ async fn wrong_credentials_are_refused_by_signature_check() {
 async fn missing_bucket_is_named() {
     let server = start_server(&["kit-test"]).await;
     let s = store(&server, "nope").await;
-    let e = Resolver::new(Arc::new(s), Layout::new(""))
-        .resolve(&t("x"))
-        .await
-        .unwrap_err();
+    let e = resolve_error(s, "").await;
     assert_eq!(e.to_string(), "s3://nope: bucket 'nope' does not exist");
 }
 
@@ -300,10 +303,7 @@ async fn endpoint_down_fails_fast() {
     let mut opts = options(format!("http://{addr}"));
     opts.max_attempts = 2;
     let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
-    let e = Resolver::new(Arc::new(s), Layout::new(""))
-        .resolve(&t("x"))
-        .await
-        .unwrap_err();
+    let e = resolve_error(s, "").await;
     assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
 }
 
@@ -323,10 +323,7 @@ async fn silent_server_times_out() {
     opts.operation_timeout = Duration::from_millis(900);
     opts.max_attempts = 2;
     let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
-    let e = Resolver::new(Arc::new(s), Layout::new(""))
-        .resolve(&t("x"))
-        .await
-        .unwrap_err();
+    let e = resolve_error(s, "").await;
     assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
 }
 
@@ -349,10 +346,7 @@ async fn slowdown_is_retried() {
 async fn access_denied_is_named() {
     let server = start_server_denying(&["kit-test"], Some("locked/")).await;
     let s = store(&server, "kit-test").await;
-    let e = Resolver::new(Arc::new(s), Layout::new("locked"))
-        .resolve(&t("x"))
-        .await
-        .unwrap_err();
+    let e = resolve_error(s, "locked").await;
     assert!(matches!(e, Error::AccessDenied { .. }), "{e:?}");
     assert!(
         e.to_string()
