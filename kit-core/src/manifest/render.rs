@@ -107,10 +107,6 @@ fn sha256_hex(data: &[u8]) -> String {
         .collect()
 }
 
-fn yaml_scalar(out: &mut String, s: &str) {
-    write_string_scalar(out, s, false);
-}
-
 fn entry(name: &str, value: &str) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), Value::String(name.into()));
@@ -310,15 +306,15 @@ impl ProjectRenderer<'_> {
         vars: &[&Variable],
     ) -> String {
         let mut s = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ");
-        yaml_scalar(&mut s, name);
+        write_string_scalar(&mut s, name, false);
         if let Some(ns) = namespace {
             s.push_str("\n  namespace: ");
-            yaml_scalar(&mut s, ns);
+            write_string_scalar(&mut s, ns, false);
         }
         s.push_str("\n  labels:\n    app.kubernetes.io/managed-by: kit\n  annotations:\n    ");
         s.push_str(ENV_CHECKSUM_ANNOTATION);
         s.push_str(": ");
-        yaml_scalar(&mut s, checksum);
+        write_string_scalar(&mut s, checksum, false);
         s.push_str("\ntype: Opaque\n");
         match &self.options.redact {
             // Review output: readable fingerprints, still a valid Secret.
@@ -326,9 +322,9 @@ impl ProjectRenderer<'_> {
                 s.push_str("stringData:\n");
                 for (k, v) in vars {
                     s.push_str("  ");
-                    yaml_scalar(&mut s, k);
+                    write_string_scalar(&mut s, k, false);
                     s.push_str(": ");
-                    yaml_scalar(&mut s, &f(v));
+                    write_string_scalar(&mut s, &f(v), false);
                     s.push('\n');
                 }
             }
@@ -336,7 +332,7 @@ impl ProjectRenderer<'_> {
                 s.push_str("data:\n");
                 for (k, v) in vars {
                     s.push_str("  ");
-                    yaml_scalar(&mut s, k);
+                    write_string_scalar(&mut s, k, false);
                     s.push_str(": ");
                     s.push_str(&base64::engine::general_purpose::STANDARD.encode(v.as_bytes()));
                     s.push('\n');
