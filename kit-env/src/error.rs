@@ -56,6 +56,24 @@ pub enum Error {
         /// What happened.
         detail: String,
     },
+    /// A listing that cannot be trusted to be complete: the server repeated
+    /// or left out a continuation token, answered with keys outside the
+    /// prefix, or the listing passed its page limit or deadline.
+    #[error("{store}: listing '{prefix}' failed: {reason}")]
+    Listing {
+        /// The store.
+        store: String,
+        /// The prefix being listed.
+        prefix: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A value larger than [`crate::MAX_VALUE_BYTES`].
+    #[error("the secret at '{key}' is larger than 1 MiB (the most a Kubernetes Secret holds)")]
+    TooLarge {
+        /// The key.
+        key: String,
+    },
     /// A key that should exist does not.
     #[error("{store}: no secret at '{key}'")]
     NotFound {

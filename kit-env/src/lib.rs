@@ -28,6 +28,10 @@ pub use store::memory::MemoryStore;
 pub use store::s3::{S3Options, S3Store};
 pub use store::{Encryption, SecretStore, Stats};
 
+/// The largest value kit reads or writes: 1 MiB, the most a Kubernetes
+/// Secret holds. Larger objects are errors naming the key.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
 /// Where secrets come from, as given on the command line or in `kit.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {

@@ -13,7 +13,7 @@ use kit_env::{
     Encryption, Error, Layer, Layout, Resolver, S3Options, S3Store, SecretStore, Target,
 };
 
-use s3_server::{KEY_ID, SECRET, Server, start_server, start_server_denying};
+use s3_server::{Fault, KEY_ID, SECRET, Server, start_server, start_server_denying};
 
 fn options(endpoint: String) -> S3Options {
     S3Options {
@@ -352,5 +352,197 @@ async fn access_denied_is_named() {
         e.to_string()
             .starts_with("s3://kit-test: access denied (AccessDenied"),
         "{e}"
+    );
+}
+
+// --- A server that lies or stalls: every listing either completes or fails,
+// every wait is bounded, and the messages say what happened.
+
+/// A server holding one service-layer secret and one environment-layer one,
+/// misbehaving as `fault` says once the objects are in place.
+async fn faulty(fault: Fault) -> (Server, S3Store) {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "kit-test").await;
+    put_all(
+        &s,
+        &[
+            ("production/common/PASS", "environment-value"),
+            ("production/nerdearla-cluster/x/PASS", "service-value"),
+        ],
+    )
+    .await;
+    server.inject(fault);
+    (server, s)
+}
+
+const SERVICE_LAYER: &str = "production/nerdearla-cluster/x/";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cycling_continuation_tokens_fail_the_listing() {
+    let (server, s) = faulty(Fault::CyclingTokens).await;
+    let e = s.list(SERVICE_LAYER).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s3://kit-test: listing 'production/nerdearla-cluster/x/' failed: the server repeated a continuation token, so the listing would never end"
+    );
+    // Pages A, B, then A again: three requests and no more.
+    assert_eq!(s.stats().lists, 3);
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_token_fails_the_listing() {
+    let (_server, s) = faulty(Fault::RepeatedToken).await;
+    let e = s.list(SERVICE_LAYER).await.unwrap_err();
+    assert!(matches!(e, Error::Listing { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .ends_with("the server repeated a continuation token, so the listing would never end"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_without_token_never_falls_back_to_a_less_specific_layer() {
+    let (_server, s) = faulty(Fault::TruncatedWithoutToken).await;
+    // Before the fix the listing ended quietly and the environment layer's
+    // value was deployed; now the whole resolution fails.
+    let e = Resolver::new(Arc::new(s), Layout::new(""))
+        .resolve(&t("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Listing { .. }), "{e:?}");
+    assert!(
+        e.to_string().ends_with(
+            "failed: the server said the listing goes on but gave no continuation token"
+        ),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_pages_stop_at_the_page_limit() {
+    let (server, _) = faulty(Fault::EndlessPages).await;
+    let mut opts = options(format!("http://{}", server.addr));
+    opts.max_pages = 25;
+    let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+    let e = s.list(SERVICE_LAYER).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s3://kit-test: listing 'production/nerdearla-cluster/x/' failed: it has more than 25 pages (the limit)"
+    );
+    assert_eq!(s.stats().lists, 25);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_pages_stop_at_the_listing_deadline() {
+    let (server, _) = faulty(Fault::EndlessPages).await;
+    let mut opts = options(format!("http://{}", server.addr));
+    opts.list_timeout = Duration::from_millis(300);
+    let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+    let e = s.list(SERVICE_LAYER).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s3://kit-test: listing 'production/nerdearla-cluster/x/' failed: it took longer than 300ms, all pages included"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_outside_the_prefix_fail_the_listing() {
+    let (_server, s) = faulty(Fault::KeyOutsidePrefix).await;
+    let e = s.list(SERVICE_LAYER).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("failed: the server answered with a key outside the prefix"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickled_body_is_bounded_by_the_request_timeout() {
+    let (server, _) = faulty(Fault::TrickleBody(200)).await;
+    let mut opts = options(format!("http://{}", server.addr));
+    opts.operation_timeout = Duration::from_millis(500);
+    let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+    // "service-value" is 13 bytes: 2.6 s at one byte per 200 ms.
+    let e = s
+        .get("production/nerdearla-cluster/x/PASS")
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_string(), "s3://kit-test: no answer within 500ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resets_are_retried_then_named() {
+    let (server, _) = faulty(Fault::Reset).await;
+    let mut opts = options(format!("http://{}", server.addr));
+    opts.max_attempts = 2;
+    let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+    let before = server.requests.load(Ordering::SeqCst);
+    let e = s.list(SERVICE_LAYER).await.unwrap_err();
+    assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("s3://kit-test: cannot reach the endpoint ("),
+        "{e}"
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst) - before, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_answers_without_a_code_still_say_what_happened() {
+    for (status, body, want) in [
+        (
+            500,
+            "",
+            "s3://kit-test: HTTP 500 with no S3 error code in the response",
+        ),
+        (
+            503,
+            "<html>upstream down</html>",
+            "s3://kit-test: HTTP 503 with no S3 error code in the response",
+        ),
+        (
+            500,
+            "<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>",
+            "s3://kit-test: InternalError: We encountered an internal error. (HTTP 500)",
+        ),
+    ] {
+        let (server, _) = faulty(Fault::Status(status, body)).await;
+        let mut opts = options(format!("http://{}", server.addr));
+        opts.max_attempts = 1;
+        let s = S3Store::connect("kit-test", "s3://kit-test", &opts).await;
+        let e = s.list(SERVICE_LAYER).await.unwrap_err();
+        assert_eq!(e.to_string(), want, "{status} {body:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_xml_is_named_as_an_unreadable_answer() {
+    let (_server, s) = faulty(Fault::GarbageXml).await;
+    let e = s.list(SERVICE_LAYER).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("s3://kit-test: the server's answer could not be read (HTTP 200): "),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_over_one_mebibyte_are_refused() {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "kit-test").await;
+    let big = vec![b'a'; kit_env::MAX_VALUE_BYTES + 1];
+    s.put(
+        "production/nerdearla-cluster/x/BIG",
+        &big,
+        &Encryption::Default,
+    )
+    .await
+    .unwrap();
+    let e = resolve_error(s, "").await;
+    assert_eq!(
+        e.to_string(),
+        "the secret at 'production/nerdearla-cluster/x/BIG' is larger than 1 MiB (the most a Kubernetes Secret holds)"
     );
 }

@@ -61,6 +61,17 @@ pub struct SourceArgs {
     )]
     pub timeout: f64,
 
+    /// Seconds a whole listing of one layer may take, every page included.
+    /// A listing whose pages the server repeats or leaves out fails at once.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 120.0,
+        env = "KIT_LIST_TIMEOUT",
+        help_heading = "S3"
+    )]
+    pub list_timeout: f64,
+
     /// Attempts per request (throttling, 503 SlowDown and resets are retried).
     #[arg(
         long,
@@ -117,6 +128,8 @@ impl SourceArgs {
             attempt_timeout: operation,
             operation_timeout: operation,
             max_attempts: self.max_attempts,
+            list_timeout: secs("list-timeout", self.list_timeout)?,
+            max_pages: S3Options::default().max_pages,
             static_credentials: None,
         })
     }
@@ -210,6 +223,9 @@ impl From<kit_env::Error> for Failure {
             }
             E::Unreachable { .. } | E::Timeout { .. } => Some(
                 "check --endpoint-url / AWS_ENDPOINT_URL and the network; --timeout sets the wait",
+            ),
+            E::Listing { .. } => Some(
+                "the listing could not be trusted to be complete, so nothing was rendered; check the S3 endpoint or proxy in between",
             ),
             E::InvalidName { .. } => {
                 Some("rename the object; variable names match [A-Za-z_][A-Za-z0-9_]*")

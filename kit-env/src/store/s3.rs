@@ -6,18 +6,21 @@
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_S3` or [`S3Options::endpoint_url`],
 //! which switches to path-style addressing unless told otherwise.
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::Region;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use super::{BoxFuture, Counters, Encryption, SecretStore, Stats};
+use crate::MAX_VALUE_BYTES;
 use crate::error::Error;
 
 /// How to reach S3. The defaults bound every wait to seconds.
@@ -42,6 +45,12 @@ pub struct S3Options {
     /// Attempts per request (standard retries: throttling, 5xx such as 503
     /// SlowDown, connection resets). Default 3.
     pub max_attempts: u32,
+    /// Time for a whole listing of one prefix, every page included.
+    /// Default 120 s.
+    pub list_timeout: Duration,
+    /// Pages one listing may take at most (1,000 keys each on AWS).
+    /// Default 10,000.
+    pub max_pages: u32,
     /// Fixed credentials (access key id, secret) instead of the default
     /// chain. For tests and embedders; the CLI never sets them.
     pub static_credentials: Option<(String, String)>,
@@ -58,6 +67,8 @@ impl Default for S3Options {
             attempt_timeout: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(30),
             max_attempts: 3,
+            list_timeout: Duration::from_secs(120),
+            max_pages: 10_000,
             static_credentials: None,
         }
     }
@@ -70,6 +81,8 @@ pub struct S3Store {
     bucket: String,
     name: String,
     operation_timeout: Duration,
+    list_timeout: Duration,
+    max_pages: u32,
     counters: Counters,
 }
 
@@ -128,6 +141,8 @@ impl S3Store {
             bucket: bucket.into(),
             name: name.into(),
             operation_timeout: opts.operation_timeout,
+            list_timeout: opts.list_timeout,
+            max_pages: opts.max_pages.max(1),
             counters: Counters::default(),
         }
     }
@@ -137,18 +152,22 @@ impl S3Store {
         &self.bucket
     }
 
-    fn error<E, R>(&self, e: SdkError<E, R>) -> Error
+    fn error<E>(&self, e: SdkError<E, HttpResponse>) -> Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
     {
         let store = self.name.clone();
         match &e {
             SdkError::ServiceError(se) => {
                 let code = se.err().code().unwrap_or("");
-                let detail = match se.err().message() {
-                    Some(m) => format!("{code}: {m}"),
-                    None => code.to_owned(),
+                let status = se.raw().status().as_u16();
+                let detail = match (code, se.err().message()) {
+                    ("", _) if se.raw().status().is_success() => format!(
+                        "the server's answer could not be read (HTTP {status}): it is not a valid S3 response"
+                    ),
+                    ("", _) => format!("HTTP {status} with no S3 error code in the response"),
+                    (code, Some(m)) if !m.is_empty() => format!("{code}: {m} (HTTP {status})"),
+                    (code, _) => format!("{code} (HTTP {status})"),
                 };
                 match code {
                     "NoSuchBucket" => Error::NoSuchBucket {
@@ -181,6 +200,19 @@ impl S3Store {
                     detail: chain(&e),
                 }
             }
+            // Connections closed or reset mid-request.
+            SdkError::DispatchFailure(df) if !df.is_user() => Error::Unreachable {
+                store,
+                detail: chain(&e),
+            },
+            SdkError::ResponseError(re) => Error::Store {
+                store,
+                detail: format!(
+                    "the server's answer could not be read (HTTP {}): {}",
+                    re.raw().status().as_u16(),
+                    chain(&e)
+                ),
+            },
             _ => Error::Store {
                 store,
                 detail: chain(&e),
@@ -211,51 +243,117 @@ impl SecretStore for S3Store {
 
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, Error>> {
         Box::pin(async move {
+            // Pages are followed by kit, not by the SDK's paginator, so that a
+            // server that lies about them fails the run instead of hanging it
+            // or ending the listing early (which would deploy a less specific
+            // layer's value).
+            let failed = |reason: String| Error::Listing {
+                store: self.name.clone(),
+                prefix: prefix.into(),
+                reason,
+            };
+            let deadline = Instant::now() + self.list_timeout;
             let mut keys = Vec::new();
-            let mut pages = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
+            let mut token: Option<String> = None;
+            let mut seen = HashSet::new();
+            for _ in 0..self.max_pages {
+                let request = self
+                    .client
+                    .list_objects_v2()
+                    .bucket(&self.bucket)
+                    .prefix(prefix)
+                    .set_continuation_token(token.take())
+                    .send();
+                let left = deadline.saturating_duration_since(Instant::now());
+                let page = tokio::time::timeout(left, request)
+                    .await
+                    .map_err(|_| {
+                        failed(format!(
+                            "it took longer than {:?}, all pages included",
+                            self.list_timeout
+                        ))
+                    })?
+                    .map_err(|e| self.error(e))?;
                 self.counters.list();
-                let page = page.map_err(|e| self.error(e))?;
-                keys.extend(
-                    page.contents()
-                        .iter()
-                        .filter_map(|o| o.key().map(str::to_owned)),
-                );
+                for key in page.contents().iter().filter_map(|o| o.key()) {
+                    if !key.starts_with(prefix) {
+                        return Err(failed(
+                            "the server answered with a key outside the prefix".into(),
+                        ));
+                    }
+                    keys.push(key.to_owned());
+                }
+                if !page.is_truncated().unwrap_or(false) {
+                    return Ok(keys);
+                }
+                match page.next_continuation_token() {
+                    None | Some("") => {
+                        return Err(failed(
+                            "the server said the listing goes on but gave no continuation token"
+                                .into(),
+                        ));
+                    }
+                    Some(t) if !seen.insert(t.to_owned()) => {
+                        return Err(failed(
+                            "the server repeated a continuation token, so the listing would never end"
+                                .into(),
+                        ));
+                    }
+                    Some(t) => token = Some(t.to_owned()),
+                }
             }
-            Ok(keys)
+            Err(failed(format!(
+                "it has more than {} pages (the limit)",
+                self.max_pages
+            )))
         })
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<u8>, Error>> {
         Box::pin(async move {
             self.counters.get();
-            let out = self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| match &e {
-                    SdkError::ServiceError(se) if se.err().code() == Some("NoSuchKey") => {
-                        Error::NotFound {
-                            store: self.name.clone(),
-                            key: key.into(),
-                        }
-                    }
-                    _ => self.error(e),
-                })?;
-            let body = out.body.collect().await.map_err(|e| Error::Unreachable {
+            let timeout = Error::Timeout {
                 store: self.name.clone(),
-                detail: format!("reading '{key}': {}", chain(&e)),
-            })?;
-            Ok(body.into_bytes().to_vec())
+                after: self.operation_timeout,
+            };
+            // One bound for the whole request, reading the body included: a
+            // server trickling bytes cannot hold the run.
+            let fetch = async {
+                let out = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| match &e {
+                        SdkError::ServiceError(se) if se.err().code() == Some("NoSuchKey") => {
+                            Error::NotFound {
+                                store: self.name.clone(),
+                                key: key.into(),
+                            }
+                        }
+                        _ => self.error(e),
+                    })?;
+                if out
+                    .content_length()
+                    .is_some_and(|n| n as u64 > MAX_VALUE_BYTES as u64)
+                {
+                    return Err(Error::TooLarge { key: key.into() });
+                }
+                let body = out.body.collect().await.map_err(|e| Error::Unreachable {
+                    store: self.name.clone(),
+                    detail: format!("reading '{key}': {}", chain(&e)),
+                })?;
+                let bytes = body.into_bytes();
+                if bytes.len() > MAX_VALUE_BYTES {
+                    return Err(Error::TooLarge { key: key.into() });
+                }
+                Ok(bytes.to_vec())
+            };
+            tokio::time::timeout(self.operation_timeout, fetch)
+                .await
+                .map_err(|_| timeout)?
         })
     }
 
