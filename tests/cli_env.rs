@@ -543,3 +543,220 @@ fn s3_access_denied_is_named_with_a_hint() {
         r.stderr
     );
 }
+
+// ---- hostile inputs ------------------------------------------------------
+
+/// A directory store holding `files` (key, value), for one test.
+fn store_with(files: &[(&str, &str)]) -> s3_server::TempDir {
+    let dir = s3_server::temp_dir();
+    for (k, v) in files {
+        let p = dir.0.join(k);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, v).unwrap();
+    }
+    dir
+}
+
+const P_C_S: [&str; 6] = ["-e", "p", "-c", "c", "-s", "s"];
+
+fn env_of(dir: &s3_server::TempDir, extra: &[&str]) -> Run {
+    let src = dir.0.to_str().unwrap().to_owned();
+    let mut args = vec!["env", "--secrets-from", &src];
+    args.extend(P_C_S);
+    args.extend(extra);
+    kit(&args, &[], None)
+}
+
+#[test]
+fn exec_becomes_the_command_so_signals_and_pid_1_are_its_own() {
+    // The command runs with kit's own PID: kit replaced itself, so a
+    // SIGTERM sent to that PID (or a container's PID 1) reaches the command.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kit"));
+    cmd.current_dir(root())
+        .args(["exec", "--secrets-from", DEMO])
+        .args(TARGET)
+        .args(["--", "sh", "-c", "echo $$"])
+        .stdout(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{pid}\n"));
+}
+
+#[test]
+fn exec_of_a_missing_command_exits_127() {
+    let mut args = vec!["exec", "--secrets-from", DEMO];
+    args.extend(TARGET);
+    args.extend(["--", "kit-no-such-command"]);
+    let r = kit(&args, &[], None);
+    assert_eq!((r.code, r.stdout.as_str()), (127, ""));
+    assert!(
+        r.stderr
+            .starts_with("error: cannot run 'kit-no-such-command': No such file or directory"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn variables_that_change_process_startup_are_refused_unless_allowed() {
+    for name in ["PATH", "LD_PRELOAD", "BASH_ENV", "HOME", "NODE_OPTIONS"] {
+        let key = format!("p/common/{name}");
+        let dir = store_with(&[(&key, "/tmp/evil"), ("p/c/s/OK", "fine")]);
+        let r = env_of(&dir, &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (5, ""), "{name}");
+        assert_eq!(
+            r.stderr,
+            format!(
+                "error: the secret at 'p/common/{name}' is named '{name}', which changes how programs start (the loader, shells, language runtimes); kit refuses it unless it is allowed by name\n  = hint: rename the secret, or allow the name explicitly with --allow-var NAME (KIT_ALLOW_VARS)\n"
+            )
+        );
+        let r = env_of(&dir, &["--allow-var", name]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        assert!(r.stdout.contains(&format!("\"{name}\": \"/tmp/evil\"")));
+    }
+}
+
+#[test]
+fn nul_bytes_in_values_are_refused_naming_the_key() {
+    let dir = store_with(&[("p/c/s/A", "a\0b")]);
+    let r = env_of(&dir, &["-f", "shell"]);
+    assert_eq!((r.code, r.stdout.as_str()), (5, ""));
+    assert_eq!(
+        r.stderr,
+        "error: the secret at 'p/c/s/A' contains a NUL byte, which no environment variable can hold\n  = hint: rewrite the secret without NUL bytes\n"
+    );
+}
+
+#[test]
+fn control_characters_in_key_names_are_escaped_on_stderr() {
+    let dir = store_with(&[("p/c/s/sub/\u{1b}[31mRED\u{7}", "x"), ("p/c/s/A", "a")]);
+    let r = env_of(&dir, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "warning: ignored 'p/c/s/sub/\\u{1b}[31mRED\\u{7}': secrets in sub-folders of a layer are not read\n"
+    );
+    let dir = store_with(&[("p/c/s/B\u{1b}]0;title\u{7}", "x")]);
+    let r = env_of(&dir, &[]);
+    assert_eq!(r.code, 5);
+    assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
+    assert!(
+        r.stderr.contains("'B\\u{1b}]0;title\\u{7}'"),
+        "{:?}",
+        r.stderr
+    );
+}
+
+#[test]
+fn secrets_put_refuses_what_reads_refuse_and_writes_privately() {
+    let dir = s3_server::temp_dir();
+    let src = dir.0.to_str().unwrap();
+    let put = |key: &str, value: &[u8]| {
+        kit(
+            &["secrets", "--secrets-from", src, "put", key],
+            &[],
+            Some(value),
+        )
+    };
+    for (key, message) in [
+        (
+            "p/c/s/db-pass",
+            "error: the secret at 'p/c/s/db-pass' has the name 'db-pass', which is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)\n  = hint: rename the object; variable names match [A-Za-z_][A-Za-z0-9_]*\n",
+        ),
+        (
+            "p/REDIS_HOST",
+            "error: invalid key 'p/REDIS_HOST': keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME\n",
+        ),
+        (
+            "p/c/s/sub/X",
+            "error: invalid key 'p/c/s/sub/X': keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME\n",
+        ),
+        (
+            "p/common/common/X",
+            "error: invalid cluster name 'common': 'common' names the shared layers\n",
+        ),
+    ] {
+        let r = put(key, b"v");
+        assert_eq!((r.code, r.stderr.as_str()), (2, message), "{key}");
+    }
+    let r = put("p/c/s/EMPTY", b"");
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .starts_with("error: refusing to store an empty value at 'p/c/s/EMPTY'\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.0.join("p").exists(), "nothing written");
+    let r = put("p/c/s/GOOD", b"v");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.0.join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(
+            (mode("p/c/s/GOOD"), mode("p/c/s"), mode("p")),
+            (0o600, 0o700, 0o700)
+        );
+    }
+}
+
+#[test]
+fn a_lying_s3_listing_fails_the_run_with_nothing_on_stdout() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(s3_server::start_server(&["lying"]));
+    let opts = S3Options {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(format!("http://{}", server.addr)),
+        static_credentials: Some((s3_server::KEY_ID.into(), s3_server::SECRET.into())),
+        ..S3Options::default()
+    };
+    rt.block_on(async {
+        let store = S3Store::connect("lying", "seed", &opts).await;
+        for (k, v) in [("p/common/PASS", "environment"), ("p/c/s/PASS", "service")] {
+            store
+                .put(k, v.as_bytes(), &Encryption::Default)
+                .await
+                .unwrap();
+        }
+    });
+    let env = [
+        ("AWS_ACCESS_KEY_ID", s3_server::KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", s3_server::SECRET.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ENDPOINT_URL", format!("http://{}", server.addr)),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut args = vec!["env", "--secrets-from", "s3://lying"];
+    args.extend(P_C_S);
+    for (fault, reason) in [
+        (
+            s3_server::Fault::CyclingTokens,
+            "the server repeated a continuation token, so the listing would never end",
+        ),
+        (
+            s3_server::Fault::TruncatedWithoutToken,
+            "the server said the listing goes on but gave no continuation token",
+        ),
+    ] {
+        server.inject(fault);
+        let r = kit(&args, &env, None);
+        assert_eq!((r.code, r.stdout.as_str()), (5, ""));
+        assert!(
+            r.stderr.starts_with("error: s3://lying: listing 'p/") && r.stderr.contains(reason),
+            "{}",
+            r.stderr
+        );
+    }
+}

@@ -14,7 +14,7 @@ Exit codes:
   4  input error (a data, values or project file is missing or invalid)
   5  secrets error (store unreachable, access denied, no such bucket, invalid secret)
   6  check error (a rendered document is not a valid manifest, or duplicates another)
-  126, 127  kubectl not executable, not found (apply, diff)
+  126, 127  the program to run (kubectl; kit exec's command) is not executable, not found
 kit exec, apply and diff otherwise exit with their command's exit code.";
 
 /// kit renders Kubernetes manifests from mustache templates and layered

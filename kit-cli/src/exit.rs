@@ -11,8 +11,8 @@
 //! | 5 | secrets error: the store is unreachable, denies access, lacks the bucket, or holds an invalid secret |
 //! | 6 | check error: a rendered document is not a valid manifest (no apiVersion, kind or metadata.name, duplicate keys or objects) |
 //!
-//! | 126 | kubectl (for apply and diff) is not executable |
-//! | 127 | kubectl (for apply and diff) was not found |
+//! | 126 | the program to run (kubectl for apply and diff, the command of `kit exec`) is not executable |
+//! | 127 | the program to run was not found |
 //!
 //! `kit exec` exits with its command's code, `kit apply` and `kit diff` with
 //! kubectl's (128 + N when killed by signal N).
@@ -33,8 +33,8 @@ pub enum Code {
     Secrets = 5,
     /// A rendered manifest failed its checks.
     Check = 6,
-    /// kubectl exists but cannot be run.
-    KubectlNotExecutable = 126,
-    /// kubectl was not found.
-    KubectlNotFound = 127,
+    /// The program to run (kubectl, `kit exec`'s command) cannot be run.
+    NotExecutable = 126,
+    /// The program to run was not found.
+    NotFound = 127,
 }

@@ -59,7 +59,7 @@ pub enum Error {
     /// A listing that cannot be trusted to be complete: the server repeated
     /// or left out a continuation token, answered with keys outside the
     /// prefix, or the listing passed its page limit or deadline.
-    #[error("{store}: listing '{prefix}' failed: {reason}")]
+    #[error("{store}: listing '{}' failed: {reason}", crate::layout::printable(.prefix))]
     Listing {
         /// The store.
         store: String,
@@ -69,13 +69,13 @@ pub enum Error {
         reason: String,
     },
     /// A value larger than [`crate::MAX_VALUE_BYTES`].
-    #[error("the secret at '{key}' is larger than 1 MiB (the most a Kubernetes Secret holds)")]
+    #[error("the secret at '{}' is larger than 1 MiB (the most a Kubernetes Secret holds)", crate::layout::printable(.key))]
     TooLarge {
         /// The key.
         key: String,
     },
     /// A key that should exist does not.
-    #[error("{store}: no secret at '{key}'")]
+    #[error("{store}: no secret at '{}'", crate::layout::printable(.key))]
     NotFound {
         /// The store.
         store: String,
@@ -83,14 +83,16 @@ pub enum Error {
         key: String,
     },
     /// A value is not UTF-8 text.
-    #[error("the secret at '{key}' is not UTF-8 text")]
+    #[error("the secret at '{}' is not UTF-8 text", crate::layout::printable(.key))]
     NotUtf8 {
         /// The key.
         key: String,
     },
     /// A key whose last segment cannot be a variable name.
     #[error(
-        "the secret at '{key}' has the name '{name}', which is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
+        "the secret at '{}' has the name '{}', which is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)",
+        crate::layout::printable(.key),
+        crate::layout::printable(.name)
     )]
     InvalidName {
         /// The key.
@@ -99,13 +101,47 @@ pub enum Error {
         name: String,
     },
     /// An environment, cluster or service name that cannot be used.
-    #[error("invalid {what} name '{value}': {reason}")]
+    #[error("invalid {what} name '{}': {reason}", crate::layout::printable(.value))]
     InvalidTarget {
         /// `environment`, `cluster` or `service`.
         what: &'static str,
         /// The name.
         value: String,
         /// Why.
+        reason: &'static str,
+    },
+    /// A value holding a NUL byte, which no environment variable can hold.
+    #[error("the secret at '{}' contains a NUL byte, which no environment variable can hold", crate::layout::printable(.key))]
+    HasNul {
+        /// The key.
+        key: String,
+    },
+    /// A variable that changes how programs start, not explicitly allowed.
+    #[error(
+        "the secret at '{}' is named '{name}', which changes how programs start (the loader, shells, language runtimes); kit refuses it unless it is allowed by name",
+        crate::layout::printable(.key)
+    )]
+    StartupVariable {
+        /// The key.
+        key: String,
+        /// The variable name.
+        name: String,
+    },
+    /// A key that no read would ever use.
+    #[error("invalid key '{}': {reason}", crate::layout::printable(.key))]
+    InvalidKey {
+        /// The key.
+        key: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A file in a local store that kit does not read: a link out of the
+    /// store's directory, or something other than a regular file.
+    #[error("{}: {reason}", .path.display())]
+    UnsafePath {
+        /// The file.
+        path: PathBuf,
+        /// Why it is refused.
         reason: &'static str,
     },
     /// A `--secrets-from` value that is neither `s3://BUCKET[/PREFIX]` nor a

@@ -17,7 +17,13 @@
 //! - the last segment is the variable name and must match
 //!   `[A-Za-z_][A-Za-z0-9_]*`; any other name is an error naming the key;
 //! - environment, cluster and service names are single path segments, and
-//!   `common` is not a cluster or service name (it names the shared layers).
+//!   `common` is not a cluster or service name (it names the shared layers);
+//! - a value holding a NUL byte is an error (no environment variable can
+//!   hold one), and so is a value over [`crate::MAX_VALUE_BYTES`];
+//! - names that change how programs start ([`changes_process_startup`]:
+//!   `PATH`, `LD_PRELOAD`, `BASH_ENV`...) are errors unless allowed by name:
+//!   whoever can write a secret must not get to run code in `kit exec` or
+//!   `eval "$(kit env -f shell)"`.
 
 use std::fmt;
 
@@ -83,6 +89,95 @@ pub fn is_valid_name(name: &str) -> bool {
         && b.all(|c| c == b'_' || c.is_ascii_alphanumeric())
 }
 
+/// Whether a variable called `name` changes how programs start or what code
+/// they load: the dynamic loader (`LD_*`, `DYLD_*`), shells (`PATH`, `ENV`,
+/// `BASH_ENV`, `BASH_FUNC_*`, `IFS`...), language runtimes (`PYTHONPATH`,
+/// `NODE_OPTIONS`, `JAVA_TOOL_OPTIONS`, `PERL5OPT`, `RUBYOPT`...), the C
+/// library (`GCONV_PATH`, `GLIBC_TUNABLES`...), TLS trust and git.
+///
+/// ```
+/// use kit_env::layout::changes_process_startup;
+/// assert!(changes_process_startup("LD_PRELOAD"));
+/// assert!(changes_process_startup("PATH"));
+/// assert!(!changes_process_startup("MYSQL_PASSWORD"));
+/// ```
+pub fn changes_process_startup(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "PATH",
+        "HOME",
+        "SHELL",
+        "ENV",
+        "BASH_ENV",
+        "IFS",
+        "CDPATH",
+        "PS4",
+        "PROMPT_COMMAND",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "GLOBIGNORE",
+        "TMPDIR",
+        "GCONV_PATH",
+        "GLIBC_TUNABLES",
+        "LOCPATH",
+        "NLSPATH",
+        "HOSTALIASES",
+        "RES_OPTIONS",
+        "LOCALDOMAIN",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "PYTHONINSPECT",
+        "PYTHONUSERBASE",
+        "PERL5LIB",
+        "PERL5OPT",
+        "PERLLIB",
+        "PERL5DB",
+        "RUBYLIB",
+        "RUBYOPT",
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "JDK_JAVA_OPTIONS",
+        "CLASSPATH",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_EXEC_PATH",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+    ];
+    const PREFIXES: &[&str] = &["LD_", "DYLD_", "BASH_FUNC_", "MALLOC_", "GIT_CONFIG_"];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// A key or name as it may be shown in messages: control characters and
+/// other invisible characters escaped (`\n`, `\u{1b}`), so that a key
+/// cannot write to a terminal or forge lines in a log.
+///
+/// ```
+/// assert_eq!(kit_env::layout::printable("a\x1b[31mb\n").to_string(), "a\\u{1b}[31mb\\n");
+/// ```
+pub fn printable(s: &str) -> impl fmt::Display + '_ {
+    struct Printable<'a>(&'a str);
+    impl fmt::Display for Printable<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            for c in self.0.chars() {
+                if c.is_control()
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+                {
+                    write!(f, "{}", c.escape_default())?;
+                } else {
+                    f.write_str(c.encode_utf8(&mut [0; 4]))?;
+                }
+            }
+            Ok(())
+        }
+    }
+    Printable(s)
+}
+
 /// The key layout under an optional prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Layout {
@@ -130,6 +225,48 @@ impl Layout {
         self.layer_prefix(target, layer) + name
     }
 
+    /// Reads a key relative to the prefix (`production/common/REDIS_HOST`)
+    /// as a layer and a variable name, refusing any key that no read would
+    /// ever use (so `kit secrets put` cannot store what every render
+    /// refuses).
+    ///
+    /// ```
+    /// use kit_env::{Layer, Layout};
+    /// assert_eq!(Layout::parse_key("production/c1/web/DB_PASS").unwrap(), (Layer::Service, "DB_PASS"));
+    /// assert_eq!(Layout::parse_key("production/common/REDIS_HOST").unwrap(), (Layer::Environment, "REDIS_HOST"));
+    /// assert!(Layout::parse_key("production/c1/web/db-pass").is_err());
+    /// assert!(Layout::parse_key("production/REDIS_HOST").is_err());
+    /// ```
+    pub fn parse_key(key: &str) -> Result<(Layer, &str), Error> {
+        let parts: Vec<&str> = key.split('/').collect();
+        let layer = match parts.as_slice() {
+            [_, "common", _] => Layer::Environment,
+            [_, _, "common", _] => Layer::Cluster,
+            [_, _, _, _] => Layer::Service,
+            _ => {
+                return Err(Error::InvalidKey {
+                    key: key.into(),
+                    reason: "keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME",
+                });
+            }
+        };
+        let name = parts[parts.len() - 1];
+        let target = match parts.as_slice() {
+            [e, _, _] => Target::new(e, "c", "s"),
+            [e, c, _, _] if layer == Layer::Cluster => Target::new(e, c, "s"),
+            [e, c, s, _] => Target::new(e, c, s),
+            _ => unreachable!("matched above"),
+        };
+        Layout::validate(&target)?;
+        if !is_valid_name(name) {
+            return Err(Error::InvalidName {
+                key: key.into(),
+                name: name.into(),
+            });
+        }
+        Ok((layer, name))
+    }
+
     /// Checks the target's names.
     pub fn validate(target: &Target) -> Result<(), Error> {
         for (what, value) in [
@@ -143,6 +280,10 @@ impl Layout {
                 Some("it contains '/'")
             } else if value == "." || value == ".." {
                 Some("it is '.' or '..'")
+            } else if value.starts_with('.') {
+                Some("it starts with '.'")
+            } else if value.chars().any(|c| c.is_control()) {
+                Some("it contains a control character")
             } else if what != "environment" && value == "common" {
                 Some("'common' names the shared layers")
             } else {

@@ -9,7 +9,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::error::Error;
-use crate::layout::{Layer, Layout, Target, is_valid_name};
+use crate::layout::{Layer, Layout, Target, changes_process_startup, is_valid_name, printable};
 use crate::secret::SecretValue;
 use crate::store::SecretStore;
 
@@ -49,6 +49,7 @@ struct Inner {
     layout: Layout,
     permits: Semaphore,
     trim: bool,
+    allowed: BTreeSet<String>,
     lists: Mutex<HashMap<String, Cell<Arc<Vec<String>>>>>,
     values: Mutex<HashMap<String, Cell<SecretValue>>>,
 }
@@ -110,11 +111,42 @@ impl Resolver {
                 layout,
                 permits: Semaphore::new(concurrency.max(1)),
                 trim,
+                allowed: BTreeSet::new(),
                 lists: Mutex::new(HashMap::new()),
                 values: Mutex::new(HashMap::new()),
             }),
             progress: None,
         }
+    }
+
+    /// Allows secrets with these names even though they change how programs
+    /// start ([`changes_process_startup`], e.g. `PATH`); without this they are
+    /// errors. Call before the first resolution.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use kit_env::{Error, Layout, MemoryStore, Resolver, Target};
+    /// let store = Arc::new(MemoryStore::new());
+    /// store.insert("p/common/LD_PRELOAD", "/tmp/evil.so");
+    /// let t = Target::new("p", "c", "s");
+    /// let refused = Resolver::new(store.clone(), Layout::new("")).resolve(&t).await;
+    /// assert!(matches!(refused, Err(Error::StartupVariable { .. })));
+    /// let allowed = Resolver::new(store, Layout::new(""))
+    ///     .with_allowed_names(["LD_PRELOAD"])
+    ///     .resolve(&t)
+    ///     .await?;
+    /// assert_eq!(allowed.variables[0].name, "LD_PRELOAD");
+    /// # Ok::<(), kit_env::Error>(()) }).unwrap();
+    /// ```
+    pub fn with_allowed_names<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("with_allowed_names is called before the resolver is shared");
+        inner.allowed.extend(names.into_iter().map(Into::into));
+        self
     }
 
     /// Calls `f(phase, done, total)` as layers are listed and objects
@@ -187,12 +219,19 @@ impl Resolver {
                     }
                     if rest.contains('/') {
                         warnings.push(format!(
-                            "ignored '{key}': secrets in sub-folders of a layer are not read"
+                            "ignored '{}': secrets in sub-folders of a layer are not read",
+                            printable(key)
                         ));
                         continue;
                     }
                     if !is_valid_name(rest) {
                         return Err(Error::InvalidName {
+                            key: key.clone(),
+                            name: rest.into(),
+                        });
+                    }
+                    if changes_process_startup(rest) && !self.inner.allowed.contains(rest) {
+                        return Err(Error::StartupVariable {
                             key: key.clone(),
                             name: rest.into(),
                         });
@@ -283,6 +322,12 @@ impl Inner {
             .get_or_try_init(|| {
                 self.bounded(async {
                     let bytes = self.store.get(key).await?;
+                    if bytes.len() > crate::MAX_VALUE_BYTES {
+                        return Err(Error::TooLarge { key: key.into() });
+                    }
+                    if bytes.contains(&0) {
+                        return Err(Error::HasNul { key: key.into() });
+                    }
                     let mut text =
                         String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { key: key.into() })?;
                     if self.trim {

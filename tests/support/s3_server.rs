@@ -135,7 +135,8 @@ async fn misbehave(
     fault: Fault,
     is_list: bool,
     token: Option<String>,
-    cached_list: Arc<Mutex<Option<String>>>,
+    cached_list: Arc<Mutex<std::collections::HashMap<String, String>>>,
+    prefix: String,
     real: impl std::future::Future<Output = hyper::Response<s3s::Body>>,
 ) -> Option<hyper::Response<TestBody>> {
     let xml_response = |body: String| {
@@ -172,10 +173,15 @@ async fn misbehave(
                 let resp = real.await;
                 let body = resp.into_body().collect().await.unwrap().to_bytes();
                 let text = String::from_utf8(body.to_vec()).unwrap();
-                *cached_list.lock().unwrap() = Some(text.clone());
+                cached_list.lock().unwrap().insert(prefix, text.clone());
                 text
             } else {
-                cached_list.lock().unwrap().clone().unwrap_or_default()
+                cached_list
+                    .lock()
+                    .unwrap()
+                    .get(&prefix)
+                    .cloned()
+                    .unwrap_or_default()
             };
             static PAGE: AtomicUsize = AtomicUsize::new(0);
             let body = match fault {
@@ -285,7 +291,7 @@ pub async fn start_server_denying(buckets: &[&str], deny: Option<&str>) -> Serve
     let requests = Arc::new(AtomicUsize::new(0));
     let faults = Arc::new(AtomicUsize::new(0));
     let fault = Arc::new(Mutex::new(Fault::None));
-    let cached_list = Arc::new(Mutex::new(None));
+    let cached_list = Arc::new(Mutex::new(std::collections::HashMap::new()));
     let (req_count, fault_count, mode) = (requests.clone(), faults.clone(), fault.clone());
     tokio::spawn(async move {
         loop {
@@ -308,6 +314,7 @@ pub async fn start_server_denying(buckets: &[&str], deny: Option<&str>) -> Serve
                     let is_list = req.method() == hyper::Method::GET
                         && query_param(req.uri(), "list-type").as_deref() == Some("2");
                     let token = query_param(req.uri(), "continuation-token");
+                    let prefix = query_param(req.uri(), "prefix").unwrap_or_default();
                     let cached_list = cached_list.clone();
                     async move {
                         if slow_down {
@@ -324,7 +331,7 @@ pub async fn start_server_denying(buckets: &[&str], deny: Option<&str>) -> Serve
                                 Err(e) => panic!("s3s failed: {e:?}"),
                             }
                         };
-                        misbehave(fault, is_list, token, cached_list, real)
+                        misbehave(fault, is_list, token, cached_list, prefix, real)
                             .await
                             .ok_or("connection reset by the fault switch")
                     }

@@ -54,12 +54,18 @@ pub fn resolve(
     let started = std::time::Instant::now();
     let res = runtime()?.block_on(async {
         let (store, layout) = src.open(&s3).await;
-        let resolver = Resolver::with_options(store, layout, source.concurrency, trim);
+        let resolver = Resolver::with_options(store, layout, source.concurrency, trim)
+            .with_allowed_names(source.allow_vars.iter().cloned());
         let res = resolver.resolve(&target).await?;
         if source.verbose {
             let stats = resolver.store().stats();
             for v in &res.variables {
-                eprintln!("kit: {} <- {} ({} layer)", v.name, v.key, v.layer.name());
+                eprintln!(
+                    "kit: {} <- {} ({} layer)",
+                    v.name,
+                    kit_env::layout::printable(&v.key),
+                    v.layer.name()
+                );
             }
             eprintln!(
                 "kit: {} variables for {target} from {} in {:.0?}: {} list and {} get requests",

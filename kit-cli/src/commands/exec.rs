@@ -23,27 +23,36 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
-/// Runs the command; returns its exit code (128 + N if killed by signal N).
+/// Runs the command. On Unix kit replaces itself with it (execvp), so the
+/// command gets kit's PID, its signals (SIGTERM from a container runtime,
+/// Ctrl-C) and, in a container, PID 1: nothing is left to forward or orphan.
+/// Returns the exit code where the command runs as a child instead.
 pub fn run(args: &ExecArgs) -> Result<u8, Failure> {
     let res = resolve(&args.source, &args.target, args.trim)?;
     for w in &res.warnings {
         eprintln!("warning: {w}");
     }
     let (program, rest) = args.command.split_first().expect("clap requires a command");
-    let status = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(rest)
-        .envs(res.variables.iter().map(|v| (&v.name, v.value.expose())))
-        .status()
-        .map_err(|e| Failure::new(Code::Usage, format!("cannot run '{program}': {e}")))?;
-    if let Some(code) = status.code() {
-        return Ok(code.clamp(0, 255) as u8);
-    }
+        .envs(res.variables.iter().map(|v| (&v.name, v.value.expose())));
+    let cannot_run = |e: std::io::Error| {
+        let code = match e.kind() {
+            std::io::ErrorKind::NotFound => Code::NotFound,
+            _ => Code::NotExecutable,
+        };
+        Failure::new(code, format!("cannot run '{program}': {e}"))
+    };
     #[cfg(unix)]
     {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return Ok((128 + sig).clamp(0, 255) as u8);
-        }
+        use std::os::unix::process::CommandExt;
+        // Returns only when the command could not be started.
+        Err(cannot_run(command.exec()))
     }
-    Ok(1)
+    #[cfg(not(unix))]
+    {
+        let status = command.status().map_err(cannot_run)?;
+        Ok(status.code().map_or(1, |c| c.clamp(0, 255) as u8))
+    }
 }

@@ -75,11 +75,8 @@ impl Verb {
 /// Finds kubectl: a path with a `/` as given, else on PATH.
 fn find_program(name: &str) -> Result<PathBuf, Failure> {
     let not_found = || {
-        Failure::new(
-            Code::KubectlNotFound,
-            format!("kubectl not found: '{name}'"),
-        )
-        .with_hint("install kubectl, or point --kubectl / KIT_KUBECTL at it")
+        Failure::new(Code::NotFound, format!("kubectl not found: '{name}'"))
+            .with_hint("install kubectl, or point --kubectl / KIT_KUBECTL at it")
     };
     let path = if name.contains('/') {
         PathBuf::from(name)
@@ -96,7 +93,7 @@ fn find_program(name: &str) -> Result<PathBuf, Failure> {
         use std::os::unix::fs::PermissionsExt;
         if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
             return Err(Failure::new(
-                Code::KubectlNotExecutable,
+                Code::NotExecutable,
                 format!("kubectl is not executable: {}", path.display()),
             ));
         }
@@ -114,7 +111,7 @@ fn run_kubectl(program: &Path, args: &[OsString], input: &[u8]) -> Result<i32, F
         .spawn()
         .map_err(|e| {
             Failure::new(
-                Code::KubectlNotExecutable,
+                Code::NotExecutable,
                 format!("cannot start {}: {e}", program.display()),
             )
         })?;

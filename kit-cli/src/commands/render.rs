@@ -360,6 +360,7 @@ fn resolve(
     runtime()?.block_on(async {
         let (store, layout) = src.open(&s3).await;
         let resolver = Resolver::with_options(store, layout, source.concurrency, false)
+            .with_allowed_names(source.allow_vars.iter().cloned())
             .with_progress(crate::progress::Progress::phases());
         let all = resolver.resolve_many(&env_targets).await?;
         let mut out = Vec::with_capacity(all.len());

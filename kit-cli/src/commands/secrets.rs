@@ -30,6 +30,10 @@ pub enum Action {
     /// Print a secret's value exactly (no newline added).
     Get { key: String },
     /// Store a secret, reading the value from standard input (byte-exact).
+    ///
+    /// The key must be one that reads use: ENVIRONMENT/common/NAME,
+    /// ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME,
+    /// NAME matching [A-Za-z_][A-Za-z0-9_]*. An empty value is refused.
     Put {
         key: String,
         /// Server-side encryption (S3 only).
@@ -107,6 +111,23 @@ pub fn run(args: &SecretsArgs) -> Result<Vec<u8>, Failure> {
                     Some(Sse::Kms) => Encryption::Kms(kms_key_id.clone()),
                 };
                 let value = value.unwrap_or_default();
+                kit_env::Layout::parse_key(key.trim_start_matches('/')).map_err(|e| {
+                    let f = Failure::from(e);
+                    Failure {
+                        code: Code::Usage,
+                        ..f
+                    }
+                })?;
+                if value.is_empty() {
+                    return Err(Failure::new(
+                        Code::Usage,
+                        format!(
+                            "refusing to store an empty value at '{}'",
+                            kit_env::layout::printable(key)
+                        ),
+                    )
+                    .with_hint("pipe the value in: printf %s \"$VALUE\" | kit secrets put KEY"));
+                }
                 store.put(&full_key(prefix, key)?, &value, &enc).await?;
                 Ok(Vec::new())
             }

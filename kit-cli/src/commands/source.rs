@@ -86,6 +86,17 @@ pub struct SourceArgs {
     #[arg(long, value_name = "N", default_value_t = kit_env::DEFAULT_CONCURRENCY, env = "KIT_CONCURRENCY", help_heading = "S3")]
     pub concurrency: usize,
 
+    /// Allow a secret with this name although it changes how programs start
+    /// (PATH, HOME, LD_*, BASH_ENV, PYTHONPATH, NODE_OPTIONS...; the list is
+    /// in the README). Repeatable; without it such a secret is an error.
+    #[arg(
+        long = "allow-var",
+        value_name = "NAME",
+        env = "KIT_ALLOW_VARS",
+        value_delimiter = ','
+    )]
+    pub allow_vars: Vec<String>,
+
     /// Log to standard error which key and layer each variable came from,
     /// and how many requests were made. Never values.
     #[arg(long, short = 'v')]
@@ -230,10 +241,17 @@ impl From<kit_env::Error> for Failure {
             E::InvalidName { .. } => {
                 Some("rename the object; variable names match [A-Za-z_][A-Za-z0-9_]*")
             }
+            E::StartupVariable { .. } => Some(
+                "rename the secret, or allow the name explicitly with --allow-var NAME (KIT_ALLOW_VARS)",
+            ),
+            E::HasNul { .. } => Some("rewrite the secret without NUL bytes"),
+            E::UnsafePath { .. } => {
+                Some("secrets directories hold regular files; links must stay inside the directory")
+            }
             _ => None,
         };
         let code = match &e {
-            E::InvalidTarget { .. } | E::InvalidSource(_) => Code::Usage,
+            E::InvalidTarget { .. } | E::InvalidSource(_) | E::InvalidKey { .. } => Code::Usage,
             _ => Code::Secrets,
         };
         let f = Failure::new(code, e.to_string());

@@ -1,11 +1,33 @@
 //! Secrets in a local directory with the same layout as the S3 keys:
 //! `DIR/production/common/REDIS_HOST` holds the value of `REDIS_HOST`.
 //! kit's zero-setup default (the demo uses it).
+//!
+//! The path policy, exactly:
+//! - every file read must be inside the directory once links are followed:
+//!   a link to a file elsewhere (a CI runner's credentials, say) is an
+//!   error naming the link, never a value in a manifest;
+//! - only regular files are read: a FIFO, socket or device is an error
+//!   (reading one could block forever);
+//! - names starting with `.` are not listed: kit's own temporary files, an
+//!   editor's swap files, `.git`;
+//! - values over [`crate::MAX_VALUE_BYTES`] are errors;
+//! - writes are atomic and private: a temporary hidden file (mode 0600) in
+//!   the same directory, synced, then renamed over the key; directories are
+//!   created 0700. A crash leaves at most a hidden temporary file, which no
+//!   listing picks up.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{BoxFuture, Counters, Encryption, SecretStore, Stats};
+use crate::MAX_VALUE_BYTES;
 use crate::error::Error;
+
+/// How deep a listing follows directories (links to directories included)
+/// before it stops with an error: far beyond the layout's four levels, and a
+/// bound on link loops.
+const MAX_DEPTH: usize = 16;
 
 /// A store in a directory.
 #[derive(Debug)]
@@ -27,16 +49,30 @@ impl LocalStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, Error> {
-        if key
-            .split('/')
-            .any(|s| s.is_empty() || s == "." || s == "..")
-        {
-            return Err(Error::Store {
-                store: self.name.clone(),
-                detail: format!("'{key}' is not a valid key"),
+        if key.split('/').any(|s| {
+            s.is_empty() || s == "." || s == ".." || s.starts_with('.') || s.contains('\0')
+        }) {
+            return Err(Error::InvalidKey {
+                key: key.into(),
+                reason: "key segments are non-empty and do not start with '.'",
             });
         }
         Ok(self.root.join(key))
+    }
+
+    fn missing_dir(&self) -> Error {
+        Error::Store {
+            store: self.name.clone(),
+            detail: "the secrets directory does not exist".into(),
+        }
+    }
+
+    /// The directory, with links resolved.
+    fn real_root(&self) -> Result<PathBuf, Error> {
+        self.root.canonicalize().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => self.missing_dir(),
+            _ => io(&self.root, e),
+        })
     }
 }
 
@@ -47,8 +83,34 @@ fn io(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-/// Every file under `dir`, as `/`-separated paths relative to `base`.
-fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), Error> {
+/// `path` with links resolved, refused unless it stays inside `root` (which
+/// is already resolved).
+fn inside(root: &Path, path: &Path) -> Result<PathBuf, Error> {
+    let real = path.canonicalize().map_err(|e| io(path, e))?;
+    if !real.starts_with(root) {
+        return Err(Error::UnsafePath {
+            path: path.to_owned(),
+            reason: "it is a link to something outside the secrets directory",
+        });
+    }
+    Ok(real)
+}
+
+/// Every regular file under `dir`, as `/`-separated paths starting with
+/// `rel`. Hidden names are skipped; links must stay inside `root`.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    rel: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<(), Error> {
+    if depth > MAX_DEPTH {
+        return Err(Error::UnsafePath {
+            path: dir.to_owned(),
+            reason: "it is nested too deep (a loop of links?)",
+        });
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -63,15 +125,100 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), Error> {
                 std::io::Error::new(std::io::ErrorKind::InvalidData, "file name is not UTF-8"),
             ));
         };
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let mut kind = entry.file_type().map_err(|e| io(&path, e))?;
+        if kind.is_symlink() {
+            let real = inside(root, &path)?;
+            kind = std::fs::metadata(&real)
+                .map_err(|e| io(&path, e))?
+                .file_type();
+        }
         let child = format!("{rel}{name}");
-        let kind = std::fs::metadata(entry.path()).map_err(|e| io(&entry.path(), e))?;
         if kind.is_dir() {
-            walk(&entry.path(), &format!("{child}/"), out)?;
-        } else {
+            walk(root, &path, &format!("{child}/"), depth + 1, out)?;
+        } else if kind.is_file() {
             out.push(child);
+        } else {
+            return Err(Error::UnsafePath {
+                path,
+                reason: "it is not a regular file (a FIFO, socket or device is never read)",
+            });
         }
     }
     Ok(())
+}
+
+/// Reads a regular file inside `root`, at most [`MAX_VALUE_BYTES`].
+fn read_checked(root: &Path, path: &Path, key: &str) -> Result<Vec<u8>, Error> {
+    let real = inside(root, path)?;
+    let meta = std::fs::metadata(&real).map_err(|e| io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::UnsafePath {
+            path: path.to_owned(),
+            reason: "it is not a regular file (a FIFO, socket or device is never read)",
+        });
+    }
+    if meta.len() > MAX_VALUE_BYTES as u64 {
+        return Err(Error::TooLarge { key: key.into() });
+    }
+    let file = std::fs::File::open(&real).map_err(|e| io(path, e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_VALUE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io(path, e))?;
+    if bytes.len() > MAX_VALUE_BYTES {
+        return Err(Error::TooLarge { key: key.into() });
+    }
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` atomically and privately: a hidden temporary
+/// file (mode 0600) beside it, synced, renamed over it. Readers see the old
+/// value or the new one; a crash leaves only a hidden file.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.kit-tmp",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| {
+        let mut f = opts.open(&tmp)?;
+        std::io::Write::write_all(&mut f, bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Creates `dir` and its missing parents, each private (0700).
+fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
 }
 
 impl SecretStore for LocalStore {
@@ -83,17 +230,18 @@ impl SecretStore for LocalStore {
         self.counters.list();
         Box::pin(async move {
             if !self.root.is_dir() {
-                return Err(Error::Store {
-                    store: self.name.clone(),
-                    detail: "the secrets directory does not exist".into(),
-                });
+                return Err(self.missing_dir());
             }
+            let root = self.real_root()?;
             let dir = match prefix.trim_end_matches('/') {
                 "" => self.root.clone(),
                 p => self.path(p)?,
             };
             let mut keys = Vec::new();
-            walk(&dir, prefix, &mut keys)?;
+            if std::fs::symlink_metadata(&dir).is_ok() {
+                inside(&root, &dir)?;
+                walk(&root, &dir, prefix, 0, &mut keys)?;
+            }
             keys.sort();
             Ok(keys)
         })
@@ -103,14 +251,17 @@ impl SecretStore for LocalStore {
         self.counters.get();
         Box::pin(async move {
             let path = self.path(key)?;
-            match tokio::fs::read(&path).await {
-                Ok(v) => Ok(v),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound {
+            if std::fs::symlink_metadata(&path).is_err() {
+                return Err(Error::NotFound {
                     store: self.name.clone(),
                     key: key.into(),
-                }),
-                Err(e) => Err(io(&path, e)),
+                });
             }
+            let root = self.real_root()?;
+            let key = key.to_owned();
+            tokio::task::spawn_blocking(move || read_checked(&root, &path, &key))
+                .await
+                .expect("a file read does not panic")
         })
     }
 
@@ -121,20 +272,24 @@ impl SecretStore for LocalStore {
         _: &'a Encryption,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let path = self.path(key)?;
-            if let Some(parent) = path.parent() {
-                tokio::fs::create_dir_all(parent)
-                    .await
-                    .map_err(|e| io(parent, e))?;
+            if value.len() > MAX_VALUE_BYTES {
+                return Err(Error::TooLarge { key: key.into() });
             }
-            // Write a sibling file, then rename: readers never see half a value.
-            let tmp = path.with_extension("kit-tmp");
-            tokio::fs::write(&tmp, value)
-                .await
-                .map_err(|e| io(&tmp, e))?;
-            tokio::fs::rename(&tmp, &path)
-                .await
-                .map_err(|e| io(&path, e))
+            let path = self.path(key)?;
+            let parent = path.parent().unwrap_or(&self.root).to_owned();
+            create_private_dirs(&parent).map_err(|e| io(&parent, e))?;
+            // A linked layer directory must not carry the write elsewhere.
+            let root = self.real_root()?;
+            inside(&root, &parent)?;
+            if let Ok(m) = std::fs::symlink_metadata(&path)
+                && !m.is_file()
+            {
+                return Err(Error::UnsafePath {
+                    path,
+                    reason: "it exists and is not a regular file; kit replaces only regular files",
+                });
+            }
+            write_private_atomic(&path, value).map_err(|e| io(&path, e))
         })
     }
 
@@ -154,5 +309,118 @@ impl SecretStore for LocalStore {
 
     fn stats(&self) -> Stats {
         self.counters.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn temp(tag: &str) -> PathBuf {
+        let p = std::env::temp_dir().join(format!("kit-local-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_of_the_directory_are_refused_by_list_get_and_put() {
+        let base = temp("links");
+        let outside = base.join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("credentials"), "aws-secret").unwrap();
+        let root = base.join("secrets");
+        std::fs::create_dir_all(root.join("p/common")).unwrap();
+        std::os::unix::fs::symlink(outside.join("credentials"), root.join("p/common/TOKEN"))
+            .unwrap();
+        let store = LocalStore::new(&root);
+        let e = block_on(store.list("p/common/")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: it is a link to something outside the secrets directory",
+                root.join("p/common/TOKEN").display()
+            )
+        );
+        let e = block_on(store.get("p/common/TOKEN")).unwrap_err();
+        assert!(matches!(e, Error::UnsafePath { .. }), "{e:?}");
+        // A linked layer directory does not carry writes out.
+        std::os::unix::fs::symlink(&outside, root.join("p/c1")).unwrap();
+        let e = block_on(store.put("p/c1/common/X", b"v", &Encryption::Default)).unwrap_err();
+        assert!(matches!(e, Error::UnsafePath { .. }), "{e:?}");
+        assert!(!outside.join("common/X").exists());
+        // Links that stay inside are followed.
+        std::fs::remove_file(root.join("p/common/TOKEN")).unwrap();
+        std::fs::write(root.join("p/common/REAL"), "v").unwrap();
+        std::os::unix::fs::symlink(root.join("p/common/REAL"), root.join("p/common/ALIAS"))
+            .unwrap();
+        assert_eq!(block_on(store.get("p/common/ALIAS")).unwrap(), b"v");
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_are_refused_not_read() {
+        let root = temp("fifo");
+        std::fs::create_dir_all(root.join("p/common")).unwrap();
+        let fifo = root.join("p/common/PIPE");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc_mkfifo(c.as_ptr(), 0o600) }, 0);
+        let store = LocalStore::new(&root);
+        let e = block_on(store.list("p/common/")).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("it is not a regular file (a FIFO, socket or device is never read)"),
+            "{e}"
+        );
+        let e = block_on(store.get("p/common/PIPE")).unwrap_err();
+        assert!(matches!(e, Error::UnsafePath { .. }), "{e:?}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[cfg(unix)]
+    unsafe extern "C" {
+        #[link_name = "mkfifo"]
+        fn libc_mkfifo(path: *const std::ffi::c_char, mode: u32) -> i32;
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_are_private_and_their_temporary_files_are_never_listed() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = temp("private");
+        let store = LocalStore::new(&root);
+        // An existing world-readable file becomes private when replaced.
+        std::fs::create_dir_all(root.join("p/c/s")).unwrap();
+        std::fs::write(root.join("p/c/s/A"), "old").unwrap();
+        std::fs::set_permissions(root.join("p/c/s/A"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        block_on(store.put("p/c/s/A", b"new", &Encryption::Default)).unwrap();
+        block_on(store.put("p/common/B", b"b", &Encryption::Default)).unwrap();
+        let mode = |p: &str| {
+            std::fs::metadata(root.join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("p/c/s/A"), 0o600);
+        assert_eq!(mode("p/common/B"), 0o600);
+        assert_eq!(mode("p/common"), 0o700);
+        // A temporary file left by a crash is hidden from every listing.
+        std::fs::write(root.join("p/c/s/.A.1.0.kit-tmp"), "half").unwrap();
+        assert_eq!(block_on(store.list("p/c/s/")).unwrap(), ["p/c/s/A"]);
+        assert_eq!(block_on(store.get("p/c/s/A")).unwrap(), b"new");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
