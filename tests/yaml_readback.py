@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""YAML 1.1 read-back of kit's escaping, through the real `kit template` CLI.
+"""Read-back of kit's escaping by three independent YAML readers, through the
+real `kit template` CLI.
 
 For every hostile value (fixtures/yaml-safety/hostile-values.json) at every
 YAML position (fixtures/yaml-safety/positions.json), runs
-`kit template --escape yaml` and reads the output back with PyYAML's
-SafeLoader, a YAML 1.1 reader independent of kit. Each case must either read
-back as exactly the expected string, or fail with exit code 3, a message on
-stderr, and nothing on stdout. Any silent change fails the run.
+`kit template --escape yaml` once and reads the output back with:
+  - PyYAML's pure-Python SafeLoader (YAML 1.1);
+  - PyYAML's CSafeLoader, i.e. libyaml;
+  - gopkg.in/yaml.v2 (a Go port of libyaml, the decoder of kubectl's
+    ecosystem), through tests/yaml-v2-reader, when --yaml-v2 names it.
+Each case must either read back as exactly the expected string with every
+reader, or fail with exit code 3, a message on stderr, and nothing on stdout.
+Any silent change fails the run; so does a missing reader.
 
-Usage: python3 tests/yaml_readback.py PATH/TO/kit
+Usage: python3 tests/yaml_readback.py PATH/TO/kit [--yaml-v2 PATH/TO/yaml-v2-reader]
 Prints 'N passed, N failed' and exits non-zero on any failure.
 """
 import json
@@ -33,10 +38,45 @@ def lookup(doc, path):
     return doc
 
 
+def python_reader(loader):
+    def read(text, pos):
+        doc = yaml.load(text, Loader=loader)
+        node = lookup(doc, pos.get("path", []))
+        if pos.get("key"):
+            keys = list(node)
+            if len(keys) != pos.get("key_index", 0) + 1:
+                raise ValueError(f"expected {pos.get('key_index', 0) + 1} keys, found {keys!r}")
+            return keys[pos.get("key_index", 0)]
+        return node
+    return read
+
+
+def go_answers(reader, cases):
+    """Reads every rendered case with the Go reader in one process."""
+    lines = "".join(
+        json.dumps({"yaml": out, "path": pos.get("path", []), "key": bool(pos.get("key")),
+                    "key_index": pos.get("key_index", 0)}) + "\n"
+        for (_, pos, out, _) in cases)
+    r = subprocess.run([reader], input=lines.encode("utf-8"), capture_output=True, check=True)
+    answers = [json.loads(line) for line in r.stdout.decode("utf-8").split("\n") if line]
+    assert len(answers) == len(cases), "the Go reader answered every case"
+    return answers
+
+
 def main():
-    kit = os.path.abspath(sys.argv[1])
+    args = sys.argv[1:]
+    kit = os.path.abspath(args[0])
+    go_reader = None
+    if "--yaml-v2" in args:
+        go_reader = os.path.abspath(args[args.index("--yaml-v2") + 1])
+    if not yaml.__with_libyaml__:
+        print("FAIL: this PyYAML has no libyaml (CSafeLoader); install a PyYAML wheel with it")
+        print("0 passed, 1 failed")
+        return 1
+    readers = {"pyyaml": python_reader(yaml.SafeLoader), "libyaml": python_reader(yaml.CSafeLoader)}
     values, positions = load("hostile-values.json"), load("positions.json")
     passed = failed = refused = 0
+    rendered = []  # (case, pos, output, expected)
     with tempfile.TemporaryDirectory() as tmp:
         data_path = os.path.join(tmp, "data.json")
         for pos in positions:
@@ -57,19 +97,27 @@ def main():
                         failed += 1
                         print(f"FAIL {case}: exit {r.returncode}, stdout {r.stdout!r}")
                     continue
-                out = r.stdout.decode("utf-8")
                 expected = pos.get("fixed", pos.get("prefix", "") + v + pos.get("suffix", ""))
-                try:
-                    doc = yaml.safe_load(out)
-                    got = next(iter(doc)) if pos.get("key") else lookup(doc, pos["path"])
-                except Exception as e:  # noqa: BLE001 - any failure to read back is a failure
-                    got = f"<unreadable: {e}>"
-                if isinstance(got, str) and got == expected:
-                    passed += 1
-                else:
-                    failed += 1
-                    print(f"FAIL {case}: rendered {out!r}, read back {got!r}")
-    print(f"yaml 1.1 read-back: {len(values)} values x {len(positions)} positions, "
+                rendered.append((case, pos, r.stdout.decode("utf-8"), expected))
+    go = go_answers(go_reader, rendered) if go_reader else None
+    for i, (case, pos, out, expected) in enumerate(rendered):
+        problems = []
+        for name, read in readers.items():
+            try:
+                got = read(out, pos)
+            except Exception as e:  # noqa: BLE001 - any failure to read back is a failure
+                got = f"<unreadable: {e}>"
+            if not (isinstance(got, str) and got == expected):
+                problems.append(f"{name} read back {got!r}")
+        if go is not None and go[i].get("value") != expected:
+            problems.append(f"yaml.v2 read back {go[i]!r}")
+        if problems:
+            failed += 1
+            print(f"FAIL {case}: rendered {out!r}: " + "; ".join(problems))
+        else:
+            passed += 1
+    names = list(readers) + (["yaml.v2"] if go is not None else [])
+    print(f"read-back by {', '.join(names)}: {len(values)} values x {len(positions)} positions, "
           f"{refused} refused with a clear error")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

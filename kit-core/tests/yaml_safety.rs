@@ -30,6 +30,9 @@ struct Position {
     suffix: String,
     #[serde(default)]
     key: bool,
+    /// With `key`: which key of the mapping at `path` holds the value.
+    #[serde(default)]
+    key_index: usize,
     fixed: Option<String>,
 }
 
@@ -82,10 +85,11 @@ fn hostile_values_read_back_exactly_or_fail() {
                 None => format!("{}{v}{}", pos.prefix, pos.suffix),
             };
             let got = match &doc {
-                Ok(doc) if pos.key => match doc {
-                    Value::Map(m) if m.len() == 1 => {
-                        m.keys().next().map(|k| Value::String(k.clone()))
-                    }
+                Ok(doc) if pos.key => match lookup(doc, &pos.path) {
+                    Some(Value::Map(m)) if m.len() == pos.key_index + 1 => m
+                        .keys()
+                        .nth(pos.key_index)
+                        .map(|k| Value::String(k.clone())),
                     _ => None,
                 },
                 Ok(doc) => lookup(doc, &pos.path).cloned(),
@@ -178,10 +182,11 @@ fn sensitive_values_in_raw_tags_read_back_exactly_or_fail() {
                 None => format!("{}{v}{}", pos.prefix, pos.suffix),
             };
             let got = match serde_saphyr::from_str::<Value>(&out) {
-                Ok(doc) if pos.key => match doc {
-                    Value::Map(m) if m.len() == 1 => {
-                        m.keys().next().map(|k| Value::String(k.clone()))
-                    }
+                Ok(doc) if pos.key => match lookup(&doc, &pos.path) {
+                    Some(Value::Map(m)) if m.len() == pos.key_index + 1 => m
+                        .keys()
+                        .nth(pos.key_index)
+                        .map(|k| Value::String(k.clone())),
                     _ => None,
                 },
                 Ok(doc) => lookup(&doc, &pos.path).cloned(),

@@ -21,6 +21,8 @@ pub enum YamlPosition {
     Plain {
         /// Inside a flow collection (`[...]` or `{...}`).
         flow: bool,
+        /// A mapping key (`{{k}}: v`).
+        key: bool,
     },
     /// The tag is part of a larger plain scalar: `image: repo/{{name}}:{{tag}}`.
     /// The value cannot be quoted there, so unsafe values are refused.
@@ -349,18 +351,19 @@ impl Scanner {
         let at_start = !self.plain;
         let rest = after.trim_start_matches([' ', '\t']);
         let spaced = rest.len() != after.len();
+        let key = !spaced
+            && after.starts_with(':')
+            && after[1..].chars().next().is_none_or(|n| {
+                is_ws(n) || n == '\n' || n == '\r' || (flow && is_flow_indicator(n))
+            });
         let at_end = rest.is_empty()
             || rest.starts_with('\n')
             || rest.starts_with("\r\n")
             || (spaced && rest.starts_with('#'))
-            || (!spaced
-                && after.starts_with(':')
-                && after[1..].chars().next().is_none_or(|n| {
-                    is_ws(n) || n == '\n' || n == '\r' || (flow && is_flow_indicator(n))
-                }))
+            || key
             || (!spaced && flow && after.starts_with([',', ']', '}']));
         let pos = if at_start && at_end {
-            YamlPosition::Plain { flow }
+            YamlPosition::Plain { flow, key }
         } else {
             YamlPosition::Fragment(FragmentPos {
                 flow,
@@ -432,21 +435,41 @@ mod tests {
         out
     }
 
-    const PLAIN: YamlPosition = YamlPosition::Plain { flow: false };
+    const PLAIN: YamlPosition = YamlPosition::Plain {
+        flow: false,
+        key: false,
+    };
+    const KEY: YamlPosition = YamlPosition::Plain {
+        flow: false,
+        key: true,
+    };
 
     #[test]
     fn plain_positions() {
         assert_eq!(positions("key: @\n"), [PLAIN]);
         assert_eq!(positions("key: @  # note\n"), [PLAIN]);
         assert_eq!(positions("- @\n"), [PLAIN]);
-        assert_eq!(positions("@: value\n"), [PLAIN]);
+        assert_eq!(positions("@: value\n"), [KEY]);
         assert_eq!(positions("a:\n  - name: @\n    value: @"), [PLAIN, PLAIN]);
         assert_eq!(
             positions("args: [@, @]\n"),
             [
-                YamlPosition::Plain { flow: true },
-                YamlPosition::Plain { flow: true }
+                YamlPosition::Plain {
+                    flow: true,
+                    key: false
+                },
+                YamlPosition::Plain {
+                    flow: true,
+                    key: false
+                }
             ]
+        );
+        assert_eq!(
+            positions("m: {@: x}\n"),
+            [YamlPosition::Plain {
+                flow: true,
+                key: true
+            }]
         );
     }
 

@@ -141,7 +141,7 @@ fn word_is_plain(v: u64, flow: bool) -> bool {
         return false;
     }
     !flow
-        || ![b',', b'[', b']', b'{', b'}']
+        || ![b',', b'[', b']', b'{', b'}', b'?']
             .iter()
             .any(|&c| has_byte(v, c))
 }
@@ -163,11 +163,15 @@ fn plain_step(s: &str, i: usize, flow: bool) -> Option<usize> {
             }
             Some(i + ch.len_utf8())
         }
+        // Inside `[...]` and `{...}`, libyaml-based readers (PyYAML's C
+        // loader, gopkg.in/yaml.v2, the decoder kubectl uses) take `?` as a
+        // key indicator and reject `:` followed by anything: quote both.
+        b':' | b'?' if flow => None,
         b':' => match b.get(i + 1) {
             None | Some(b' ' | b'\t') => None,
-            Some(&n) if flow && is_flow_indicator(n as char) => None,
             _ => Some(i + 1),
         },
+        b'?' => Some(i + 1),
         b'#' if i > 0 && b[i - 1] == b' ' => None,
         b'#' => Some(i + 1),
         b',' | b'[' | b']' | b'{' | b'}' if flow => None,
@@ -182,7 +186,10 @@ static PLAIN_BYTE: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0x20;
     while i < 0x7F {
-        t[i] = !matches!(i as u8, b':' | b'#' | b',' | b'[' | b']' | b'{' | b'}');
+        t[i] = !matches!(
+            i as u8,
+            b':' | b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'?'
+        );
         i += 1;
     }
     t
@@ -326,7 +333,15 @@ pub(crate) fn write_str(
     extra_indent: &str,
 ) -> Result<(), Refusal> {
     match pos {
-        YamlPosition::Plain { flow } => write_string_scalar(out, s, *flow),
+        // gopkg.in/yaml.v2 takes a key `<<` as a merge key however it is
+        // quoted or tagged: no spelling reads back as the string there.
+        YamlPosition::Plain { key: true, .. } if s == "<<" => {
+            return Err(refuse(
+                "it is '<<', which some YAML readers (gopkg.in/yaml.v2) take as a merge key however it is quoted",
+                "use another key, or make the value a value rather than a mapping key",
+            ));
+        }
+        YamlPosition::Plain { flow, .. } => write_string_scalar(out, s, *flow),
         YamlPosition::DoubleQuoted => write_double_quoted(out, s),
         YamlPosition::SingleQuoted => {
             if let Some(c) = s
@@ -441,6 +456,9 @@ fn check_fragment(s: &str, f: &FragmentPos) -> Result<(), Refusal> {
     let mut it = s.chars().peekable();
     while let Some(c) = it.next() {
         match c {
+            ':' | '?' if f.flow => {
+                return bad("':' or '?', which readers take as indicators inside [...] or {...}");
+            }
             ':' => {
                 let next_ws = match it.peek() {
                     Some(&n) => n == ' ' || n == '\t' || (f.flow && is_flow_indicator(n)),
@@ -500,7 +518,16 @@ mod tests {
 
     fn plain(s: &str) -> String {
         let mut out = String::new();
-        write_str(&mut out, s, &YamlPosition::Plain { flow: false }, "").unwrap();
+        write_str(
+            &mut out,
+            s,
+            &YamlPosition::Plain {
+                flow: false,
+                key: false,
+            },
+            "",
+        )
+        .unwrap();
         out
     }
 
@@ -617,7 +644,7 @@ mod tests {
             if !is_printable(c) || is_break(c) || c == '\u{FEFF}' || c == '\t' {
                 return false;
             }
-            if flow && ",[]{}".contains(c) {
+            if flow && ",[]{}:?".contains(c) {
                 return false;
             }
             if c == ':' {
@@ -636,7 +663,7 @@ mod tests {
 
     #[test]
     fn fast_plain_scan_agrees_with_the_reference() {
-        let alphabet: Vec<char> = "ab19 :#,[]{}-.\t\u{7f}\u{85}é\u{2028}\u{feff}\u{1}z"
+        let alphabet: Vec<char> = "ab19 :#,[]{}-.?\t\u{7f}\u{85}é\u{2028}\u{feff}\u{1}z"
             .chars()
             .collect();
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -674,6 +701,21 @@ mod tests {
         assert!(is_plain_string("a,b", false));
         assert!(!is_plain_string("a,b", true));
         assert!(!is_plain_string("a]", true));
+        // libyaml and yaml.v2 read `["--password", ?x]` as a map and refuse
+        // `p@ss?word` and `a:b` in flow context.
+        for s in [
+            "?x",
+            "p@ss?word",
+            "a:b",
+            "x:",
+            "abcdefgh?ijklmnop",
+            "abcdefgh:ijkl",
+        ] {
+            assert!(!is_plain_string(s, true), "{s}");
+        }
+        for s in ["?x", "p@ss?word", "a:b"] {
+            assert!(is_plain_string(s, false), "{s}");
+        }
     }
 
     #[test]
