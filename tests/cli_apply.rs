@@ -327,11 +327,13 @@ fn render_output_dir_writes_a_complete_identical_tree() {
     assert_eq!(ta, tb, "two runs differ");
     let names: Vec<&str> = ta.iter().map(|(n, _)| n.as_str()).collect();
     assert!(
-        names.contains(&"production/nerdearla-cluster/myservicio/deployment-myservicio.yaml"),
+        names.contains(
+            &"production/nerdearla-cluster/myservicio/shop/deployment.apps-myservicio.yaml"
+        ),
         "{names:?}"
     );
     assert!(
-        names.contains(&"staging/staging-cluster/worker/secret-worker-env.yaml"),
+        names.contains(&"staging/staging-cluster/worker/shop/secret-worker-env.yaml"),
         "{names:?}"
     );
     assert_eq!(names.len(), 13);

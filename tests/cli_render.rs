@@ -339,10 +339,14 @@ fn project(kit_yaml: &str, template: &str, secret: &str) -> PathBuf {
             ("kit.yaml", kit_yaml),
             ("templates/web/main.yaml", template),
             ("secrets/prod/c1/web/PASSWORD", secret),
+            ("secrets/prod/common/KIT_CHECKSUM_KEY", CHECKSUM_KEY),
         ],
     );
     dir
 }
+
+/// The checksum key of purpose-built projects.
+const CHECKSUM_KEY: &str = "test-checksum-key-0123456789";
 
 fn render_bad(dir: &Path) -> Run {
     kit_in(dir, &["render", "-e", "prod", "-c", "c1"], &[])
@@ -550,4 +554,378 @@ fn redact_key_from_a_file() {
         r.stdout
             .contains(&format!("value: {}\n", f.fingerprint("!myp4ssw0rd!")))
     );
+}
+
+// ---- promises kept under attack ----------------------------------------------
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        env:\n{{#env}}\n        - name: {{name}}\n          value: {{value}}\n{{/env}}\n";
+
+/// The pod checksum of a one-service render.
+fn checksum(stream: &str) -> String {
+    let line = stream
+        .lines()
+        .find(|l| l.trim_start().starts_with("kit.dev/env-sha256:"))
+        .expect("a checksum annotation");
+    line.split('"').nth(1).unwrap().to_owned()
+}
+
+#[test]
+fn the_pod_checksum_is_keyed_and_reveals_nothing_about_short_secrets() {
+    use sha2::Digest;
+    let dir = project(MINIMAL, DEPLOYMENT, "4821");
+    let r = render_bad(&dir);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let annotated = checksum(&r.stdout);
+    // The attack of the finding: hash every 4-digit guess the way an unkeyed
+    // checksum would. No guess matches.
+    let unkeyed = |pin: &str| {
+        let mut input = Vec::new();
+        input.extend_from_slice(b"PASSWORD\0");
+        input.extend_from_slice(&(pin.len() as u64).to_be_bytes());
+        input.extend_from_slice(pin.as_bytes());
+        sha2::Sha256::digest(&input)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert!((0..10_000).all(|n| unkeyed(&format!("{n:04}")) != annotated));
+    // Stable across runs (rollouts stay deterministic), changed by the key
+    // and by the value.
+    assert_eq!(checksum(&render_bad(&dir).stdout), annotated);
+    write(
+        &dir,
+        &[(
+            "secrets/prod/common/KIT_CHECKSUM_KEY",
+            "another-key-0123456789",
+        )],
+    );
+    let other_key = checksum(&render_bad(&dir).stdout);
+    assert_ne!(other_key, annotated);
+    write(&dir, &[("secrets/prod/c1/web/PASSWORD", "4822")]);
+    assert_ne!(checksum(&render_bad(&dir).stdout), other_key);
+    // The key is never a variable of the service.
+    assert!(!render_bad(&dir).stdout.contains("KIT_CHECKSUM_KEY"));
+}
+
+#[test]
+fn secrets_without_a_checksum_key_are_refused() {
+    let dir = project(MINIMAL, DEPLOYMENT, "4821");
+    std::fs::remove_file(dir.join("secrets/prod/common/KIT_CHECKSUM_KEY")).unwrap();
+    let r = render_bad(&dir);
+    assert_eq!((r.code, r.stdout.as_str()), (5, ""));
+    assert_eq!(
+        r.stderr,
+        "error: target prod/c1/web has secrets but no KIT_CHECKSUM_KEY secret to key its pod checksum\n  = hint: kit keys the kit.dev/env-sha256 pod annotation so it reveals nothing about the secrets; create a random key once per environment: head -c 32 /dev/urandom | base64 | kit secrets --secrets-from SOURCE put ENVIRONMENT/common/KIT_CHECKSUM_KEY\n"
+    );
+    write(&dir, &[("secrets/prod/common/KIT_CHECKSUM_KEY", "short")]);
+    let r = render_bad(&dir);
+    assert_eq!((r.code, r.stdout.as_str()), (5, ""));
+    assert!(
+        r.stderr.starts_with(
+            "error: the KIT_CHECKSUM_KEY secret of target prod/c1/web is shorter than 16 bytes\n"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_template_that_sets_kits_annotation_is_refused() {
+    let tpl = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      annotations:\n        kit.dev/env-sha256: pinned\n    spec: {}\n";
+    let r = render_bad(&project(MINIMAL, tpl, "x"));
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
+    assert_eq!(
+        r.stderr,
+        "error: web/main.yaml: rendered document 1, line 1: spec.template.metadata.annotations already sets 'kit.dev/env-sha256', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template\n"
+    );
+}
+
+#[test]
+fn errors_never_show_a_secret_value() {
+    let secret = "hunter2-very-secret";
+    // Two secrets used as keys: a duplicate key.
+    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  {{secrets.PASSWORD}}: a\n  {{secrets.PASSWORD}}: b\n";
+    let r = render_bad(&project(MINIMAL, tpl, secret));
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
+    assert_eq!(
+        r.stderr,
+        "error: web/main.yaml: rendered document 1, line 7: duplicate key '<redacted>'\n"
+    );
+    // A secret as an object name, twice: a duplicate object.
+    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{secrets.PASSWORD}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{secrets.PASSWORD}}\n";
+    let r = render_bad(&project(MINIMAL, tpl, secret));
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
+    assert_eq!(
+        r.stderr,
+        "error: web/main.yaml renders v1/ConfigMap '<redacted>', which web/main.yaml renders too\n"
+    );
+    // A dynamic partial named by a secret.
+    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n{{>* secrets.PASSWORD}}\n";
+    let r = render_bad(&project(MINIMAL, tpl, secret));
+    assert_eq!((r.code, r.stdout.as_str()), (3, ""));
+    assert!(
+        r.stderr.starts_with(
+            "error: web/main.yaml:5:1: partial '<the secret value of 'secrets.PASSWORD'>' not found\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    // A secret in a name that cannot be a file name (--output-dir).
+    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"{{secrets.PASSWORD}}/x\"\n";
+    let dir = project(MINIMAL, tpl, secret);
+    let out = dir.join("out").display().to_string();
+    let r = kit_in(
+        &dir,
+        &["render", "-e", "prod", "-c", "c1", "--output-dir", &out],
+        &[],
+    );
+    assert_eq!(r.code, 6);
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("error: web/main.yaml: name '<redacted>' cannot be part of a file name\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn unsafe_names_in_kit_yaml_are_refused_before_anything_renders() {
+    for (kit_yaml, what, name) in [
+        (
+            "environments:\n  \"prod\\nkind: Secret\":\n    clusters:\n      c1: {}\nservices:\n  web: {}\n",
+            "environment",
+            "\"prod\\nkind: Secret\"",
+        ),
+        (
+            "environments:\n  prod:\n    clusters:\n      \"c1\\n---\": {}\nservices:\n  web: {}\n",
+            "cluster",
+            "\"c1\\n---\"",
+        ),
+        (
+            "environments:\n  prod:\n    clusters:\n      c1: {}\nservices:\n  \"web # x\": {}\n",
+            "service",
+            "\"web # x\"",
+        ),
+        (
+            "environments:\n  prod:\n    clusters:\n      c1: {}\nservices:\n  web:\n    templates: [../../etc/passwd]\n",
+            "template",
+            "\"../../etc/passwd\"",
+        ),
+        (
+            "environments:\n  prod:\n    clusters:\n      c1: {}\nservices:\n  web:\n    templates: [/etc/passwd]\n",
+            "template",
+            "\"/etc/passwd\"",
+        ),
+    ] {
+        let dir = project(kit_yaml, OK_TEMPLATE, "x");
+        let r = kit_in(&dir, &["render", "--all"], &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (4, ""), "{kit_yaml}");
+        assert!(
+            r.stderr.starts_with(&format!(
+                "error: ./kit.yaml: {what} {name} is not allowed: "
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn blank_contexts_are_input_errors() {
+    for ctx in ["\"\"", "\"  \"", "\" prod\""] {
+        let kit_yaml = format!(
+            "environments:\n  prod:\n    clusters:\n      c1:\n        context: {ctx}\nservices:\n  web: {{}}\n"
+        );
+        let dir = project(&kit_yaml, OK_TEMPLATE, "x");
+        let r = render_bad(&dir);
+        assert_eq!((r.code, r.stdout.as_str()), (4, ""), "{ctx}");
+        assert!(
+            r.stderr.starts_with("error: ./kit.yaml: context "),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr
+                .contains("an empty one would make kubectl use whatever context is current")
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn template_files_stay_inside_the_project_and_lose_their_bom() {
+    // A template that is a link out of the project.
+    let dir = project(MINIMAL, OK_TEMPLATE, "x");
+    let outside = cli::temp_dir("outside").join("t.yaml");
+    std::fs::write(&outside, OK_TEMPLATE).unwrap();
+    std::fs::remove_file(dir.join("templates/web/main.yaml")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("templates/web/main.yaml")).unwrap();
+    let r = render_bad(&dir);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert_eq!(
+        r.stderr,
+        "error: ./templates/web/main.yaml: it is a link to a file outside the templates directory\n"
+    );
+    // A template file whose name would inject lines into `# Source:`.
+    let dir = project(MINIMAL, OK_TEMPLATE, "x");
+    write(&dir, &[("templates/web/x\nkind: Secret.yaml", OK_TEMPLATE)]);
+    let r = render_bad(&dir);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert!(
+        r.stderr.starts_with(
+            "error: ./templates/web: template \"x\\nkind: Secret.yaml\" is not allowed"
+        ),
+        "{}",
+        r.stderr
+    );
+    // A byte order mark is dropped, not copied into the document.
+    let dir = project(MINIMAL, &format!("\u{FEFF}{OK_TEMPLATE}"), "x");
+    let r = render_bad(&dir);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(!r.stdout.contains('\u{FEFF}'));
+    assert!(
+        r.stdout
+            .starts_with("---\n# Source: web/main.yaml\napiVersion: v1\n")
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_and_deep_set_paths_fail_instead_of_hanging_or_crashing() {
+    fn mkfifo(p: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let dir = project(MINIMAL, OK_TEMPLATE, "x");
+    mkfifo(&dir.join("values.yaml"));
+    let r = kit_in(
+        &dir,
+        &["render", "-e", "prod", "-c", "c1", "-f", "values.yaml"],
+        &[],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert_eq!(r.stderr, "error: values.yaml: it is not a regular file\n");
+    mkfifo(&dir.join("secrets/prod/c1/web/PIPE"));
+    let r = render_bad(&dir);
+    assert_eq!((r.code, r.stdout.as_str()), (5, ""));
+    assert!(
+        r.stderr
+            .contains("PIPE: it is not a regular file (a FIFO, socket or device is never read)"),
+        "{}",
+        r.stderr
+    );
+    let dir = project(MINIMAL, OK_TEMPLATE, "x");
+    let deep = format!("{}=1", vec!["a"; 20_000].join("."));
+    let r = kit_in(
+        &dir,
+        &["render", "-e", "prod", "-c", "c1", "--set", &deep],
+        &[],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert!(
+        r.stderr.ends_with(": the path has more than 64 parts\n"),
+        "{}",
+        &r.stderr[r.stderr.len() - 80..]
+    );
+}
+
+/// Every file under `dir`, relative to `base`.
+fn file_names(base: &Path, dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(file_names(base, &p));
+        } else {
+            out.push(p.strip_prefix(base).unwrap().display().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn output_dir_is_all_or_nothing() {
+    // Same kind and name in two namespaces, and in two API groups: no
+    // collision. Kinds that differ only in case: refused before any write.
+    let ok = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: b\n---\napiVersion: example.com/v1\nkind: ConfigMap\nmetadata:\n  name: web\n";
+    let dir = project(MINIMAL, ok, "x");
+    let out = dir.join("out");
+    let args = ["render", "-e", "prod", "-c", "c1", "--output-dir", "out"];
+    let r = kit_in(&dir, &args, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+    let mut names: Vec<String> = file_names(&out, &out);
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "prod/c1/web/a/configmap-web.yaml",
+            "prod/c1/web/b/configmap-web.yaml",
+            "prod/c1/web/configmap.example.com-web.yaml"
+        ]
+    );
+    for bad in [
+        // A collision after a good document.
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: configmap\nmetadata:\n  name: web\n",
+        // A name that cannot be a file name, after a good document.
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ../escape\n",
+    ] {
+        let dir = project(MINIMAL, bad, "x");
+        let r = kit_in(&dir, &args, &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{bad}");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains("out"))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+#[test]
+fn values_from_kit_yaml_cannot_change_the_demo_manifests_shape() {
+    let dir = copy_demo();
+    let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap();
+    let image_line = kit_yaml
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("image: gcr.io/google-samples/node-hello")
+        })
+        .expect("the envar-demo image in kit.yaml")
+        .to_owned();
+    let indent = &image_line[..image_line.len() - image_line.trim_start().len()];
+    let hostile = format!("{indent}image: \"evil\\n  hostNetwork: true\"");
+    std::fs::write(
+        dir.join("kit.yaml"),
+        kit_yaml.replace(&image_line, &hostile),
+    )
+    .unwrap();
+    let r = kit_in(
+        &dir,
+        &[
+            "render",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-s",
+            "envar-demo",
+        ],
+        &[],
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let docs = documents(&r.stdout);
+    let pod = docs
+        .iter()
+        .find(|d| get(d, &["kind"]) == &Value::String("Pod".into()))
+        .unwrap();
+    assert_eq!(
+        get(pod, &["spec", "containers", "0", "image"]),
+        &Value::String("evil\n  hostNetwork: true".into())
+    );
+    assert!(matches!(get(pod, &["spec"]), Value::Map(m) if !m.contains_key("hostNetwork")));
 }

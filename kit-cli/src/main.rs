@@ -6,6 +6,7 @@ mod commands;
 mod data;
 mod diagnostics;
 mod exit;
+mod output_dir;
 mod progress;
 
 use std::io::Write;

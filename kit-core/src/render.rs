@@ -233,18 +233,36 @@ impl<'e> Renderer<'e> {
         stack: &[Data<'_>],
     ) -> Result<Option<Arc<Template>>, Error> {
         let strict = self.engine.undefined() == UndefinedBehavior::Strict;
-        let name: &str = match name {
-            PartialRef::Static(s) => s,
+        // A dynamic name comes from the data: when it is a secret, messages
+        // name the tag that produced it, never the value.
+        let (name, shown): (&str, Option<String>) = match name {
+            PartialRef::Static(s) => (s, None),
             PartialRef::Dynamic(n) => match resolve(stack, n).map(Data::scalar) {
-                Some(Scalar::Str(s)) => s,
+                Some(Scalar::Str(s)) => {
+                    let shown = self
+                        .engine
+                        .is_sensitive(s)
+                        .then(|| format!("<the secret value of '{}'>", n.dotted));
+                    (s, shown)
+                }
                 Some(_) | None if !strict => return Ok(None),
                 Some(_) | None => return Err(self.undefined(n, pos, f, stack)),
             },
         };
-        match self.engine.partial(name, f.escape)? {
+        let found = self
+            .engine
+            .partial(name, f.escape)
+            .map_err(|e| match (e, &shown) {
+                (Error::PartialName { reason, .. }, Some(shown)) => Error::PartialName {
+                    name: shown.clone(),
+                    reason,
+                },
+                (e, _) => e,
+            })?;
+        match found {
             Some(t) => Ok(Some(t)),
             None if strict => Err(Error::PartialNotFound {
-                name: name.into(),
+                name: shown.unwrap_or_else(|| name.into()),
                 location: self.location(f, pos),
             }),
             None => Ok(None),

@@ -56,7 +56,10 @@ pub fn resolve(
         let (store, layout) = src.open(&s3).await;
         let resolver = Resolver::with_options(store, layout, source.concurrency, trim)
             .with_allowed_names(source.allow_vars.iter().cloned());
-        let res = resolver.resolve(&target).await?;
+        let mut res = resolver.resolve(&target).await?;
+        // The pod checksum's key is kit's, not a variable of the service.
+        res.variables
+            .retain(|v| v.name != kit_core::manifest::CHECKSUM_KEY_NAME);
         if source.verbose {
             let stats = resolver.store().stats();
             for v in &res.variables {

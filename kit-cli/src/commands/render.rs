@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use kit_core::Value;
 use kit_core::manifest::{
-    Document, Project, ProjectError, ProjectRenderer, ProjectTarget, RenderError, RenderOptions,
-    parse_set, read_yaml, write_stream,
+    CHECKSUM_KEY_NAME, Document, Masker, Project, ProjectError, ProjectRenderer, ProjectTarget,
+    RenderError, RenderOptions, parse_set, read_yaml, write_stream,
 };
 use kit_env::{Resolver, Target};
 
@@ -46,9 +46,11 @@ pub struct RenderArgs {
     /// group in install order, and `# Source:` names environment and cluster.
     #[arg(long, conflicts_with_all = ["clusters", "services"])]
     pub all: bool,
-    /// Write each document to DIR/<environment>/<cluster>/<service>/<kind>-<name>.yaml
-    /// (each file written atomically, mode 0600) instead of standard output.
-    /// DIR must be empty or not exist yet.
+    /// Write each document to its own file instead of standard output:
+    /// DIR/<environment>/<cluster>/<service>/[<namespace>/]<kind>[.<group>]-<name>.yaml
+    /// (mode 0600; directories 0700). All or nothing: the tree is written
+    /// beside DIR and moved into place only when complete. DIR must be empty
+    /// or not exist yet.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// A YAML or JSON values file, layered over the project's values
@@ -75,21 +77,34 @@ fn render_failure(e: RenderError) -> Failure {
         RenderError::Template(t) => Failure::from(t),
         e @ RenderError::Check(_) => Failure::new(Code::Check, e.to_string()),
         e @ RenderError::Duplicate { .. } => Failure::new(Code::Check, e.to_string()),
+        e @ (RenderError::NoChecksumKey { .. } | RenderError::WeakChecksumKey { .. }) => {
+            let env = e.to_string();
+            Failure::new(Code::Secrets, env).with_hint(format!(
+                "kit keys the {} pod annotation so it reveals nothing about the secrets; create a random key once per environment: head -c 32 /dev/urandom | base64 | kit secrets --secrets-from SOURCE put ENVIRONMENT/common/{CHECKSUM_KEY_NAME}",
+                kit_core::manifest::ENV_CHECKSUM_ANNOTATION
+            ))
+        }
         e => Failure::new(Code::Internal, e.to_string()),
     }
 }
 
+/// One target's secrets: its variables, and the key of its pod checksum.
+pub struct TargetSecrets {
+    pub variables: Vec<(String, String)>,
+    pub checksum_key: Option<String>,
+}
+
 /// The selected targets, rendered and checked: the project, the targets,
-/// and each target's documents.
-type Rendered = (Project, Vec<ProjectTarget>, Vec<Vec<Document>>);
+/// each target's documents, and the masker of the run.
+type Rendered = (Project, Vec<ProjectTarget>, Vec<Vec<Document>>, Masker);
 
 /// Renders the selected targets, grouped by cluster: for each cluster, its
 /// first target and the stream `kit render` prints for it.
 pub fn render_groups(
     args: &RenderArgs,
 ) -> Result<(Project, Vec<(ProjectTarget, String)>), Failure> {
-    let (project, targets, per_target) = render_documents(args)?;
-    let groups = write_groups(&targets, per_target)?;
+    let (project, targets, per_target, masker) = render_documents(args)?;
+    let groups = write_groups(&targets, per_target, &masker)?;
     Ok((project, groups))
 }
 
@@ -143,7 +158,12 @@ fn render_documents(args: &RenderArgs) -> Result<Rendered, Failure> {
     };
     let secrets = resolve(&args.source, &spec, &targets)?;
     let redact = args.redact.fingerprinter()?;
-    let secret_values = secrets.iter().flatten().map(|(_, v)| v.clone());
+    let secret_values = secrets.iter().flat_map(|s| {
+        s.variables
+            .iter()
+            .map(|(_, v)| v.clone())
+            .chain(s.checksum_key.clone())
+    });
     let options = RenderOptions {
         extra_values: extra,
         redact: redact.map(|f| {
@@ -153,8 +173,9 @@ fn render_documents(args: &RenderArgs) -> Result<Rendered, Failure> {
     let renderer =
         ProjectRenderer::new(&project, secret_values, options).map_err(render_failure)?;
     let per_target = render_parallel(&renderer, &targets, &secrets)?;
+    let masker = renderer.masker().clone();
     drop(renderer);
-    Ok((project, targets, per_target))
+    Ok((project, targets, per_target, masker))
 }
 
 /// `--all`: every enabled target, optionally of one environment.
@@ -187,6 +208,7 @@ fn all_targets(
 fn write_groups(
     targets: &[ProjectTarget],
     per_target: Vec<Vec<Document>>,
+    masker: &Masker,
 ) -> Result<Vec<(ProjectTarget, String)>, Failure> {
     let cluster = |t: &ProjectTarget| (t.environment.clone(), t.cluster.clone());
     let multi = targets.iter().any(|t| cluster(t) != cluster(&targets[0]));
@@ -199,7 +221,7 @@ fn write_groups(
         {
             out.push((
                 c.clone(),
-                write_stream(std::mem::take(&mut group)).map_err(render_failure)?,
+                write_stream(std::mem::take(&mut group), masker).map_err(render_failure)?,
             ));
             current = None;
         }
@@ -212,90 +234,23 @@ fn write_groups(
         }
     }
     if let Some(c) = current {
-        out.push((c.clone(), write_stream(group).map_err(render_failure)?));
+        out.push((
+            c.clone(),
+            write_stream(group, masker).map_err(render_failure)?,
+        ));
     }
     Ok(out)
-}
-
-/// `--output-dir`: one file per document, each written atomically.
-fn write_tree(
-    dir: &Path,
-    targets: &[ProjectTarget],
-    per_target: &[Vec<Document>],
-) -> Result<usize, Failure> {
-    let io =
-        |p: &Path, e: std::io::Error| Failure::new(Code::Input, format!("{}: {e}", p.display()));
-    if dir.exists() {
-        let mut entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
-        if entries.next().is_some() {
-            return Err(Failure::new(
-                Code::Usage,
-                format!("--output-dir {} is not empty", dir.display()),
-            )
-            .with_hint("choose an empty directory, or remove it first"));
-        }
-    }
-    let mut count = 0;
-    let mut written = std::collections::HashSet::new();
-    for (t, docs) in targets.iter().zip(per_target) {
-        let sub = dir.join(&t.environment).join(&t.cluster).join(&t.service);
-        std::fs::create_dir_all(&sub).map_err(|e| io(&sub, e))?;
-        for d in docs {
-            let name = format!("{}-{}.yaml", d.kind.to_ascii_lowercase(), d.name);
-            if name.contains('/') || name.starts_with('.') {
-                return Err(Failure::new(
-                    Code::Check,
-                    format!(
-                        "{}: object name '{}' cannot be a file name",
-                        d.origin, d.name
-                    ),
-                ));
-            }
-            let path = sub.join(&name);
-            if !written.insert(path.clone()) {
-                return Err(Failure::new(
-                    Code::Check,
-                    format!(
-                        "{}: {} would be written twice (same kind and name)",
-                        d.origin,
-                        path.display()
-                    ),
-                ));
-            }
-            let tmp = sub.join(format!(".{name}.kit-tmp"));
-            let mut text = format!("# Source: {}\n", d.origin);
-            text.push_str(&d.text);
-            write_private(&tmp, text.as_bytes()).map_err(|e| io(&tmp, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
-            count += 1;
-        }
-    }
-    Ok(count)
-}
-
-/// Writes a file readable by its owner only (manifests may hold secrets).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    std::io::Write::write_all(&mut f, bytes)?;
-    f.sync_all()
 }
 
 /// Renders targets on up to as many threads as there are cores.
 fn render_parallel(
     renderer: &ProjectRenderer<'_>,
     targets: &[ProjectTarget],
-    secrets: &[Vec<(String, String)>],
+    secrets: &[TargetSecrets],
 ) -> Result<Vec<Vec<Document>>, Failure> {
     let progress = crate::progress::Progress::new("rendering", targets.len());
-    let render_one = |t: &ProjectTarget, s: &Vec<(String, String)>| {
-        let r = renderer.render(t, s);
+    let render_one = |t: &ProjectTarget, s: &TargetSecrets| {
+        let r = renderer.render(t, &s.variables, s.checksum_key.as_deref());
         progress.tick();
         r
     };
@@ -342,7 +297,7 @@ fn resolve(
     source: &SourceArgs,
     spec: &str,
     targets: &[ProjectTarget],
-) -> Result<Vec<Vec<(String, String)>>, Failure> {
+) -> Result<Vec<TargetSecrets>, Failure> {
     let src = SourceArgs::parse(spec)?;
     if let kit_env::Source::Dir(dir) = &src
         && !Path::new(dir).is_dir()
@@ -368,25 +323,32 @@ fn resolve(
             for w in &r.warnings {
                 eprintln!("warning: {w}");
             }
-            out.push(
-                r.variables
-                    .into_iter()
-                    .map(|v| (v.name, v.value.expose().to_owned()))
-                    .collect(),
-            );
+            let mut variables = Vec::with_capacity(r.variables.len());
+            let mut checksum_key = None;
+            for v in r.variables {
+                if v.name == CHECKSUM_KEY_NAME {
+                    checksum_key = Some(v.value.expose().to_owned());
+                } else {
+                    variables.push((v.name, v.value.expose().to_owned()));
+                }
+            }
+            out.push(TargetSecrets {
+                variables,
+                checksum_key,
+            });
         }
         Ok(out)
     })
 }
 
 pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
-    let (_, targets, per_target) = render_documents(args)?;
+    let (_, targets, per_target, masker) = render_documents(args)?;
     if let Some(dir) = &args.output_dir {
-        let n = write_tree(dir, &targets, &per_target)?;
+        let n = crate::output_dir::write_tree(dir, &targets, &per_target, &masker)?;
         eprintln!("kit: wrote {n} files under {}", dir.display());
         return Ok(Vec::new());
     }
-    let groups = write_groups(&targets, per_target)?;
+    let groups = write_groups(&targets, per_target, &masker)?;
     Ok(groups
         .into_iter()
         .map(|(_, s)| s)

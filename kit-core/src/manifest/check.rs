@@ -5,7 +5,9 @@
 //! go, so kit can add its checksum annotation without re-writing the
 //! document: the rendered text reaches the output byte for byte.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+use super::mask::Masker;
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
@@ -152,7 +154,7 @@ struct Frame {
     is_map: bool,
     key_expected: bool,
     current_key: Option<String>,
-    keys: Vec<String>,
+    keys: HashSet<String>,
     pushed_path: bool,
 }
 
@@ -164,7 +166,7 @@ struct Walk {
     null_or_scalar: Vec<Vec<String>>,
 }
 
-fn walk(doc: &str) -> Result<Walk, (usize, String)> {
+fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
     let mut w = Walk::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut path: Vec<String> = Vec::new();
@@ -218,7 +220,7 @@ fn walk(doc: &str) -> Result<Walk, (usize, String)> {
                     is_map,
                     key_expected: true,
                     current_key: None,
-                    keys: Vec::new(),
+                    keys: HashSet::new(),
                     pushed_path,
                 });
             }
@@ -240,14 +242,14 @@ fn walk(doc: &str) -> Result<Walk, (usize, String)> {
                 if top.is_map && top.key_expected {
                     let key = value.into_owned();
                     if top.keys.contains(&key) {
-                        return Err((line, format!("duplicate key '{key}'")));
+                        return Err((line, format!("duplicate key '{}'", mask.show(&key))));
                     }
                     if top.keys.is_empty()
                         && let Some(m) = w.maps.get_mut(&path)
                     {
                         m.first_key = Some((line, span.start.col()));
                     }
-                    top.keys.push(key.clone());
+                    top.keys.insert(key.clone());
                     top.current_key = Some(key);
                     top.key_expected = false;
                 } else if top.is_map {
@@ -286,11 +288,13 @@ fn path(parts: &[&str]) -> Vec<String> {
 
 /// Checks one template's rendered output and splits it into documents.
 /// When `annotation` is given (name, value), it is added to the pod
-/// template of every workload.
+/// template of every workload (a template that sets it itself is refused).
+/// Keys and names taken from the documents are shown through `mask`.
 pub fn check_output(
     origin: &str,
     rendered: &str,
     annotation: Option<(&str, &str)>,
+    mask: &Masker,
 ) -> Result<Vec<Document>, CheckError> {
     let mut out = Vec::new();
     for (n, (first_line, text)) in split(rendered).into_iter().enumerate() {
@@ -300,7 +304,7 @@ pub fn check_output(
             line: first_line + line.saturating_sub(1),
             message,
         };
-        let w = walk(&text).map_err(|(l, m)| err(l, m))?;
+        let w = walk(&text, mask).map_err(|(l, m)| err(l, m))?;
         let field = |parts: &[&str], what: &str| {
             w.scalars
                 .get(&path(parts))
@@ -373,6 +377,16 @@ fn annotate(
     };
     let entry = format!("{key}: \"{value}\"");
     let dotted = |p: &[String]| p.join(".");
+    let own = [ann.clone(), vec![key.to_owned()]].concat();
+    if w.null_or_scalar.contains(&own) || w.maps.contains_key(&own) {
+        return Err((
+            1,
+            format!(
+                "{} already sets '{key}', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template",
+                dotted(&ann)
+            ),
+        ));
+    }
     if let Some(m) = w.maps.get(&ann) {
         return at(m, dotted(&ann), &[&entry]);
     }
@@ -395,15 +409,20 @@ mod tests {
     #[test]
     fn checks_required_fields_and_duplicates() {
         let ok = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\n";
-        let docs = check_output("s/t", ok, None).unwrap();
+        let docs = check_output("s/t", ok, None, &Masker::default()).unwrap();
         assert_eq!(
             (docs[0].kind.as_str(), docs[0].name.as_str()),
             ("Service", "web")
         );
         assert_eq!(docs[0].namespace.as_deref(), Some("shop"));
         assert_eq!(docs[0].text, ok);
-        let e =
-            check_output("s/t", "apiVersion: v1\nkind: Service\nmetadata: {}\n", None).unwrap_err();
+        let e = check_output(
+            "s/t",
+            "apiVersion: v1\nkind: Service\nmetadata: {}\n",
+            None,
+            &Masker::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "s/t: rendered document 1, line 1: metadata.name is missing or not a string"
@@ -412,22 +431,23 @@ mod tests {
             "s/t",
             "---\n# c\n---\napiVersion: v1\nkind: A\nkind: B\n",
             None,
+            &Masker::default(),
         )
         .unwrap_err();
         assert_eq!(
             e.to_string(),
             "s/t: rendered document 1, line 6: duplicate key 'kind'"
         );
-        let e = check_output("s/t", "- a\n", None).unwrap_err();
+        let e = check_output("s/t", "- a\n", None, &Masker::default()).unwrap_err();
         assert_eq!(e.message, "the document is not a mapping");
-        let e = check_output("s/t", "a: [\n", None).unwrap_err();
+        let e = check_output("s/t", "a: [\n", None, &Masker::default()).unwrap_err();
         assert_eq!(e.doc, 1);
     }
 
     #[test]
     fn splits_documents_and_drops_empty_ones() {
         let text = "# only a comment\n---\napiVersion: v1\nkind: A\nmetadata:\n  name: a\n---\n\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: b\n";
-        let docs = check_output("s/t", text, None).unwrap();
+        let docs = check_output("s/t", text, None, &Masker::default()).unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(
             docs[1].text,
@@ -454,23 +474,60 @@ mod tests {
             ),
         ];
         for (tail, want) in cases {
-            let docs =
-                check_output("s/t", &format!("{base}{tail}"), Some(("kit.dev/k", "v"))).unwrap();
+            let docs = check_output(
+                "s/t",
+                &format!("{base}{tail}"),
+                Some(("kit.dev/k", "v")),
+                &Masker::default(),
+            )
+            .unwrap();
             assert_eq!(docs[0].text, format!("{base}{want}"));
         }
         let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n";
         assert_eq!(
-            check_output("s/t", svc, Some(("k", "v"))).unwrap()[0].text,
+            check_output("s/t", svc, Some(("k", "v")), &Masker::default()).unwrap()[0].text,
             svc
         );
         let flow = format!("{base}    metadata: {{annotations: {{}}}}\n");
-        assert!(check_output("s/t", &flow, Some(("k", "v"))).is_err());
+        assert!(check_output("s/t", &flow, Some(("k", "v")), &Masker::default()).is_err());
+    }
+
+    #[test]
+    fn a_template_setting_kits_annotation_is_refused() {
+        let doc = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      annotations:\n        kit.dev/k: \"mine\"\n    spec: {}\n";
+        let e = check_output("s/t", doc, Some(("kit.dev/k", "v")), &Masker::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s/t: rendered document 1, line 1: spec.template.metadata.annotations already sets 'kit.dev/k', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_that_are_secrets_are_masked() {
+        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  hunter2: a\n  hunter2: b\n";
+        let e = check_output("s/t", doc, None, &Masker::new(["hunter2".to_string()])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s/t: rendered document 1, line 7: duplicate key '<redacted>'"
+        );
+        // A mapping with many keys is checked in linear time (a set per map).
+        let mut big =
+            String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n");
+        for i in 0..50_000 {
+            big.push_str(&format!("  k{i}: v\n"));
+        }
+        assert_eq!(
+            check_output("s/t", &big, None, &Masker::default())
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn cronjob_annotation_path() {
         let cj = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {}\n";
-        let docs = check_output("s/t", cj, Some(("k", "v"))).unwrap();
+        let docs = check_output("s/t", cj, Some(("k", "v")), &Masker::default()).unwrap();
         assert!(docs[0].text.contains("      template:\n        metadata:\n          annotations:\n            k: \"v\"\n        spec: {}\n"), "{}", docs[0].text);
     }
 }

@@ -215,6 +215,28 @@ pub enum ProjectError {
         /// The cluster.
         cluster: String,
     },
+    /// A name (environment, cluster, service, template file) with characters
+    /// kit does not allow, or a blank kube context.
+    #[error("{}: {what} {name:?} is not allowed: {reason}", .path.display())]
+    BadName {
+        /// kit.yaml, or the template folder.
+        path: PathBuf,
+        /// `environment`, `cluster`, `service`, `template`, `context`.
+        what: &'static str,
+        /// The name, quoted and escaped.
+        name: String,
+        /// What is allowed.
+        reason: &'static str,
+    },
+    /// A file kit refuses to read: outside its folder once links are
+    /// followed, not a regular file, or too large.
+    #[error("{}: {reason}", .path.display())]
+    UnsafePath {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A required selector is missing.
     #[error("{what} is required (choose from: {known})")]
     Missing {
@@ -296,13 +318,54 @@ fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
     names.map(String::as_str).collect::<Vec<_>>().join(", ")
 }
 
+/// The largest `kit.yaml` or values file kit reads: 64 MiB.
+pub const MAX_YAML_BYTES: u64 = 64 << 20;
+
+/// Whether `name` may name an environment, cluster, service or template
+/// file: letters, digits, `.`, `_` and `-`, starting with a letter or digit,
+/// at most 253 characters. Such names are safe in file paths, S3 keys,
+/// `# Source:` comments and messages.
+///
+/// ```
+/// use kit_core::manifest::is_safe_name;
+/// assert!(is_safe_name("nerdearla-cluster"));
+/// assert!(is_safe_name("deployment.yaml"));
+/// assert!(!is_safe_name("evil\nkind: Secret"));
+/// assert!(!is_safe_name("../x"));
+/// ```
+pub fn is_safe_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 253
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+const SAFE_NAME: &str = "names use letters, digits, '.', '_' and '-', start with a letter or digit, and have at most 253 characters";
+
 /// Reads a YAML file with serde-saphyr (duplicate keys, alias bombs and
-/// unknown keys are errors with line and column).
+/// unknown keys are errors with line and column). Only regular files of at
+/// most [`MAX_YAML_BYTES`] are read (a FIFO would block forever).
 pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ProjectError::Io {
+    let io = |source| ProjectError::Io {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(ProjectError::UnsafePath {
+            path: path.to_owned(),
+            reason: "it is not a regular file".into(),
+        });
+    }
+    if meta.len() > MAX_YAML_BYTES {
+        return Err(ProjectError::UnsafePath {
+            path: path.to_owned(),
+            reason: "it is larger than 64 MiB".into(),
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
     serde_saphyr::from_str(&text).map_err(|e| {
         let message = e.to_string();
         let message = message.strip_prefix("error: ").unwrap_or(&message);
@@ -330,8 +393,54 @@ impl Project {
         self.dir.join(PROJECT_FILE)
     }
 
+    fn check_name(&self, what: &'static str, name: &str) -> Result<(), ProjectError> {
+        if is_safe_name(name) {
+            return Ok(());
+        }
+        Err(ProjectError::BadName {
+            path: self.path(),
+            what,
+            name: name.into(),
+            reason: SAFE_NAME,
+        })
+    }
+
     fn validate(&self) -> Result<(), ProjectError> {
         let f = &self.file;
+        for name in f.environments.keys() {
+            self.check_name("environment", name)?;
+        }
+        for (name, s) in &f.services {
+            self.check_name("service", name)?;
+            for entry in s.templates.iter().flatten() {
+                let ok = entry.split('/').all(is_safe_name);
+                if !ok {
+                    return Err(ProjectError::BadName {
+                        path: self.path(),
+                        what: "template",
+                        name: entry.clone(),
+                        reason: "template entries are paths inside templates/<service>/ whose parts are names (letters, digits, '.', '_', '-'; no '..', no absolute paths)",
+                    });
+                }
+            }
+        }
+        for e in f.environments.values() {
+            for (cname, c) in &e.clusters {
+                self.check_name("cluster", cname)?;
+                if let Some(ctx) = &c.context
+                    && (ctx.trim().is_empty()
+                        || ctx.trim() != ctx
+                        || ctx.chars().any(char::is_control))
+                {
+                    return Err(ProjectError::BadName {
+                        path: self.path(),
+                        what: "context",
+                        name: ctx.clone(),
+                        reason: "a context is a kube context name: not empty, no leading or trailing white space, no control characters (an empty one would make kubectl use whatever context is current)",
+                    });
+                }
+            }
+        }
         let map_check = |v: &Option<Value>, what: String| match v {
             None | Some(Value::Map(_)) | Some(Value::Null) => Ok(()),
             Some(_) => Err(ProjectError::NotAMap {
@@ -405,6 +514,11 @@ impl Project {
         } else {
             self.dir.join(s).display().to_string()
         }
+    }
+
+    /// The directory of service template folders.
+    pub fn templates_dir(&self) -> PathBuf {
+        self.dir.join(&self.file.templates)
     }
 
     /// The partials directory.
@@ -514,7 +628,7 @@ impl Project {
 
     /// A service's templates: (name relative to its folder, path).
     pub fn templates(&self, service: &str) -> Result<Vec<(String, PathBuf)>, ProjectError> {
-        let dir = self.dir.join(&self.file.templates).join(service);
+        let dir = self.templates_dir().join(service);
         let svc = &self.file.services[service];
         let names: Vec<String> = match &svc.templates {
             Some(list) => list.clone(),
@@ -539,9 +653,18 @@ impl Project {
                     let is_template = [".yaml", ".yml", ".mustache"]
                         .iter()
                         .any(|x| name.ends_with(x));
-                    if is_template && e.path().is_file() {
-                        names.push(name);
+                    if !is_template || name.starts_with('.') {
+                        continue;
                     }
+                    if !is_safe_name(&name) {
+                        return Err(ProjectError::BadName {
+                            path: dir.clone(),
+                            what: "template",
+                            name,
+                            reason: SAFE_NAME,
+                        });
+                    }
+                    names.push(name);
                 }
                 names.sort();
                 names

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | every values key | the merged values (base < environment < cluster < service < cluster's service entry < `--values` < `--set`) |
 //! | `kit.environment`, `kit.cluster`, `kit.service` | the target |
-//! | `kit.checksum` | sha256 over the service's variables (also the `kit.dev/env-sha256` pod annotation) |
+//! | `kit.checksum` | HMAC-SHA256 over the service's variables, keyed by the secret `KIT_CHECKSUM_KEY` (also the `kit.dev/env-sha256` pod annotation) |
 //! | `kit.secret_name` | with `secrets_as: secret`: the name of the Secret kit renders (`<service>-env`) |
 //! | `env` | the variables, `{name, value}`, sorted by name: `env:` entries, plus secrets unless `secrets_as: secret` |
 //! | `secrets` | the secrets by name (absent with `secrets_as: secret`) |
@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::check::{CheckError, Document, check_output, kind_rank};
+use super::mask::Masker;
 use super::project::{EnvConflict, Project, ProjectError, ProjectTarget, SecretsAs};
 use crate::engine::{Engine, Template};
 use crate::value::{Map, Value};
@@ -31,6 +33,14 @@ pub const ENV_CHECKSUM_ANNOTATION: &str = "kit.dev/env-sha256";
 
 /// A secret variable of a target (name, value).
 pub type Variable = (String, String);
+
+/// The name of the secret that keys the pod checksum. It is resolved like any
+/// variable (usually `<environment>/common/KIT_CHECKSUM_KEY`), never given to
+/// templates, and must hold at least [`MIN_CHECKSUM_KEY_BYTES`] bytes.
+pub const CHECKSUM_KEY_NAME: &str = "KIT_CHECKSUM_KEY";
+
+/// The shortest checksum key kit accepts.
+pub const MIN_CHECKSUM_KEY_BYTES: usize = 16;
 
 /// What can go wrong rendering.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +55,23 @@ pub enum RenderError {
     /// A rendered document failed its checks.
     #[error(transparent)]
     Check(#[from] CheckError),
+    /// A target has secrets but no checksum key: an unkeyed checksum would
+    /// let anyone who can read Deployments test guesses of the secrets.
+    #[error(
+        "target {target} has secrets but no {CHECKSUM_KEY_NAME} secret to key its pod checksum"
+    )]
+    NoChecksumKey {
+        /// `environment/cluster/service`.
+        target: String,
+    },
+    /// The checksum key is too short.
+    #[error(
+        "the {CHECKSUM_KEY_NAME} secret of target {target} is shorter than {MIN_CHECKSUM_KEY_BYTES} bytes"
+    )]
+    WeakChecksumKey {
+        /// `environment/cluster/service`.
+        target: String,
+    },
     /// Two documents describe the same object.
     #[error("{second} renders {kind} '{name}'{ns}, which {first} renders too", ns = .namespace.as_ref().map(|n| format!(" in namespace '{n}'")).unwrap_or_default())]
     Duplicate {
@@ -89,7 +116,9 @@ pub struct ProjectRenderer<'p> {
     project: &'p Project,
     engine: Engine,
     templates: RwLock<HashMap<PathBuf, Arc<Template>>>,
+    templates_root: Option<PathBuf>,
     options: RenderOptions,
+    masker: Masker,
 }
 
 impl std::fmt::Debug for ProjectRenderer<'_> {
@@ -100,11 +129,8 @@ impl std::fmt::Debug for ProjectRenderer<'_> {
     }
 }
 
-fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn entry(name: &str, value: &str) -> Value {
@@ -123,8 +149,9 @@ impl<'p> ProjectRenderer<'p> {
         secret_values: impl IntoIterator<Item = String>,
         options: RenderOptions,
     ) -> Result<ProjectRenderer<'p>, RenderError> {
+        let secret_values: Vec<String> = secret_values.into_iter().collect();
         let partials = project.partials_dir();
-        let mut engine = Engine::new().with_sensitive_values(secret_values);
+        let mut engine = Engine::new().with_sensitive_values(secret_values.iter().cloned());
         if partials.is_dir() {
             engine = engine.with_loader(crate::DirLoader::new(&partials)?);
         }
@@ -132,8 +159,15 @@ impl<'p> ProjectRenderer<'p> {
             project,
             engine,
             templates: RwLock::new(HashMap::new()),
+            templates_root: project.templates_dir().canonicalize().ok(),
             options,
+            masker: Masker::new(secret_values),
         })
+    }
+
+    /// The masker for messages of this run (every secret value).
+    pub fn masker(&self) -> &Masker {
+        &self.masker
     }
 }
 
@@ -147,10 +181,25 @@ impl ProjectRenderer<'_> {
         {
             return Ok(t.clone());
         }
-        let source = std::fs::read_to_string(path).map_err(|source| ProjectError::Io {
+        let refused = |reason: String| ProjectError::UnsafePath {
             path: path.to_owned(),
-            source,
-        })?;
+            reason,
+        };
+        let root = self
+            .templates_root
+            .as_deref()
+            .ok_or_else(|| refused("the templates directory does not exist".into()))?;
+        let source = crate::read_template_inside(root, path)
+            .map_err(|r| match r {
+                crate::ReadRefusal::Outside => {
+                    refused("it is a link to a file outside the templates directory".into())
+                }
+                r => refused(r.reason()),
+            })?
+            .ok_or_else(|| ProjectError::Io {
+                path: path.to_owned(),
+                source: std::io::ErrorKind::NotFound.into(),
+            })?;
         let t = Arc::new(self.engine.compile(origin, &source)?);
         self.templates
             .write()
@@ -160,11 +209,13 @@ impl ProjectRenderer<'_> {
     }
 
     /// Renders and checks one target's templates. `secrets` are the target's
-    /// secret variables.
+    /// secret variables; `checksum_key` is its [`CHECKSUM_KEY_NAME`] secret,
+    /// required when there are secrets.
     pub fn render(
         &self,
         t: &ProjectTarget,
         secrets: &[Variable],
+        checksum_key: Option<&str>,
     ) -> Result<Vec<Document>, RenderError> {
         let project = self.project;
         let mut values = project.layered_values(t);
@@ -224,7 +275,30 @@ impl ProjectRenderer<'_> {
             digest_input.extend_from_slice(&(v.len() as u64).to_be_bytes());
             digest_input.extend_from_slice(v.as_bytes());
         }
-        let checksum = sha256_hex(&digest_input);
+        // Keyed, so the annotation (readable by anyone who can read
+        // Deployments) reveals nothing about the values; stable for a key, so
+        // rollouts happen exactly when a variable changes.
+        let target_name = format!("{}/{}/{}", t.environment, t.cluster, t.service);
+        let checksum = match checksum_key {
+            Some(k) if k.len() < MIN_CHECKSUM_KEY_BYTES => {
+                return Err(RenderError::WeakChecksumKey {
+                    target: target_name,
+                });
+            }
+            Some(k) => {
+                let mut mac = Hmac::<Sha256>::new_from_slice(k.as_bytes())
+                    .expect("HMAC takes keys of any length");
+                mac.update(&digest_input);
+                hex(&mac.finalize().into_bytes())
+            }
+            None if !secret_vars.is_empty() => {
+                return Err(RenderError::NoChecksumKey {
+                    target: target_name,
+                });
+            }
+            // No secret among the inputs: nothing to hide.
+            None => hex(&Sha256::digest(&digest_input)),
+        };
         let redact = |v: &str| match &self.options.redact {
             Some(f) => f(v),
             None => v.to_owned(),
@@ -283,6 +357,7 @@ impl ProjectRenderer<'_> {
                 &format!("{}/(kit secret)", t.service),
                 &text,
                 None,
+                &self.masker,
             )?);
         }
         for (name, path) in project.templates(&t.service)? {
@@ -293,6 +368,7 @@ impl ProjectRenderer<'_> {
                 &origin,
                 &out,
                 Some((ENV_CHECKSUM_ANNOTATION, &shown_checksum)),
+                &self.masker,
             )?);
         }
         Ok(docs)
@@ -344,9 +420,10 @@ impl ProjectRenderer<'_> {
 }
 
 /// Orders documents (Helm's install order by kind, then as rendered),
-/// refuses duplicates (same apiVersion, kind, namespace and name), and
-/// writes the stream: `---`, `# Source: service/template`, the document.
-pub fn write_stream(mut docs: Vec<Document>) -> Result<String, RenderError> {
+/// refuses duplicates (same apiVersion, kind, namespace and name; names
+/// shown through `mask`), and writes the stream: `---`,
+/// `# Source: service/template`, the document.
+pub fn write_stream(mut docs: Vec<Document>, mask: &Masker) -> Result<String, RenderError> {
     let mut seen: HashMap<(String, String, Option<String>, String), String> = HashMap::new();
     for d in &docs {
         let key = (
@@ -359,9 +436,11 @@ pub fn write_stream(mut docs: Vec<Document>) -> Result<String, RenderError> {
             return Err(RenderError::Duplicate {
                 first,
                 second: d.origin.clone(),
-                kind: format!("{}/{}", d.api_version, d.kind),
-                name: d.name.clone(),
-                namespace: d.namespace.clone(),
+                kind: mask
+                    .show(&format!("{}/{}", d.api_version, d.kind))
+                    .into_owned(),
+                name: mask.show(&d.name).into_owned(),
+                namespace: d.namespace.as_deref().map(|n| mask.show(n).into_owned()),
             });
         }
     }

@@ -27,6 +27,9 @@ pub fn merge(base: &mut Value, over: Value) {
     }
 }
 
+/// The most parts a `--set` path may have.
+pub const MAX_SET_DEPTH: usize = 64;
+
 /// Why a `--set` argument was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid --set '{arg}': {reason}")]
@@ -60,6 +63,9 @@ pub fn parse_set(arg: &str) -> Result<Value, SetError> {
         return Err(err(
             "the path must be names separated by dots, like image.tag",
         ));
+    }
+    if path.split('.').count() > MAX_SET_DEPTH {
+        return Err(err("the path has more than 64 parts"));
     }
     let mut value = scalar(raw);
     for part in path.rsplit('.') {
@@ -122,6 +128,12 @@ mod tests {
         assert_eq!(get("a=x=y"), Value::String("x=y".into()));
         assert_eq!(get("a="), Value::Null);
         assert!(parse_set("a..b=1").is_err());
+        let deep = format!("{}=1", vec!["a"; 20_000].join("."));
+        assert_eq!(
+            parse_set(&deep).unwrap_err().reason,
+            "the path has more than 64 parts"
+        );
+        assert!(parse_set(&format!("{}=1", vec!["a"; 64].join("."))).is_ok());
         assert!(parse_set("novalue").is_err());
     }
 }

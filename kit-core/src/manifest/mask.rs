@@ -1,0 +1,57 @@
+//! Keeping secret values out of messages.
+//!
+//! Rendered documents hold secrets, so anything a message takes from them (a
+//! key, an object name, a kind) may be a secret. The rule, one place: a
+//! piece of text is shown as `<redacted>` when it equals a secret value or
+//! contains one of at least [`MIN_CONTAINED`] characters.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+/// Secret values shorter than this are masked only when a piece of text
+/// equals them (masking every `1` or `a` inside names would garble messages
+/// without protecting anything).
+pub const MIN_CONTAINED: usize = 4;
+
+/// The secret values of a run, for masking messages.
+///
+/// ```
+/// use kit_core::manifest::Masker;
+/// let m = Masker::new(["hunter2".to_string(), "1".to_string()]);
+/// assert_eq!(m.show("hunter2"), "<redacted>");
+/// assert_eq!(m.show("db-hunter2-x"), "<redacted>");
+/// assert_eq!(m.show("1"), "<redacted>");
+/// assert_eq!(m.show("web-1"), "web-1");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Masker {
+    values: HashSet<String>,
+}
+
+impl Masker {
+    /// A masker for these secret values (empty values are ignored).
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        Masker {
+            values: values.into_iter().filter(|v| !v.is_empty()).collect(),
+        }
+    }
+
+    /// Whether `text` must not be shown.
+    pub fn hides(&self, text: &str) -> bool {
+        !self.values.is_empty()
+            && (self.values.contains(text)
+                || self
+                    .values
+                    .iter()
+                    .any(|v| v.chars().count() >= MIN_CONTAINED && text.contains(v.as_str())))
+    }
+
+    /// `text`, or `<redacted>` when it is or contains a secret.
+    pub fn show<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.hides(text) {
+            Cow::Borrowed("<redacted>")
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+}
