@@ -44,7 +44,13 @@ fuzz_target!(|input: &[u8]| {
                 if let (Ok(a), Ok(b)) = (a, b) {
                     assert_eq!(a, b);
                     if escape == Escape::Yaml {
-                        let _ = kit_core::manifest::check_output("fuzz", &a, Some(("kit.dev/k", "v")));
+                        let mask = kit_core::manifest::Masker::new(sensitive.clone());
+                        let _ = kit_core::manifest::check_output(
+                            "fuzz",
+                            &a,
+                            Some(("kit.dev/k", "v")),
+                            &mask,
+                        );
                     }
                 }
             }

@@ -12,8 +12,10 @@ Exit codes:
   2  usage error
   3  template error (syntax, undefined name, unsafe value, missing partial)
   4  input error (a data, values or project file is missing or invalid)
-  5  secrets error (store unreachable, access denied, no such bucket, invalid secret)
-  6  check error (a rendered document is not a valid manifest, or duplicates another)
+  5  secrets error (store unreachable, access denied, no such bucket, untrustworthy
+     listing, invalid secret, no KIT_CHECKSUM_KEY for a target with secrets)
+  6  check error (a rendered document is not a valid manifest, or duplicates another;
+     --output-dir paths that cannot be written or collide)
   126, 127  the program to run (kubectl; kit exec's command) is not executable, not found
 kit exec, apply and diff otherwise exit with their command's exit code.";
 

@@ -8,7 +8,7 @@
 //! | 2 | usage error: unknown flag, missing or invalid argument |
 //! | 3 | template error: syntax, undefined name, a value that cannot be written safely, missing partial |
 //! | 4 | input error: a data, values or project file is missing, unreadable or invalid |
-//! | 5 | secrets error: the store is unreachable, denies access, lacks the bucket, or holds an invalid secret |
+//! | 5 | secrets error: the store is unreachable, denies access, lacks the bucket, answers a listing that cannot be trusted, or holds an invalid secret; no `KIT_CHECKSUM_KEY` for a target with secrets |
 //! | 6 | check error: a rendered document is not a valid manifest (no apiVersion, kind or metadata.name, duplicate keys or objects) |
 //!
 //! | 126 | the program to run (kubectl for apply and diff, the command of `kit exec`) is not executable |
