@@ -643,33 +643,31 @@ fn a_template_that_sets_kits_annotation_is_refused() {
 #[test]
 fn errors_never_show_a_secret_value() {
     let secret = "hunter2-very-secret";
-    // Two secrets used as keys: a duplicate key.
-    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  {{secrets.PASSWORD}}: a\n  {{secrets.PASSWORD}}: b\n";
-    let r = render_bad(&project(MINIMAL, tpl, secret));
-    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
-    assert_eq!(
-        r.stderr,
-        "error: web/main.yaml: rendered document 1, line 7: duplicate key '<redacted>'\n"
-    );
-    // A secret as an object name, twice: a duplicate object.
-    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{secrets.PASSWORD}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{secrets.PASSWORD}}\n";
-    let r = render_bad(&project(MINIMAL, tpl, secret));
-    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
-    assert_eq!(
-        r.stderr,
-        "error: web/main.yaml renders v1/ConfigMap '<redacted>', which web/main.yaml renders too\n"
-    );
-    // A dynamic partial named by a secret.
-    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n{{>* secrets.PASSWORD}}\n";
-    let r = render_bad(&project(MINIMAL, tpl, secret));
-    assert_eq!((r.code, r.stdout.as_str()), (3, ""));
-    assert!(
-        r.stderr.starts_with(
-            "error: web/main.yaml:5:1: partial '<the secret value of 'secrets.PASSWORD'>' not found\n"
+    for (what, tpl, code, message) in [
+        (
+            "two secrets used as keys",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  {{secrets.PASSWORD}}: a\n  {{secrets.PASSWORD}}: b\n",
+            6,
+            "error: web/main.yaml: rendered document 1, line 7: duplicate key '<redacted>'\n",
         ),
-        "{}",
-        r.stderr
-    );
+        (
+            "a secret as an object name, twice",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{secrets.PASSWORD}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{secrets.PASSWORD}}\n",
+            6,
+            "error: web/main.yaml renders v1/ConfigMap '<redacted>', which web/main.yaml renders too\n",
+        ),
+        (
+            "a dynamic partial named by a secret",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n{{>* secrets.PASSWORD}}\n",
+            3,
+            "error: web/main.yaml:5:1: partial '<the secret value of 'secrets.PASSWORD'>' not found\n",
+        ),
+    ] {
+        let r = render_bad(&project(MINIMAL, tpl, secret));
+        assert_eq!((r.code, r.stdout.as_str()), (code, ""), "{what}");
+        assert!(r.stderr.starts_with(message), "{what}: {}", r.stderr);
+        assert!(!r.stderr.contains("hunter2"), "{what}: {}", r.stderr);
+    }
     // A secret in a name that cannot be a file name (--output-dir).
     let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"{{secrets.PASSWORD}}/x\"\n";
     let dir = project(MINIMAL, tpl, secret);
