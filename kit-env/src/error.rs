@@ -137,7 +137,7 @@ pub enum Error {
     },
     /// A file in a local store that kit does not read: a link out of the
     /// store's directory, or something other than a regular file.
-    #[error("{}: {reason}", .path.display())]
+    #[error("{}: {reason}", crate::layout::printable(&.path.display().to_string()))]
     UnsafePath {
         /// The file.
         path: PathBuf,
@@ -149,7 +149,7 @@ pub enum Error {
     #[error("invalid secret source '{0}': expected s3://BUCKET[/PREFIX] or a directory")]
     InvalidSource(String),
     /// A local file operation failed.
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: {source}", crate::layout::printable(&.path.display().to_string()))]
     Io {
         /// The file or directory.
         path: PathBuf,

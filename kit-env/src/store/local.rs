@@ -178,7 +178,7 @@ fn read_checked(root: &Path, path: &Path, key: &str) -> Result<Vec<u8>, Error> {
 /// Writes `bytes` to `path` atomically and privately: a hidden temporary
 /// file (mode 0600) beside it, synced, renamed over it. Readers see the old
 /// value or the new one; a crash leaves only a hidden file.
-pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
