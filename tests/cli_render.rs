@@ -271,7 +271,7 @@ fn disabled_services_are_skipped_and_refused_by_name() {
 
 #[test]
 fn unknown_names_are_errors_that_list_the_choices() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 3] = [
         (
             &["-e", "prod", "-c", "x"],
             "error: unknown environment 'prod' (known: production, staging)\n",
@@ -284,16 +284,28 @@ fn unknown_names_are_errors_that_list_the_choices() {
             &["-e", "production", "-c", "nerdearla-cluster", "-s", "api"],
             "error: unknown service 'api' (known: myservicio, envar-demo, worker)\n",
         ),
-        (
-            &["-e", "production"],
-            "error: --cluster is required (choose from: nerdearla-cluster, other-cluster)\n",
-        ),
     ];
     for (args, err) in cases {
         let mut a = vec!["render", "-C", "fixtures/demo"];
         a.extend(args);
         let r = kit_in(&root(), &a, &[]);
         assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (4, "", err));
+    }
+    // A missing selector is a usage error (exit 2), as documented.
+    for (args, err) in [
+        (
+            &["-e", "production"][..],
+            "error: a cluster is required (choose from: nerdearla-cluster, other-cluster)\n  = hint: give --cluster (KIT_CLUSTER), or --all\n",
+        ),
+        (
+            &[][..],
+            "error: an environment is required (choose from: production, staging)\n  = hint: give --environment (KIT_ENVIRONMENT), or --all\n",
+        ),
+    ] {
+        let mut a = vec!["render", "-C", "fixtures/demo"];
+        a.extend(args);
+        let r = kit_in(&root(), &a, &[]);
+        assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (2, "", err));
     }
 }
 
@@ -520,11 +532,12 @@ fn reserved_value_keys_and_missing_secrets_directory() {
         )
     );
     let dir = project(&format!("secrets: nowhere\n{MINIMAL}"), OK_TEMPLATE, "x");
+    // One rule in one place (the store), one exit code for every command.
     let r = render_bad(&dir);
-    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert_eq!((r.code, r.stdout.as_str()), (5, ""));
     assert_eq!(
         r.stderr,
-        "error: the secrets directory ./nowhere does not exist\n"
+        "error: ./nowhere: the secrets directory does not exist\n"
     );
 }
 

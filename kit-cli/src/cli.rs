@@ -1,9 +1,7 @@
 //! The command line, defined with clap. Every flag is documented here, where
 //! it is defined; `kit help <command>` shows it.
 
-use std::path::PathBuf;
-
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -81,7 +79,7 @@ pub enum Command {
     /// Writes exactly the rendering to standard output (no newline added).
     /// On any error nothing is written to standard output.
     #[command(after_help = EXIT_CODES)]
-    Template(TemplateArgs),
+    Template(crate::flags::TemplateFlags),
 
     /// Print shell completions: `kit completions bash > /etc/bash_completion.d/kit`.
     Completions {
@@ -91,40 +89,4 @@ pub enum Command {
 
     /// Print kit's man page (roff): `kit man > kit.1`.
     Man,
-}
-
-/// How `{{name}}` escapes values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EscapeArg {
-    /// Escape for the tag's YAML position: values always read back exactly,
-    /// or rendering fails.
-    Yaml,
-    /// HTML entities, as the mustache spec says.
-    Html,
-    /// No escaping.
-    None,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct TemplateArgs {
-    /// The template file.
-    pub template: PathBuf,
-
-    /// The data file: `.json`, `.yaml` or `.yml`.
-    #[arg(long, short, value_name = "FILE", env = "KIT_DATA")]
-    pub data: PathBuf,
-
-    /// Directory of partials and parents (`{{> name}}` reads
-    /// `DIR/name.mustache`). Default: the template's directory.
-    #[arg(long, value_name = "DIR", env = "KIT_PARTIALS")]
-    pub partials: Option<PathBuf>,
-
-    /// How `{{name}}` escapes values.
-    #[arg(long, value_enum, default_value_t = EscapeArg::Yaml, env = "KIT_ESCAPE")]
-    pub escape: EscapeArg,
-
-    /// Render names that resolve to nothing (and missing partials) as empty,
-    /// as the mustache spec says, instead of failing.
-    #[arg(long, env = "KIT_LENIENT")]
-    pub lenient: bool,
 }

@@ -1,5 +1,8 @@
 //! Turning errors into messages: `error: file:line:column: message`, the
 //! template line with a caret, and a hint. Never a data value.
+//!
+//! The one place where library errors become exit codes ([`Code`]), and
+//! where hints may name flags (libraries never do).
 
 use std::io::Write;
 
@@ -56,6 +59,109 @@ impl From<kit_core::Error> for Failure {
             message: e.to_string(),
             snippet: e.snippet(),
             hint: e.hint().map(str::to_owned),
+        }
+    }
+}
+
+impl From<kit_project::ProjectError> for Failure {
+    fn from(e: kit_project::ProjectError) -> Self {
+        use kit_project::ProjectError as E;
+        match &e {
+            E::Missing { what, .. } => {
+                let flag = if what.contains("environment") {
+                    "--environment (KIT_ENVIRONMENT)"
+                } else {
+                    "--cluster (KIT_CLUSTER)"
+                };
+                Failure::new(Code::Usage, e.to_string()).with_hint(format!("give {flag}, or --all"))
+            }
+            _ => Failure::new(Code::Input, e.to_string()),
+        }
+    }
+}
+
+impl From<kit_project::SetError> for Failure {
+    fn from(e: kit_project::SetError) -> Self {
+        Failure::new(
+            Code::Usage,
+            format!("invalid --set '{}': {}", e.arg, e.reason),
+        )
+    }
+}
+
+impl From<kit_project::RenderError> for Failure {
+    fn from(e: kit_project::RenderError) -> Self {
+        use kit_project::RenderError as E;
+        match e {
+            E::Project(p) => p.into(),
+            E::Template(t) => t.into(),
+            e @ (E::Check(_) | E::Duplicate { .. }) => Failure::new(Code::Check, e.to_string()),
+            e @ (E::NoChecksumKey { .. } | E::WeakChecksumKey { .. }) => {
+                Failure::new(Code::Secrets, e.to_string()).with_hint(format!(
+                    "kit keys the {} pod annotation so it reveals nothing about the secrets; create a random key once per environment: head -c 32 /dev/urandom | base64 | kit secrets --secrets-from SOURCE put ENVIRONMENT/common/{}",
+                    kit_project::ENV_CHECKSUM_ANNOTATION,
+                    kit_project::CHECKSUM_KEY_NAME
+                ))
+            }
+            e => Failure::new(Code::Internal, e.to_string()),
+        }
+    }
+}
+
+impl From<kit_project::OutputError> for Failure {
+    fn from(e: kit_project::OutputError) -> Self {
+        use kit_project::OutputError as E;
+        match &e {
+            E::NotEmpty(dir) => Failure::new(
+                Code::Usage,
+                format!("--output-dir {} is not empty", dir.display()),
+            )
+            .with_hint("choose an empty directory, or remove it first"),
+            E::BadFileName { .. } => Failure::new(Code::Check, e.to_string())
+                .with_hint("kit writes Kubernetes names: letters, digits, '-', '.', '_' and ':'"),
+            E::Collision { .. } => Failure::new(Code::Check, e.to_string()),
+            _ => Failure::new(Code::Input, e.to_string()),
+        }
+    }
+}
+
+impl From<kit_env::Error> for Failure {
+    fn from(e: kit_env::Error) -> Self {
+        use kit_env::Error as E;
+        let hint = match &e {
+            E::NoSuchBucket { .. } => Some("check the bucket name and the region"),
+            E::Credentials { .. } => {
+                Some("check AWS_PROFILE / AWS_ACCESS_KEY_ID, or run `aws sso login`")
+            }
+            E::AccessDenied { .. } => {
+                Some("the credentials need s3:ListBucket and s3:GetObject on the prefix")
+            }
+            E::Unreachable { .. } | E::Timeout { .. } => Some(
+                "check --endpoint-url / AWS_ENDPOINT_URL and the network; --timeout sets the wait",
+            ),
+            E::Listing { .. } => Some(
+                "the listing could not be trusted to be complete, so nothing was rendered; check the S3 endpoint or proxy in between",
+            ),
+            E::InvalidName { .. } => {
+                Some("rename the object; variable names match [A-Za-z_][A-Za-z0-9_]*")
+            }
+            E::StartupVariable { .. } => Some(
+                "rename the secret, or allow the name explicitly with --allow-var NAME (KIT_ALLOW_VARS)",
+            ),
+            E::HasNul { .. } => Some("rewrite the secret without NUL bytes"),
+            E::UnsafePath { .. } => {
+                Some("secrets directories hold regular files; links must stay inside the directory")
+            }
+            _ => None,
+        };
+        let code = match &e {
+            E::InvalidTarget { .. } | E::InvalidSource(_) | E::InvalidKey { .. } => Code::Usage,
+            _ => Code::Secrets,
+        };
+        let f = Failure::new(code, e.to_string());
+        match hint {
+            Some(h) => f.with_hint(h),
+            None => f,
         }
     }
 }

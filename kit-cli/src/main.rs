@@ -6,7 +6,7 @@ mod commands;
 mod data;
 mod diagnostics;
 mod exit;
-mod output_dir;
+mod flags;
 mod progress;
 
 use std::io::Write;

@@ -35,7 +35,6 @@ mod engine;
 mod error;
 mod html;
 mod loader;
-pub mod manifest;
 mod parse;
 mod render;
 mod suggest;

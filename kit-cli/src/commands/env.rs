@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use clap::{Args, ValueEnum};
 use kit_env::{Resolution, Resolver};
 
-use super::source::{SourceArgs, TargetArgs, runtime};
 use crate::diagnostics::Failure;
+use crate::flags::{RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -24,14 +24,16 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct EnvArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: SourceFlags,
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub target: TargetFlags,
+    #[command(flatten)]
+    pub verbose: VerboseFlag,
     /// Output format [default: json; with --explain, a table].
     #[arg(long, short = 'f', value_enum, env = "KIT_FORMAT")]
     pub format: Option<Format>,
     #[command(flatten)]
-    pub redact: super::source::RedactArgs,
+    pub redact: RedactFlags,
     /// Show, for each name, the key that won and the keys it overrode,
     /// instead of values.
     #[arg(long, conflicts_with = "redact")]
@@ -44,8 +46,9 @@ pub struct EnvArgs {
 
 /// Resolves one target (shared with `kit exec`).
 pub fn resolve(
-    source: &SourceArgs,
-    target: &TargetArgs,
+    source: &SourceFlags,
+    target: &TargetFlags,
+    verbose: bool,
     trim: bool,
 ) -> Result<Resolution, Failure> {
     let src = source.source()?;
@@ -59,8 +62,8 @@ pub fn resolve(
         let mut res = resolver.resolve(&target).await?;
         // The pod checksum's key is kit's, not a variable of the service.
         res.variables
-            .retain(|v| v.name != kit_core::manifest::CHECKSUM_KEY_NAME);
-        if source.verbose {
+            .retain(|v| v.name != kit_project::CHECKSUM_KEY_NAME);
+        if verbose {
             let stats = resolver.store().stats();
             for v in &res.variables {
                 eprintln!(
@@ -85,7 +88,7 @@ pub fn resolve(
 }
 
 pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {
-    let res = resolve(&args.source, &args.target, args.trim)?;
+    let res = resolve(&args.source, &args.target, args.verbose.verbose, args.trim)?;
     for w in &res.warnings {
         eprintln!("warning: {w}");
     }

@@ -5,16 +5,18 @@ use std::process::Command;
 use clap::Args;
 
 use super::env::resolve;
-use super::source::{SourceArgs, TargetArgs};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
+use crate::flags::{SourceFlags, TargetFlags, VerboseFlag};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: SourceFlags,
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub target: TargetFlags,
+    #[command(flatten)]
+    pub verbose: VerboseFlag,
     /// Remove trailing white space from values.
     #[arg(long, env = "KIT_TRIM")]
     pub trim: bool,
@@ -28,7 +30,7 @@ pub struct ExecArgs {
 /// Ctrl-C) and, in a container, PID 1: nothing is left to forward or orphan.
 /// Returns the exit code where the command runs as a child instead.
 pub fn run(args: &ExecArgs) -> Result<u8, Failure> {
-    let res = resolve(&args.source, &args.target, args.trim)?;
+    let res = resolve(&args.source, &args.target, args.verbose.verbose, args.trim)?;
     for w in &res.warnings {
         eprintln!("warning: {w}");
     }

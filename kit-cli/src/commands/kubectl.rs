@@ -21,32 +21,31 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use clap::Args;
-use kit_core::manifest::{Project, ProjectTarget};
+use kit_project::{ClusterStream, Project, RenderOptions};
 
-use super::render::{RenderArgs, render_groups};
+use super::render::{Job, render_streams};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
+use crate::flags::{
+    KubectlFlags, ProjectFlags, SelectFlags, SourceFlags, ValuesFlags, VerboseFlag,
+};
 
+/// `kit apply` and `kit diff`: the render flags without output or redaction
+/// (kubectl always gets the real manifests), and kubectl's own.
 #[derive(Debug, Args)]
 pub struct KubectlArgs {
     #[command(flatten)]
-    pub render: RenderArgs,
-    /// The kubectl to run.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "KIT_KUBECTL",
-        default_value = "kubectl"
-    )]
-    pub kubectl: String,
-    /// With several clusters: go on after a cluster fails (the summary
-    /// says which succeeded, failed, or were skipped).
-    #[arg(long)]
-    pub keep_going: bool,
-    /// Arguments for kubectl, after `--` (`--server-side`, `--prune -l ...`,
-    /// `--dry-run=server`, `--wait`, `--namespace`...).
-    #[arg(last = true, value_name = "KUBECTL ARGS")]
-    pub kubectl_args: Vec<OsString>,
+    pub project: ProjectFlags,
+    #[command(flatten)]
+    pub select: SelectFlags,
+    #[command(flatten)]
+    pub values: ValuesFlags,
+    #[command(flatten)]
+    pub source: SourceFlags,
+    #[command(flatten)]
+    pub verbose: VerboseFlag,
+    #[command(flatten)]
+    pub kubectl: KubectlFlags,
 }
 
 /// Which kubectl verb.
@@ -207,29 +206,24 @@ fn kubectl_args(verb: Verb, context: Option<&str>, extra: &[OsString]) -> Vec<Os
 
 /// Runs `kit apply` / `kit diff`; returns the exit code.
 pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
-    if args.render.redact.redact {
-        return Err(Failure::new(
-            Code::Usage,
-            "--redact is for review output; kit apply and kit diff always send the real manifests",
-        ));
-    }
-    if args.render.output_dir.is_some() {
-        return Err(Failure::new(Code::Usage, "--output-dir is for kit render"));
-    }
     // Everything is rendered and checked before any kubectl starts.
-    let (project, groups) = render_groups(&args.render)?;
-    let program = find_program(&args.kubectl)?;
+    let (project, groups) = render_streams(Job {
+        project: &args.project,
+        select: &args.select,
+        values: &args.values,
+        source: &args.source,
+        verbose: args.verbose.verbose,
+        options: RenderOptions::default(),
+    })?;
+    let program = find_program(&args.kubectl.kubectl)?;
     let multi = groups.len() > 1;
-    let contexts: Vec<Option<String>> = groups
-        .iter()
-        .map(|(t, _)| context_of(&project, t))
-        .collect();
-    if multi && let Some(((t, _), _)) = groups.iter().zip(&contexts).find(|(_, c)| c.is_none()) {
+    let contexts: Vec<Option<String>> = groups.iter().map(|g| context_of(&project, g)).collect();
+    if multi && let Some((g, _)) = groups.iter().zip(&contexts).find(|(_, c)| c.is_none()) {
         return Err(Failure::new(
             Code::Input,
             format!(
                 "cluster '{}/{}' has no context in kit.yaml",
-                t.environment, t.cluster
+                g.environment, g.cluster
             ),
         )
         .with_hint("runs over several clusters need `context:` for each cluster"));
@@ -237,9 +231,9 @@ pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
     let mut results: Vec<(String, Option<i32>)> = Vec::new();
     let mut first_failure: Option<i32> = None;
     let mut any_diff = false;
-    for ((t, stream), ctx) in groups.iter().zip(&contexts) {
-        let name = format!("{}/{}", t.environment, t.cluster);
-        if first_failure.is_some() && !args.keep_going {
+    for (g, ctx) in groups.iter().zip(&contexts) {
+        let name = format!("{}/{}", g.environment, g.cluster);
+        if first_failure.is_some() && !args.kubectl.keep_going {
             results.push((name, None));
             continue;
         }
@@ -252,8 +246,8 @@ pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
         }
         let code = run_kubectl(
             &program,
-            &kubectl_args(verb, ctx.as_deref(), &args.kubectl_args),
-            stream.as_bytes(),
+            &kubectl_args(verb, ctx.as_deref(), &args.kubectl.kubectl_args),
+            g.text.as_bytes(),
         )?;
         if verb.failed(code) {
             first_failure.get_or_insert(code);
@@ -269,9 +263,9 @@ pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
     Ok(code.clamp(0, 255) as u8)
 }
 
-fn context_of(project: &Project, t: &ProjectTarget) -> Option<String> {
+fn context_of(project: &Project, g: &ClusterStream) -> Option<String> {
     project
-        .context(&t.environment, &t.cluster)
+        .context(&g.environment, &g.cluster)
         .map(str::to_owned)
 }
 

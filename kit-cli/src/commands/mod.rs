@@ -5,5 +5,4 @@ pub mod exec;
 pub mod kubectl;
 pub mod render;
 pub mod secrets;
-pub mod source;
 pub mod template;

@@ -5,14 +5,14 @@ use std::io::Read;
 use clap::{Args, Subcommand, ValueEnum};
 use kit_env::Encryption;
 
-use super::source::{SourceArgs, runtime};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
+use crate::flags::{SourceFlags, runtime};
 
 #[derive(Debug, Args)]
 pub struct SecretsArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: SourceFlags,
     #[command(subcommand)]
     pub action: Action,
 }

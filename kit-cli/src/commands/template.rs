@@ -4,17 +4,21 @@ use std::path::Path;
 
 use kit_core::{DirLoader, Engine, Escape, UndefinedBehavior};
 
-use crate::cli::{EscapeArg, TemplateArgs};
 use crate::data::read_data;
 use crate::diagnostics::Failure;
+use crate::flags::{EscapeArg, TemplateFlags};
 
-pub fn run(args: &TemplateArgs) -> Result<Vec<u8>, Failure> {
-    let source = std::fs::read_to_string(&args.template).map_err(|e| {
+pub fn run(args: &TemplateFlags) -> Result<Vec<u8>, Failure> {
+    let mut source = std::fs::read_to_string(&args.template).map_err(|e| {
         Failure::io(
             &format!("cannot read template {}", args.template.display()),
             e,
         )
     })?;
+    // A byte order mark would land inside the output's first document.
+    if source.starts_with('\u{FEFF}') {
+        source.drain(..'\u{FEFF}'.len_utf8());
+    }
     let data = read_data(&args.data)?;
     let escape = match args.escape {
         EscapeArg::Yaml => Escape::Yaml,

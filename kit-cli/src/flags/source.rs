@@ -1,5 +1,5 @@
-//! Flags shared by every command that reads secrets: where they are, how to
-//! reach S3, and which target to resolve.
+//! Flags of commands that read secrets: where they are, how to reach S3,
+//! which names are allowed, which target, redaction and verbosity.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use crate::exit::Code;
 
 /// Where secrets come from and how to reach them.
 #[derive(Debug, Args)]
-pub struct SourceArgs {
+pub struct SourceFlags {
     /// Where the secrets are: `s3://BUCKET[/PREFIX]`, or a directory with the
     /// same layout (`DIR/<environment>/common/NAME`...). For `kit render`,
     /// the default is the project's `secrets:` setting.
@@ -96,14 +96,18 @@ pub struct SourceArgs {
         value_delimiter = ','
     )]
     pub allow_vars: Vec<String>,
+}
 
+/// `-v`.
+#[derive(Debug, Args)]
+pub struct VerboseFlag {
     /// Log to standard error which key and layer each variable came from,
     /// and how many requests were made. Never values.
     #[arg(long, short = 'v')]
     pub verbose: bool,
 }
 
-impl SourceArgs {
+impl SourceFlags {
     pub fn source(&self) -> Result<Source, Failure> {
         let spec = self.secrets_from.as_deref().ok_or_else(|| {
             Failure::new(
@@ -149,7 +153,7 @@ impl SourceArgs {
 /// `--redact` and where its key comes from (shared by `kit env` and
 /// `kit render`).
 #[derive(Debug, Args)]
-pub struct RedactArgs {
+pub struct RedactFlags {
     /// Replace every secret-derived value with a keyed fingerprint
     /// (`redacted:` and 12 hex digits of HMAC-SHA256), for review. The key
     /// comes from --redact-key-file or KIT_REDACT_KEY; without either, a
@@ -166,7 +170,7 @@ pub struct RedactArgs {
     pub redact_key_file: Option<std::path::PathBuf>,
 }
 
-impl RedactArgs {
+impl RedactFlags {
     /// The fingerprinter, when --redact is on.
     pub fn fingerprinter(&self) -> Result<Option<kit_env::Fingerprinter>, Failure> {
         if !self.redact {
@@ -190,7 +194,7 @@ impl RedactArgs {
 
 /// Which target to resolve.
 #[derive(Debug, Args)]
-pub struct TargetArgs {
+pub struct TargetFlags {
     /// The environment, e.g. `production`.
     #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
     pub environment: String,
@@ -202,7 +206,7 @@ pub struct TargetArgs {
     pub service: String,
 }
 
-impl TargetArgs {
+impl TargetFlags {
     pub fn target(&self) -> Target {
         Target::new(&self.environment, &self.cluster, &self.service)
     }
@@ -219,45 +223,4 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
                 format!("cannot start the async runtime: {e}"),
             )
         })
-}
-
-impl From<kit_env::Error> for Failure {
-    fn from(e: kit_env::Error) -> Self {
-        use kit_env::Error as E;
-        let hint = match &e {
-            E::NoSuchBucket { .. } => Some("check the bucket name and the region"),
-            E::Credentials { .. } => {
-                Some("check AWS_PROFILE / AWS_ACCESS_KEY_ID, or run `aws sso login`")
-            }
-            E::AccessDenied { .. } => {
-                Some("the credentials need s3:ListBucket and s3:GetObject on the prefix")
-            }
-            E::Unreachable { .. } | E::Timeout { .. } => Some(
-                "check --endpoint-url / AWS_ENDPOINT_URL and the network; --timeout sets the wait",
-            ),
-            E::Listing { .. } => Some(
-                "the listing could not be trusted to be complete, so nothing was rendered; check the S3 endpoint or proxy in between",
-            ),
-            E::InvalidName { .. } => {
-                Some("rename the object; variable names match [A-Za-z_][A-Za-z0-9_]*")
-            }
-            E::StartupVariable { .. } => Some(
-                "rename the secret, or allow the name explicitly with --allow-var NAME (KIT_ALLOW_VARS)",
-            ),
-            E::HasNul { .. } => Some("rewrite the secret without NUL bytes"),
-            E::UnsafePath { .. } => {
-                Some("secrets directories hold regular files; links must stay inside the directory")
-            }
-            _ => None,
-        };
-        let code = match &e {
-            E::InvalidTarget { .. } | E::InvalidSource(_) | E::InvalidKey { .. } => Code::Usage,
-            _ => Code::Secrets,
-        };
-        let f = Failure::new(code, e.to_string());
-        match hint {
-            Some(h) => f.with_hint(h),
-            None => f,
-        }
-    }
 }

@@ -16,7 +16,7 @@ pub const MIN_CONTAINED: usize = 4;
 /// The secret values of a run, for masking messages.
 ///
 /// ```
-/// use kit_core::manifest::Masker;
+/// use kit_project::Masker;
 /// let m = Masker::new(["hunter2".to_string(), "1".to_string()]);
 /// assert_eq!(m.show("hunter2"), "<redacted>");
 /// assert_eq!(m.show("db-hunter2-x"), "<redacted>");

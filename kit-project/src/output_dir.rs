@@ -1,4 +1,5 @@
-//! `kit render --output-dir`: one file per document, all or nothing.
+//! Writing documents to a directory (`kit render --output-dir`): one file
+//! per document, all or nothing.
 //!
 //! Layout: `DIR/<environment>/<cluster>/<service>/[<namespace>/]<kind>[.<group>]-<name>.yaml`,
 //! `kind.group` as kubectl writes it (`deployment.apps-web.yaml`; core kinds
@@ -12,13 +13,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use kit_core::manifest::{Document, Masker, ProjectTarget};
+use kit_env::Target;
 
-use crate::diagnostics::Failure;
-use crate::exit::Code;
+use crate::check::Document;
+use crate::error::OutputError;
+use crate::mask::Masker;
 
-fn io(p: &Path, e: std::io::Error) -> Failure {
-    Failure::new(Code::Input, format!("{}: {e}", p.display()))
+fn io(p: &Path, source: std::io::Error) -> OutputError {
+    OutputError::Io {
+        path: p.to_owned(),
+        source,
+    }
 }
 
 /// Whether `s` may be one part of a file name kit writes.
@@ -31,17 +36,13 @@ fn file_part(s: &str, extra: &[u8]) -> bool {
 }
 
 /// The path of one document, relative to DIR.
-fn relative_path(t: &ProjectTarget, d: &Document, masker: &Masker) -> Result<PathBuf, Failure> {
-    let refuse = |what: &str, value: &str| {
-        Failure::new(
-            Code::Check,
-            format!(
-                "{}: {what} '{}' cannot be part of a file name",
-                d.origin,
-                masker.show(&kit_env::layout::printable(value).to_string())
-            ),
-        )
-        .with_hint("kit writes Kubernetes names: letters, digits, '-', '.', '_' and ':'")
+fn relative_path(t: &Target, d: &Document, masker: &Masker) -> Result<PathBuf, OutputError> {
+    let refuse = |what: &'static str, value: &str| OutputError::BadFileName {
+        origin: d.origin.clone(),
+        what,
+        value: masker
+            .show(&kit_env::layout::printable(value).to_string())
+            .into_owned(),
     };
     let group = d.api_version.rsplit_once('/').map(|(g, _)| g);
     if !file_part(&d.kind, b"") {
@@ -74,38 +75,30 @@ fn relative_path(t: &ProjectTarget, d: &Document, masker: &Masker) -> Result<Pat
 }
 
 /// Writes the tree; returns the number of files.
-pub fn write_tree(
+pub(crate) fn write_tree(
     dir: &Path,
-    targets: &[ProjectTarget],
-    per_target: &[Vec<Document>],
+    targets: &[(Target, Vec<Document>)],
     masker: &Masker,
-) -> Result<usize, Failure> {
+) -> Result<usize, OutputError> {
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
         if entries.next().is_some() {
-            return Err(Failure::new(
-                Code::Usage,
-                format!("--output-dir {} is not empty", dir.display()),
-            )
-            .with_hint("choose an empty directory, or remove it first"));
+            return Err(OutputError::NotEmpty(dir.to_owned()));
         }
     }
     // Every path first: nothing is written when one is wrong.
     let mut files: Vec<(PathBuf, &Document)> = Vec::new();
     let mut seen: HashMap<String, &str> = HashMap::new();
-    for (t, docs) in targets.iter().zip(per_target) {
+    for (t, docs) in targets {
         for d in docs {
             let rel = relative_path(t, d, masker)?;
             let folded = rel.to_string_lossy().to_lowercase();
             if let Some(first) = seen.insert(folded, &d.origin) {
-                return Err(Failure::new(
-                    Code::Check,
-                    format!(
-                        "{} and {first} would both be written to {} (file names are compared without case)",
-                        d.origin,
-                        masker.show(&rel.display().to_string())
-                    ),
-                ));
+                return Err(OutputError::Collision {
+                    first: first.to_owned(),
+                    second: d.origin.clone(),
+                    path: masker.show(&rel.display().to_string()).into_owned(),
+                });
             }
             files.push((rel, d));
         }
@@ -147,7 +140,7 @@ fn private_dirs() -> std::fs::DirBuilder {
 
 /// Writes every file under `root` (created here), then makes them durable
 /// with one sync of the file system instead of one per file.
-fn write_all(root: &Path, files: &[(PathBuf, &Document)]) -> Result<(), Failure> {
+fn write_all(root: &Path, files: &[(PathBuf, &Document)]) -> Result<(), OutputError> {
     let dirs = private_dirs();
     dirs.create(root).map_err(|e| io(root, e))?;
     let mut opts = std::fs::OpenOptions::new();

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::mask::Masker;
+use crate::mask::Masker;
 
 use granit_parser::{Event, Parser, ScalarStyle};
 

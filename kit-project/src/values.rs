@@ -1,12 +1,12 @@
 //! Layering values: deep merge, and `--set path=value`.
 
-use crate::value::{Map, Value};
+use kit_core::{Map, Value};
 
 /// Merges `over` into `base`: maps merge key by key (recursively), anything
 /// else (lists, scalars, a map over a non-map) replaces.
 ///
 /// ```
-/// use kit_core::manifest::merge;
+/// use kit_project::merge;
 /// let mut base: kit_core::Value = serde_json::json!({"a": {"x": 1, "y": [1, 2]}, "b": 1}).into();
 /// merge(&mut base, serde_json::json!({"a": {"y": [3]}, "c": true}).into());
 /// assert_eq!(base, serde_json::json!({"a": {"x": 1, "y": [3]}, "b": 1, "c": true}).into());
@@ -32,7 +32,7 @@ pub const MAX_SET_DEPTH: usize = 64;
 
 /// Why a `--set` argument was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid --set '{arg}': {reason}")]
+#[error("invalid setting '{arg}': {reason}")]
 pub struct SetError {
     /// The argument.
     pub arg: String,
@@ -46,9 +46,9 @@ pub struct SetError {
 /// (`--set 'tag="1.10"'`) to force a string.
 ///
 /// ```
-/// let v = kit_core::manifest::parse_set("image.tag=1.10").unwrap();
+/// let v = kit_project::parse_set("image.tag=1.10").unwrap();
 /// assert_eq!(v, serde_json::json!({"image": {"tag": 1.1}}).into());
-/// let v = kit_core::manifest::parse_set("image.tag=\"1.10\"").unwrap();
+/// let v = kit_project::parse_set("image.tag=\"1.10\"").unwrap();
 /// assert_eq!(v, serde_json::json!({"image": {"tag": "1.10"}}).into());
 /// ```
 pub fn parse_set(arg: &str) -> Result<Value, SetError> {

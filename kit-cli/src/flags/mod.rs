@@ -1,0 +1,27 @@
+//! Every flag of `kit`, defined once, with its documentation, in groups
+//! that commands compose: a command accepts exactly the groups it uses.
+//!
+//! | group | flags | used by |
+//! |---|---|---|
+//! | [`ProjectFlags`] | `-C` | render, apply, diff |
+//! | [`SelectFlags`] | `-e`, `-c`, `-s`, `--all` | render, apply, diff |
+//! | [`ValuesFlags`] | `-f`, `--set` | render, apply, diff |
+//! | [`OutputFlags`] | `--output-dir` | render |
+//! | [`RedactFlags`] | `--redact`, `--redact-key-file` | render, env |
+//! | [`SourceFlags`] | `--secrets-from`, `--allow-var`, S3 settings | render, apply, diff, env, exec, secrets |
+//! | [`TargetFlags`] | `-e`, `-c`, `-s` (all required) | env, exec |
+//! | [`VerboseFlag`] | `-v` | render, apply, diff, env, exec |
+//! | [`KubectlFlags`] | `--kubectl`, `--keep-going`, `-- ARGS` | apply, diff |
+//! | [`TemplateFlags`] | `--data`, `--partials`, `--escape`, `--lenient` | template |
+//!
+//! Every flag also reads a `KIT_*` environment variable where CI needs one.
+
+mod kubectl;
+mod project;
+mod source;
+mod template;
+
+pub use kubectl::KubectlFlags;
+pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
+pub use source::{RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
+pub use template::{EscapeArg, TemplateFlags};

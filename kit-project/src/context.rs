@@ -1,0 +1,395 @@
+//! The template context of one target, its pod checksum, and the Secret
+//! kit renders for `secrets_as: secret`.
+//!
+//! | name | what |
+//! |---|---|
+//! | every values key | the merged values (base < environment < cluster < service < cluster's service entry < extra values, in order) |
+//! | `kit.environment`, `kit.cluster`, `kit.service` | the target |
+//! | `kit.checksum` | HMAC-SHA256 over the service's variables, keyed by the secret `KIT_CHECKSUM_KEY` (also the `kit.dev/env-sha256` pod annotation) |
+//! | `kit.secret_name` | with `secrets_as: secret`: the name of the Secret kit renders (`<service>-env`) |
+//! | `env` | the variables, `{name, value}`, sorted by name: `env:` entries, plus secrets unless `secrets_as: secret` |
+//! | `secrets` | the secrets by name (absent with `secrets_as: secret`) |
+//! | `<service>.image`, `<service>.env` | the service's image and the same `env` list |
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use kit_core::yaml::write_string_scalar;
+use kit_core::{Map, Value};
+use kit_env::{Fingerprinter, Resolution, SecretValue};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ProjectError, RenderError};
+use crate::model::{EnvConflict, SecretsAs};
+use crate::project::Project;
+
+/// The pod-template annotation holding the checksum of a service's variables.
+pub const ENV_CHECKSUM_ANNOTATION: &str = "kit.dev/env-sha256";
+
+/// The name of the secret that keys the pod checksum. It is resolved like any
+/// variable (usually `<environment>/common/KIT_CHECKSUM_KEY`), never given to
+/// templates, and must hold at least [`MIN_CHECKSUM_KEY_BYTES`] bytes.
+pub const CHECKSUM_KEY_NAME: &str = "KIT_CHECKSUM_KEY";
+
+/// The shortest checksum key kit accepts.
+pub const MIN_CHECKSUM_KEY_BYTES: usize = 16;
+
+/// Value keys kit fills itself, with what they hold (the service's own name
+/// is reserved too).
+const RESERVED: [(&str, &str); 3] = [
+    ("kit", "kit's target information"),
+    ("env", "the variables"),
+    ("secrets", "the secrets"),
+];
+
+/// What a target's templates render with.
+#[derive(Debug)]
+pub(crate) struct TargetContext {
+    /// The template context.
+    pub data: Value,
+    /// The checksum as written into manifests (fingerprinted under redaction).
+    pub checksum: String,
+    /// kit's Secret document, with `secrets_as: secret` and secrets present.
+    pub secret_document: Option<String>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn entry(name: &str, value: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), Value::String(name.into()));
+    m.insert("value".into(), Value::String(value.into()));
+    Value::Map(m)
+}
+
+/// Builds the context of `res.target`: its layered values with `extra` on
+/// top, its variables (`env:` entries and secrets, conflicts settled), the
+/// keyed checksum, and kit's Secret when the service asks for one.
+pub(crate) fn build(
+    project: &Project,
+    res: &Resolution,
+    extra: &[Value],
+    redact: Option<&Fingerprinter>,
+) -> Result<TargetContext, RenderError> {
+    let t = &res.target;
+    let mut values = project.layered_values(t);
+    for v in extra {
+        crate::values::merge(&mut values, v.clone());
+    }
+    let Value::Map(mut ctx) = values else {
+        unreachable!("layered values start as a map")
+    };
+    let service_key = [(t.service.as_str(), "the service's image and variables")];
+    for (key, what) in RESERVED.iter().chain(&service_key) {
+        if ctx.contains_key(*key) {
+            return Err(ProjectError::Reserved {
+                key: (*key).into(),
+                what,
+            }
+            .into());
+        }
+    }
+
+    // Variables: env: entries and secrets, conflicts settled; the checksum
+    // key is kit's, never a variable.
+    let mut plain = project.layered_env(t);
+    let mut checksum_key: Option<&SecretValue> = None;
+    let mut secrets: Vec<(&str, &str)> = Vec::with_capacity(res.variables.len());
+    for v in &res.variables {
+        if v.name == CHECKSUM_KEY_NAME {
+            checksum_key = Some(&v.value);
+            continue;
+        }
+        if plain.contains_key(&v.name) {
+            match project.file.env_conflict {
+                EnvConflict::Secrets => {
+                    plain.shift_remove(&v.name);
+                }
+                EnvConflict::Values => continue,
+                _ => {
+                    return Err(ProjectError::EnvConflict {
+                        name: v.name.clone(),
+                        service: t.service.clone(),
+                        key: t.to_string(),
+                    }
+                    .into());
+                }
+            }
+        }
+        secrets.push((&v.name, v.value.expose()));
+    }
+
+    let checksum = checksum(t, &plain, &secrets, checksum_key)?;
+    let shown = |v: &str| match redact {
+        Some(f) => f.fingerprint(v),
+        None => v.to_owned(),
+    };
+    let shown_checksum = shown(&checksum);
+    let secrets_as = project.secrets_as(&t.service);
+    let secret_name = format!("{}-env", t.service);
+
+    let mut env_list: Vec<(String, String)> =
+        plain.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut secret_map = Map::new();
+    if secrets_as == SecretsAs::Env {
+        for (k, v) in &secrets {
+            let v = shown(v);
+            env_list.push(((*k).to_owned(), v.clone()));
+            secret_map.insert((*k).to_owned(), Value::String(v));
+        }
+    }
+    env_list.sort();
+    let env_value = Value::List(env_list.iter().map(|(k, v)| entry(k, v)).collect());
+
+    let mut kit = Map::new();
+    kit.insert("environment".into(), Value::String(t.environment.clone()));
+    kit.insert("cluster".into(), Value::String(t.cluster.clone()));
+    kit.insert("service".into(), Value::String(t.service.clone()));
+    kit.insert("checksum".into(), Value::String(shown_checksum.clone()));
+    if secrets_as == SecretsAs::Secret {
+        kit.insert("secret_name".into(), Value::String(secret_name.clone()));
+    }
+    let mut svc = Map::new();
+    if let Some(image) = &project.file.services[&t.service].image {
+        svc.insert("image".into(), Value::String(image.clone()));
+    }
+    svc.insert("env".into(), env_value.clone());
+    let namespace = match ctx.get("namespace") {
+        Some(Value::String(ns)) => Some(ns.clone()),
+        _ => None,
+    };
+    ctx.insert("kit".into(), Value::Map(kit));
+    ctx.insert("env".into(), env_value);
+    if secrets_as == SecretsAs::Env {
+        ctx.insert("secrets".into(), Value::Map(secret_map));
+    }
+    ctx.insert(t.service.clone(), Value::Map(svc));
+
+    let secret_document = (secrets_as == SecretsAs::Secret && !secrets.is_empty()).then(|| {
+        secret_document(
+            &secret_name,
+            namespace.as_deref(),
+            &shown_checksum,
+            &secrets,
+            redact,
+        )
+    });
+    Ok(TargetContext {
+        data: Value::Map(ctx),
+        checksum: shown_checksum,
+        secret_document,
+    })
+}
+
+/// The checksum over every variable, sorted by name (name, NUL, length,
+/// value). Keyed, so the annotation (readable by anyone who can read
+/// Deployments) reveals nothing about the values; stable for a key, so
+/// rollouts happen exactly when a variable changes.
+fn checksum(
+    t: &kit_env::Target,
+    plain: &indexmap::IndexMap<String, String>,
+    secrets: &[(&str, &str)],
+    key: Option<&SecretValue>,
+) -> Result<String, RenderError> {
+    let mut all: Vec<(&str, &str)> = plain
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(secrets.iter().copied())
+        .collect();
+    all.sort();
+    let mut input = Vec::new();
+    for (k, v) in &all {
+        input.extend_from_slice(k.as_bytes());
+        input.push(0);
+        input.extend_from_slice(&(v.len() as u64).to_be_bytes());
+        input.extend_from_slice(v.as_bytes());
+    }
+    let target = t.to_string();
+    match key.map(SecretValue::expose) {
+        Some(k) if k.len() < MIN_CHECKSUM_KEY_BYTES => Err(RenderError::WeakChecksumKey { target }),
+        Some(k) => {
+            let mut mac = Hmac::<Sha256>::new_from_slice(k.as_bytes())
+                .expect("HMAC takes keys of any length");
+            mac.update(&input);
+            Ok(hex(&mac.finalize().into_bytes()))
+        }
+        None if !secrets.is_empty() => Err(RenderError::NoChecksumKey { target }),
+        // No secret among the inputs: nothing to hide.
+        None => Ok(hex(&Sha256::digest(&input))),
+    }
+}
+
+/// kit's Secret for `secrets_as: secret`: `data` (base64), or under
+/// redaction `stringData` with fingerprints (still a valid Secret).
+fn secret_document(
+    name: &str,
+    namespace: Option<&str>,
+    checksum: &str,
+    vars: &[(&str, &str)],
+    redact: Option<&Fingerprinter>,
+) -> String {
+    let mut s = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ");
+    write_string_scalar(&mut s, name, false);
+    if let Some(ns) = namespace {
+        s.push_str("\n  namespace: ");
+        write_string_scalar(&mut s, ns, false);
+    }
+    s.push_str("\n  labels:\n    app.kubernetes.io/managed-by: kit\n  annotations:\n    ");
+    s.push_str(ENV_CHECKSUM_ANNOTATION);
+    s.push_str(": ");
+    write_string_scalar(&mut s, checksum, false);
+    s.push_str("\ntype: Opaque\n");
+    match redact {
+        Some(f) => {
+            s.push_str("stringData:\n");
+            for (k, v) in vars {
+                s.push_str("  ");
+                write_string_scalar(&mut s, k, false);
+                s.push_str(": ");
+                write_string_scalar(&mut s, &f.fingerprint(v), false);
+                s.push('\n');
+            }
+        }
+        None => {
+            s.push_str("data:\n");
+            for (k, v) in vars {
+                s.push_str("  ");
+                write_string_scalar(&mut s, k, false);
+                s.push_str(": ");
+                s.push_str(&base64::engine::general_purpose::STANDARD.encode(v.as_bytes()));
+                s.push('\n');
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::tests::demo;
+    use kit_env::{Layer, Target, Variable};
+
+    fn var(name: &str, value: &str, key: &str) -> Variable {
+        Variable {
+            name: name.into(),
+            value: SecretValue::new(value.into()),
+            layer: Layer::Service,
+            key: key.into(),
+            overridden: Vec::new(),
+        }
+    }
+
+    fn resolution(t: Target, vars: Vec<Variable>) -> Resolution {
+        Resolution {
+            target: t,
+            variables: vars,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+        path.iter().fold(v, |v, p| match v {
+            Value::Map(m) => &m[*p],
+            _ => panic!("not a map at {p}"),
+        })
+    }
+
+    #[test]
+    fn the_context_holds_values_target_variables_and_image() {
+        let p = demo();
+        let t = Target::new("production", "nerdearla-cluster", "myservicio");
+        let res = resolution(
+            t,
+            vec![
+                var(
+                    "KIT_CHECKSUM_KEY",
+                    "a-key-of-sixteen-bytes",
+                    "production/common/KIT_CHECKSUM_KEY",
+                ),
+                var(
+                    "MYSQL_PASSWORD",
+                    "!pw!",
+                    "production/nerdearla-cluster/myservicio/MYSQL_PASSWORD",
+                ),
+            ],
+        );
+        let c = build(&p, &res, &[], None).unwrap();
+        assert_eq!(
+            get(&c.data, &["kit", "service"]),
+            &Value::String("myservicio".into())
+        );
+        assert_eq!(
+            get(&c.data, &["secrets", "MYSQL_PASSWORD"]),
+            &Value::String("!pw!".into())
+        );
+        assert!(
+            matches!(get(&c.data, &["secrets"]), Value::Map(m) if !m.contains_key("KIT_CHECKSUM_KEY"))
+        );
+        assert_eq!(
+            get(&c.data, &["myservicio", "image"]),
+            &Value::String("registry.example.com/shop/myservicio:1.4.0".into())
+        );
+        let Value::List(env) = get(&c.data, &["env"]) else {
+            panic!()
+        };
+        let names: Vec<&str> = env
+            .iter()
+            .map(|e| match get(e, &["name"]) {
+                Value::String(s) => s.as_str(),
+                _ => panic!("names are strings"),
+            })
+            .collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "sorted: {names:?}");
+        assert!(names.contains(&"MYSQL_PASSWORD") && !names.contains(&"KIT_CHECKSUM_KEY"));
+        assert_eq!(c.checksum.len(), 64);
+    }
+
+    #[test]
+    fn extra_values_layer_last_and_reserved_keys_are_refused() {
+        let p = demo();
+        let t = Target::new("production", "nerdearla-cluster", "envar-demo");
+        let res = resolution(t, vec![]);
+        let extra: Value = serde_json::json!({"replicas": 9}).into();
+        let c = build(&p, &res, &[extra], None).unwrap();
+        assert_eq!(get(&c.data, &["replicas"]), &Value::Int(9));
+        let bad: Value = serde_json::json!({"envar-demo": 1}).into();
+        let e = build(&p, &res, &[bad], None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "values key 'envar-demo' is reserved by kit (it names the service's image and variables in templates)"
+        );
+    }
+
+    #[test]
+    fn the_checksum_needs_a_key_only_when_there_are_secrets() {
+        let t = Target::new("p", "c", "s");
+        let plain: indexmap::IndexMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        assert_eq!(checksum(&t, &plain, &[], None).unwrap().len(), 64);
+        assert!(matches!(
+            checksum(&t, &plain, &[("P", "1234")], None),
+            Err(RenderError::NoChecksumKey { .. })
+        ));
+        let short = SecretValue::new("short".into());
+        assert!(matches!(
+            checksum(&t, &plain, &[("P", "1234")], Some(&short)),
+            Err(RenderError::WeakChecksumKey { .. })
+        ));
+        let k1 = SecretValue::new("key-one-0123456789".into());
+        let k2 = SecretValue::new("key-two-0123456789".into());
+        let a = checksum(&t, &plain, &[("P", "1234")], Some(&k1)).unwrap();
+        assert_eq!(
+            a,
+            checksum(&t, &plain, &[("P", "1234")], Some(&k1)).unwrap()
+        );
+        assert_ne!(
+            a,
+            checksum(&t, &plain, &[("P", "1234")], Some(&k2)).unwrap()
+        );
+        assert_ne!(
+            a,
+            checksum(&t, &plain, &[("P", "1235")], Some(&k1)).unwrap()
+        );
+    }
+}

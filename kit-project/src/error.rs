@@ -1,0 +1,237 @@
+//! What can go wrong with a project, before rendering starts. Messages
+//! name files and names, never flags (those belong to the CLI) and never
+//! secret values.
+
+use std::path::PathBuf;
+
+/// What is wrong with a project.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A YAML file is invalid (unknown key, wrong type, duplicate key...).
+    #[error("{}: {message}", .path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What and where (line and column).
+        message: String,
+    },
+    /// No such environment.
+    #[error("unknown environment '{name}' (known: {known})")]
+    UnknownEnvironment {
+        /// The name given.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// No such cluster.
+    #[error("unknown cluster '{name}' in environment '{environment}' (known: {known})")]
+    UnknownCluster {
+        /// The environment.
+        environment: String,
+        /// The name given.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// No such service.
+    #[error("unknown service '{name}' (known: {known})")]
+    UnknownService {
+        /// The name given.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// A cluster configures a service the project does not define.
+    #[error("{}: cluster '{cluster}' configures unknown service '{name}'", .path.display())]
+    UnknownClusterService {
+        /// kit.yaml.
+        path: PathBuf,
+        /// The cluster.
+        cluster: String,
+        /// The service.
+        name: String,
+    },
+    /// The service is disabled on that cluster.
+    #[error("service '{service}' is disabled on cluster '{cluster}'")]
+    Disabled {
+        /// The service.
+        service: String,
+        /// The cluster.
+        cluster: String,
+    },
+    /// A name (environment, cluster, service, template file) with characters
+    /// kit does not allow, or a blank kube context.
+    #[error("{}: {what} {name:?} is not allowed: {reason}", .path.display())]
+    BadName {
+        /// kit.yaml, or the template folder.
+        path: PathBuf,
+        /// `environment`, `cluster`, `service`, `template`, `context`.
+        what: &'static str,
+        /// The name, quoted and escaped.
+        name: String,
+        /// What is allowed.
+        reason: &'static str,
+    },
+    /// A file kit refuses to read: outside its folder once links are
+    /// followed, not a regular file, or too large.
+    #[error("{}: {reason}", .path.display())]
+    UnsafePath {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A required selector is missing.
+    #[error("{what} is required (choose from: {known})")]
+    Missing {
+        /// `an environment` or `a cluster`.
+        what: &'static str,
+        /// The names that exist.
+        known: String,
+    },
+    /// A service has no templates.
+    #[error("service '{service}' has no templates in {}", .dir.display())]
+    NoTemplates {
+        /// The service.
+        service: String,
+        /// Where kit looked.
+        dir: PathBuf,
+    },
+    /// An `env:` entry that is not text, a number or a boolean, or whose
+    /// name is not a variable name.
+    #[error("{}: invalid env entry '{name}': {reason}", .path.display())]
+    InvalidEnv {
+        /// kit.yaml.
+        path: PathBuf,
+        /// The variable.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A values key that kit reserves for its own context entries.
+    #[error("values key '{key}' is reserved by kit (it names {what} in templates)")]
+    Reserved {
+        /// The key.
+        key: String,
+        /// What kit puts there.
+        what: &'static str,
+    },
+    /// Values that are not a map.
+    #[error("{}: {what} must be a map", .path.display())]
+    NotAMap {
+        /// The file.
+        path: PathBuf,
+        /// Which values.
+        what: String,
+    },
+    /// A variable both in `env:` and in the secrets, with `env_conflict: error`.
+    #[error(
+        "variable '{name}' of service '{service}' is defined both in env: and as a secret ({key})"
+    )]
+    EnvConflict {
+        /// The variable.
+        name: String,
+        /// The service.
+        service: String,
+        /// The secret's key.
+        key: String,
+    },
+}
+
+/// What can go wrong rendering a plan.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// The project is inconsistent.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// A template failed to compile or render.
+    #[error("{0}")]
+    Template(#[from] kit_core::Error),
+    /// A rendered document failed its checks.
+    #[error(transparent)]
+    Check(#[from] crate::check::CheckError),
+    /// A target has secrets but no checksum key: an unkeyed checksum would
+    /// let anyone who can read Deployments test guesses of the secrets.
+    #[error(
+        "target {target} has secrets but no {} secret to key its pod checksum",
+        crate::context::CHECKSUM_KEY_NAME
+    )]
+    NoChecksumKey {
+        /// `environment/cluster/service`.
+        target: String,
+    },
+    /// The checksum key is too short.
+    #[error(
+        "the {} secret of target {target} is shorter than {} bytes",
+        crate::context::CHECKSUM_KEY_NAME,
+        crate::context::MIN_CHECKSUM_KEY_BYTES
+    )]
+    WeakChecksumKey {
+        /// `environment/cluster/service`.
+        target: String,
+    },
+    /// Two documents describe the same object.
+    #[error("{second} renders {kind} '{name}'{ns}, which {first} renders too", ns = .namespace.as_ref().map(|n| format!(" in namespace '{n}'")).unwrap_or_default())]
+    Duplicate {
+        /// Where the first one came from.
+        first: String,
+        /// Where the second one came from.
+        second: String,
+        /// `apiVersion/kind`.
+        kind: String,
+        /// The name.
+        name: String,
+        /// The namespace, when set.
+        namespace: Option<String>,
+    },
+}
+
+/// What can go wrong writing documents to a directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutputError {
+    /// The directory exists and is not empty.
+    #[error("{} is not empty", .0.display())]
+    NotEmpty(PathBuf),
+    /// A document whose kind, group, namespace or name cannot be part of a
+    /// file name (shown masked).
+    #[error("{origin}: {what} '{value}' cannot be part of a file name")]
+    BadFileName {
+        /// `service/template`.
+        origin: String,
+        /// `kind`, `API group`, `namespace` or `name`.
+        what: &'static str,
+        /// The offending text, escaped and masked.
+        value: String,
+    },
+    /// Two documents would be written to the same file.
+    #[error(
+        "{second} and {first} would both be written to {path} (file names are compared without case)"
+    )]
+    Collision {
+        /// The first document.
+        first: String,
+        /// The second document.
+        second: String,
+        /// The path, relative to the directory (masked).
+        path: String,
+    },
+    /// Writing failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,60 @@
+//! # kit-project
+//!
+//! A kit project: `kit.yaml` ([`model`]), target selection ([`Selection`]),
+//! layered values and variables, the template context ([`context`]), the
+//! checks every rendered document passes ([`check`]), install order, one
+//! stream per cluster ([`stream`]) and file output ([`output_dir`]).
+//!
+//! The pipeline, one data model from end to end: a [`Selection`] becomes a
+//! [`Plan`] (one [`kit_env::Target`] per target), the plan's secrets are
+//! resolved ([`kit_env::Resolution`]s, values kept as
+//! [`kit_env::SecretValue`] with their provenance), [`render`] renders every
+//! target in parallel, and [`Rendered`] gives the streams or writes files.
+//!
+//! ```
+//! use kit_project::{Project, RenderOptions, Selection};
+//! # let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/demo");
+//! let project = Project::load(demo.as_ref())?;
+//! let plan = project.plan(&Selection::cluster("production", "nerdearla-cluster"))?;
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//! let secrets = runtime.block_on(async {
+//!     let resolver = project.resolver(None, &Default::default(), 32).await?;
+//!     plan.resolve(&resolver).await
+//! })?;
+//! let rendered = kit_project::render(&project, &secrets, RenderOptions::default(), &|| {})?;
+//! let streams = rendered.streams()?;
+//! assert_eq!(streams.len(), 1);
+//! assert!(streams[0].text.contains("value: \"!myp4ssw0rd!\""));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! kit-project depends on kit-core (the engine) and kit-env (the secrets);
+//! the `kit` CLI is flags, progress and exit codes over this crate.
+
+pub mod check;
+pub mod context;
+mod error;
+mod mask;
+pub mod model;
+pub mod output_dir;
+mod pipeline;
+mod project;
+mod render;
+mod select;
+pub mod stream;
+mod values;
+
+pub use check::{CheckError, Document, INSTALL_ORDER, kind_rank};
+pub use context::{CHECKSUM_KEY_NAME, ENV_CHECKSUM_ANNOTATION, MIN_CHECKSUM_KEY_BYTES};
+pub use error::{OutputError, ProjectError, RenderError};
+pub use mask::{MIN_CONTAINED, Masker};
+pub use model::{
+    Cluster, ClusterService, EnvConflict, Environment, PROJECT_FILE, ProjectFile, SecretsAs,
+    Service,
+};
+pub use pipeline::{Plan, Rendered, render};
+pub use project::{MAX_YAML_BYTES, Project, is_safe_name, read_values, read_yaml, values_map};
+pub use render::{RenderOptions, Renderer};
+pub use select::Selection;
+pub use stream::{ClusterStream, write_stream};
+pub use values::{MAX_SET_DEPTH, SetError, merge, parse_set};

@@ -1,0 +1,125 @@
+//! A whole run, as a library: selection → plan → secrets → render (in
+//! parallel) → one stream per cluster, or files.
+
+use std::path::Path;
+
+use kit_env::{Resolution, Resolver, S3Options, Source, Target};
+
+use crate::check::Document;
+use crate::error::{OutputError, ProjectError, RenderError};
+use crate::mask::Masker;
+use crate::project::Project;
+use crate::render::{RenderOptions, Renderer};
+use crate::select::Selection;
+use crate::stream::{ClusterStream, cluster_streams};
+
+/// The targets of a run, grouped by cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// One record per target.
+    pub targets: Vec<Target>,
+}
+
+impl Project {
+    /// The plan for `selection` (see [`Project::select`]).
+    pub fn plan(&self, selection: &Selection) -> Result<Plan, ProjectError> {
+        Ok(Plan {
+            targets: self.select(selection)?,
+        })
+    }
+
+    /// A resolver over the project's secret store (`kit.yaml`'s `secrets:`),
+    /// or over `source` when given.
+    pub async fn resolver(
+        &self,
+        source: Option<&Source>,
+        s3: &S3Options,
+        concurrency: usize,
+    ) -> Result<Resolver, kit_env::Error> {
+        let own;
+        let source = match source {
+            Some(s) => s,
+            None => {
+                own = self.secrets_source()?;
+                &own
+            }
+        };
+        let (store, layout) = source.open(s3).await;
+        Ok(Resolver::with_options(store, layout, concurrency, false))
+    }
+}
+
+impl Plan {
+    /// Resolves every target's secrets: each layer listed once, each object
+    /// fetched once, concurrently within the resolver's bound. One
+    /// [`Resolution`] per target, in plan order.
+    pub async fn resolve(&self, resolver: &Resolver) -> Result<Vec<Resolution>, kit_env::Error> {
+        resolver.resolve_many(&self.targets).await
+    }
+}
+
+/// Every target rendered and checked, grouped by cluster.
+#[derive(Debug)]
+pub struct Rendered {
+    /// Each target with its documents, in plan order.
+    pub targets: Vec<(Target, Vec<Document>)>,
+    masker: Masker,
+}
+
+impl Rendered {
+    /// One stream per cluster, each in install order: exactly what
+    /// `kit render` prints, and what `kit apply` sends to each cluster.
+    pub fn streams(self) -> Result<Vec<ClusterStream>, RenderError> {
+        cluster_streams(self.targets, &self.masker)
+    }
+
+    /// Writes one file per document under `dir`, all or nothing (see
+    /// [`crate::output_dir`]); returns the number of files.
+    pub fn write_dir(&self, dir: &Path) -> Result<usize, OutputError> {
+        crate::output_dir::write_tree(dir, &self.targets, &self.masker)
+    }
+}
+
+/// Renders every target of a run on up to as many threads as there are
+/// cores, calling `on_target` after each target (for progress). Nothing is
+/// returned unless every target rendered and passed its checks.
+pub fn render(
+    project: &Project,
+    resolutions: &[Resolution],
+    options: RenderOptions,
+    on_target: &(dyn Fn() + Sync),
+) -> Result<Rendered, RenderError> {
+    let renderer = Renderer::new(project, resolutions, options)?;
+    let render_one = |r: &Resolution| {
+        let docs = renderer.render(r);
+        on_target();
+        docs.map(|d| (r.target.clone(), d))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(resolutions.len())
+        .max(1);
+    let targets = if threads == 1 {
+        resolutions
+            .iter()
+            .map(render_one)
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        let chunk = resolutions.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = resolutions
+                .chunks(chunk)
+                .map(|rs| scope.spawn(|| rs.iter().map(render_one).collect::<Result<Vec<_>, _>>()))
+                .collect();
+            let mut out = Vec::with_capacity(resolutions.len());
+            for h in handles {
+                out.extend(h.join().expect("render thread panicked")?);
+            }
+            Ok::<_, RenderError>(out)
+        })?
+    };
+    Ok(Rendered {
+        targets,
+        masker: renderer.masker().clone(),
+    })
+}

@@ -1,0 +1,163 @@
+//! Rendering targets: one engine and one compiled template per file for the
+//! whole run, shared by every target (and thread).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use kit_core::{Engine, Template, Value};
+use kit_env::{Fingerprinter, Resolution};
+
+use crate::check::{Document, check_output};
+use crate::context::{ENV_CHECKSUM_ANNOTATION, build};
+use crate::error::{ProjectError, RenderError};
+use crate::mask::Masker;
+use crate::project::Project;
+
+/// Options for a render run.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RenderOptions {
+    /// Values layered on top of the project's (values files, then single
+    /// settings), in order.
+    pub extra_values: Vec<Value>,
+    /// For review output: every secret-derived value becomes its
+    /// fingerprint.
+    pub redact: Option<Fingerprinter>,
+}
+
+impl RenderOptions {
+    /// Adds values on top of the project's.
+    pub fn with_values(mut self, values: Value) -> Self {
+        self.extra_values.push(values);
+        self
+    }
+
+    /// Redacts every secret-derived value with `f`.
+    pub fn with_redaction(mut self, f: Fingerprinter) -> Self {
+        self.redact = Some(f);
+        self
+    }
+}
+
+/// A project with its engine and compiled templates, shared by all the
+/// targets of a run (compile once, render many; safe to use from threads).
+pub struct Renderer<'p> {
+    project: &'p Project,
+    engine: Engine,
+    templates: RwLock<HashMap<PathBuf, Arc<Template>>>,
+    templates_root: Option<PathBuf>,
+    options: RenderOptions,
+    masker: Masker,
+}
+
+impl std::fmt::Debug for Renderer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("project", &self.project.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p> Renderer<'p> {
+    /// Prepares rendering `project` for a run whose secrets are
+    /// `resolutions`: every secret value of the run is sensitive (refused
+    /// through raw tags where it would not read back exactly, masked in
+    /// messages).
+    pub fn new(
+        project: &'p Project,
+        resolutions: &[Resolution],
+        options: RenderOptions,
+    ) -> Result<Renderer<'p>, RenderError> {
+        let secret_values: Vec<String> = resolutions
+            .iter()
+            .flat_map(|r| r.variables.iter().map(|v| v.value.expose().to_owned()))
+            .collect();
+        let partials = project.partials_dir();
+        let mut engine = Engine::new().with_sensitive_values(secret_values.iter().cloned());
+        if partials.is_dir() {
+            engine = engine.with_loader(kit_core::DirLoader::new(&partials)?);
+        }
+        Ok(Renderer {
+            project,
+            engine,
+            templates: RwLock::new(HashMap::new()),
+            templates_root: project.templates_dir().canonicalize().ok(),
+            options,
+            masker: Masker::new(secret_values),
+        })
+    }
+
+    /// The masker for messages of this run (every secret value).
+    pub fn masker(&self) -> &Masker {
+        &self.masker
+    }
+
+    fn template(&self, origin: &str, path: &Path) -> Result<Arc<Template>, RenderError> {
+        if let Some(t) = self
+            .templates
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
+            return Ok(t.clone());
+        }
+        let refused = |reason: String| ProjectError::UnsafePath {
+            path: path.to_owned(),
+            reason,
+        };
+        let root = self
+            .templates_root
+            .as_deref()
+            .ok_or_else(|| refused("the templates directory does not exist".into()))?;
+        let source = kit_core::read_template_inside(root, path)
+            .map_err(|r| match r {
+                kit_core::ReadRefusal::Outside => {
+                    refused("it is a link to a file outside the templates directory".into())
+                }
+                r => refused(r.reason()),
+            })?
+            .ok_or_else(|| ProjectError::Io {
+                path: path.to_owned(),
+                source: std::io::ErrorKind::NotFound.into(),
+            })?;
+        let t = Arc::new(self.engine.compile(origin, &source)?);
+        self.templates
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_owned(), t.clone());
+        Ok(t)
+    }
+
+    /// Renders and checks the templates of `res.target` with its secrets.
+    pub fn render(&self, res: &Resolution) -> Result<Vec<Document>, RenderError> {
+        let t = &res.target;
+        let ctx = build(
+            self.project,
+            res,
+            &self.options.extra_values,
+            self.options.redact.as_ref(),
+        )?;
+        let mut docs = Vec::new();
+        if let Some(text) = &ctx.secret_document {
+            docs.extend(check_output(
+                &format!("{}/(kit secret)", t.service),
+                text,
+                None,
+                &self.masker,
+            )?);
+        }
+        for (name, path) in self.project.templates(&t.service)? {
+            let origin = format!("{}/{name}", t.service);
+            let tpl = self.template(&origin, &path)?;
+            let out = tpl.render(&self.engine, &ctx.data)?;
+            docs.extend(check_output(
+                &origin,
+                &out,
+                Some((ENV_CHECKSUM_ANNOTATION, &ctx.checksum)),
+                &self.masker,
+            )?);
+        }
+        Ok(docs)
+    }
+}

@@ -1,0 +1,266 @@
+//! Choosing targets: one environment and some of its clusters and
+//! services, or every enabled target.
+
+use kit_env::Target;
+
+use crate::error::ProjectError;
+use crate::project::{Project, known};
+
+/// Which targets a run covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Selection {
+    /// One environment; one or more of its clusters; some services (none:
+    /// every service enabled on each cluster). Environment and at least one
+    /// cluster are required.
+    Clusters {
+        /// The environment.
+        environment: Option<String>,
+        /// Its clusters, in the order given.
+        clusters: Vec<String>,
+        /// Services; empty means every enabled service.
+        services: Vec<String>,
+    },
+    /// Every enabled service of every cluster, of one environment when
+    /// given, else of every environment.
+    All {
+        /// Only this environment.
+        environment: Option<String>,
+    },
+}
+
+impl Selection {
+    /// Every enabled service of one cluster.
+    ///
+    /// ```
+    /// let s = kit_project::Selection::cluster("production", "nerdearla-cluster");
+    /// ```
+    pub fn cluster(environment: &str, cluster: &str) -> Self {
+        Selection::Clusters {
+            environment: Some(environment.into()),
+            clusters: vec![cluster.into()],
+            services: Vec::new(),
+        }
+    }
+}
+
+impl Project {
+    /// The targets of `selection`, grouped by cluster, in `kit.yaml` order of
+    /// services (clusters in the order given), each once. Unknown names are
+    /// errors listing the choices; naming a service disabled on a cluster is
+    /// an error.
+    pub fn select(&self, selection: &Selection) -> Result<Vec<Target>, ProjectError> {
+        match selection {
+            Selection::All { environment } => self.all_targets(environment.as_deref()),
+            Selection::Clusters {
+                environment,
+                clusters,
+                services,
+            } => {
+                let f = &self.file;
+                let ename = environment
+                    .as_deref()
+                    .ok_or_else(|| ProjectError::Missing {
+                        what: "an environment",
+                        known: known(f.environments.keys()),
+                    })?;
+                let env = self.environment(ename)?;
+                if clusters.is_empty() {
+                    return Err(ProjectError::Missing {
+                        what: "a cluster",
+                        known: known(env.clusters.keys()),
+                    });
+                }
+                let mut out: Vec<Target> = Vec::new();
+                for c in clusters {
+                    for t in self.cluster_targets(ename, c, services)? {
+                        if !out.contains(&t) {
+                            out.push(t);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    fn environment(&self, name: &str) -> Result<&crate::model::Environment, ProjectError> {
+        self.file
+            .environments
+            .get(name)
+            .ok_or_else(|| ProjectError::UnknownEnvironment {
+                name: name.into(),
+                known: known(self.file.environments.keys()),
+            })
+    }
+
+    fn cluster_targets(
+        &self,
+        ename: &str,
+        cname: &str,
+        services: &[String],
+    ) -> Result<Vec<Target>, ProjectError> {
+        let f = &self.file;
+        let env = self.environment(ename)?;
+        let cl = env
+            .clusters
+            .get(cname)
+            .ok_or_else(|| ProjectError::UnknownCluster {
+                environment: ename.into(),
+                name: cname.into(),
+                known: known(env.clusters.keys()),
+            })?;
+        let enabled = |s: &str| cl.services.get(s).is_none_or(|cs| cs.enabled);
+        if services.is_empty() {
+            return Ok(f
+                .services
+                .keys()
+                .filter(|s| enabled(s))
+                .map(|s| Target::new(ename, cname, s))
+                .collect());
+        }
+        let mut out = Vec::new();
+        for s in services {
+            if !f.services.contains_key(s) {
+                return Err(ProjectError::UnknownService {
+                    name: s.clone(),
+                    known: known(f.services.keys()),
+                });
+            }
+            if !enabled(s) {
+                return Err(ProjectError::Disabled {
+                    service: s.clone(),
+                    cluster: cname.into(),
+                });
+            }
+            let t = Target::new(ename, cname, s);
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    fn all_targets(&self, environment: Option<&str>) -> Result<Vec<Target>, ProjectError> {
+        if let Some(e) = environment {
+            self.environment(e)?;
+        }
+        let mut out = Vec::new();
+        for (ename, env) in &self.file.environments {
+            if environment.is_some_and(|e| e != ename) {
+                continue;
+            }
+            for (cname, cl) in &env.clusters {
+                for s in self.file.services.keys() {
+                    if cl.services.get(s).is_none_or(|cs| cs.enabled) {
+                        out.push(Target::new(ename, cname, s));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::tests::demo;
+
+    fn names(ts: &[Target]) -> Vec<String> {
+        ts.iter().map(Target::to_string).collect()
+    }
+
+    #[test]
+    fn one_cluster_means_every_enabled_service_in_kit_yaml_order() {
+        let p = demo();
+        let ts = p
+            .select(&Selection::cluster("production", "other-cluster"))
+            .unwrap();
+        // worker is disabled on other-cluster.
+        assert_eq!(
+            names(&ts),
+            [
+                "production/other-cluster/myservicio",
+                "production/other-cluster/envar-demo"
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_clusters_and_services_are_grouped_and_deduplicated() {
+        let p = demo();
+        let ts = p
+            .select(&Selection::Clusters {
+                environment: Some("production".into()),
+                clusters: vec![
+                    "nerdearla-cluster".into(),
+                    "other-cluster".into(),
+                    "nerdearla-cluster".into(),
+                ],
+                services: vec!["myservicio".into(), "myservicio".into()],
+            })
+            .unwrap();
+        assert_eq!(
+            names(&ts),
+            [
+                "production/nerdearla-cluster/myservicio",
+                "production/other-cluster/myservicio"
+            ]
+        );
+    }
+
+    #[test]
+    fn all_covers_every_enabled_target_or_one_environment() {
+        let p = demo();
+        assert_eq!(
+            p.select(&Selection::All { environment: None })
+                .unwrap()
+                .len(),
+            3 + 2 + 3
+        );
+        let staging = p
+            .select(&Selection::All {
+                environment: Some("staging".into()),
+            })
+            .unwrap();
+        assert!(staging.iter().all(|t| t.environment == "staging"));
+        assert_eq!(staging.len(), 3);
+    }
+
+    #[test]
+    fn wrong_names_are_errors_listing_the_choices() {
+        let p = demo();
+        let err = |s: Selection| p.select(&s).unwrap_err().to_string();
+        assert_eq!(
+            err(Selection::cluster("prod", "x")),
+            "unknown environment 'prod' (known: production, staging)"
+        );
+        assert_eq!(
+            err(Selection::cluster("production", "x")),
+            "unknown cluster 'x' in environment 'production' (known: nerdearla-cluster, other-cluster)"
+        );
+        assert_eq!(
+            err(Selection::Clusters {
+                environment: Some("production".into()),
+                clusters: vec![],
+                services: vec![],
+            }),
+            "a cluster is required (choose from: nerdearla-cluster, other-cluster)"
+        );
+        assert_eq!(
+            err(Selection::Clusters {
+                environment: Some("production".into()),
+                clusters: vec!["other-cluster".into()],
+                services: vec!["worker".into()],
+            }),
+            "service 'worker' is disabled on cluster 'other-cluster'"
+        );
+        assert_eq!(
+            err(Selection::All {
+                environment: Some("qa".into())
+            }),
+            "unknown environment 'qa' (known: production, staging)"
+        );
+    }
+}
