@@ -44,8 +44,8 @@ fuzz_target!(|input: &[u8]| {
                 if let (Ok(a), Ok(b)) = (a, b) {
                     assert_eq!(a, b);
                     if escape == Escape::Yaml {
-                        let mask = kit_core::manifest::Masker::new(sensitive.clone());
-                        let _ = kit_core::manifest::check_output(
+                        let mask = kit_project::Masker::new(sensitive.clone());
+                        let _ = kit_project::check::check_output(
                             "fuzz",
                             &a,
                             Some(("kit.dev/k", "v")),

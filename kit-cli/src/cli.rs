@@ -1,26 +1,12 @@
-//! The command line, defined with clap. Every flag is documented here, where
-//! it is defined; `kit help <command>` shows it.
+//! The command line: the commands, each composed of the flag groups in
+//! [`crate::flags`] that it uses. `kit help <command>` shows them.
 
 use clap::{Parser, Subcommand};
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  internal error (a bug in kit)
-  2  usage error
-  3  template error (syntax, undefined name, unsafe value, missing partial)
-  4  input error (a data, values or project file is missing or invalid)
-  5  secrets error (store unreachable, access denied, no such bucket, untrustworthy
-     listing, invalid secret, no KIT_CHECKSUM_KEY for a target with secrets)
-  6  check error (a rendered document is not a valid manifest, or duplicates another;
-     --output-dir paths that cannot be written or collide)
-  126, 127  the program to run (kubectl; kit exec's command) is not executable, not found
-kit exec, apply and diff otherwise exit with their command's exit code.";
 
 /// kit renders Kubernetes manifests from mustache templates and layered
 /// secrets, checks them, and hands them to kubectl.
 #[derive(Debug, Parser)]
-#[command(name = "kit", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "kit", version, after_help = crate::exit::help_text(), max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -34,7 +20,7 @@ pub enum Command {
     /// selected service, renders each service's templates with YAML escaping
     /// and strict names, checks every document, and prints one YAML stream
     /// in install order. On any error nothing is printed to standard output.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit::help_text())]
     Render(crate::commands::render::RenderArgs),
 
     /// Render, check, and pipe the manifests to `kubectl apply -f -`.
@@ -44,14 +30,14 @@ pub enum Command {
     /// after `--` go to kubectl; kit adds `--context` from kit.yaml when
     /// configured. With --all, one kubectl run per cluster, stopping at the
     /// first failure unless --keep-going. Exits with kubectl's exit code.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit::help_text())]
     Apply(crate::commands::kubectl::KubectlArgs),
 
     /// Render, check, and pipe the manifests to `kubectl diff -f -`.
     ///
     /// Like `kit apply`; exits with kubectl diff's code: 0 no differences,
     /// 1 differences, above 1 an error.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit::help_text())]
     Diff(crate::commands::kubectl::KubectlArgs),
 
     /// Print the variables of a target (environment, cluster, service).
@@ -60,25 +46,25 @@ pub enum Command {
     /// `<env>/common/NAME`, `<env>/<cluster>/common/NAME`,
     /// `<env>/<cluster>/<service>/NAME`. Values go to standard output in the
     /// chosen format; with --redact or --explain, no value is shown.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit::help_text())]
     Env(crate::commands::env::EnvArgs),
 
     /// Run a command with a target's variables added to its environment.
     ///
     /// `kit exec --secrets-from s3://b -e production -c c1 -s web -- ./start.sh`
     /// exits with the command's exit code.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit::help_text())]
     Exec(crate::commands::exec::ExecArgs),
 
     /// List, read, write and remove secrets by key.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit::help_text())]
     Secrets(crate::commands::secrets::SecretsArgs),
 
     /// Render one mustache template with a JSON or YAML data file.
     ///
     /// Writes exactly the rendering to standard output (no newline added).
     /// On any error nothing is written to standard output.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = crate::exit::help_text())]
     Template(crate::flags::TemplateFlags),
 
     /// Print shell completions: `kit completions bash > /etc/bash_completion.d/kit`.

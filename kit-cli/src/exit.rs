@@ -1,21 +1,7 @@
 //! kit's exit codes. They are part of kit's interface: CI scripts branch on
-//! them, so they never change meaning.
-//!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | success |
-//! | 1 | internal error (a bug in kit: please report it) |
-//! | 2 | usage error: unknown flag, missing or invalid argument |
-//! | 3 | template error: syntax, undefined name, a value that cannot be written safely, missing partial |
-//! | 4 | input error: a data, values or project file is missing, unreadable or invalid |
-//! | 5 | secrets error: the store is unreachable, denies access, lacks the bucket, answers a listing that cannot be trusted, or holds an invalid secret; no `KIT_CHECKSUM_KEY` for a target with secrets |
-//! | 6 | check error: a rendered document is not a valid manifest (no apiVersion, kind or metadata.name, duplicate keys or objects) |
-//!
-//! | 126 | the program to run (kubectl for apply and diff, the command of `kit exec`) is not executable |
-//! | 127 | the program to run was not found |
-//!
-//! `kit exec` exits with its command's code, `kit apply` and `kit diff` with
-//! kubectl's (128 + N when killed by signal N).
+//! them, so they never change meaning. [`TABLE`] is the one definition:
+//! `--help` and `kit man` print [`help_text`], and a test checks that the
+//! README's table is [`markdown_table`].
 
 /// Why kit failed, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,4 +23,93 @@ pub enum Code {
     NotExecutable = 126,
     /// The program to run was not found.
     NotFound = 127,
+}
+
+/// Every exit code and what it means, the one definition.
+pub const TABLE: &[(&str, &str)] = &[
+    ("0", "success"),
+    ("1", "internal error (a bug in kit: please report it)"),
+    (
+        "2",
+        "usage error: unknown flag, missing or invalid argument (a missing --environment or --cluster included)",
+    ),
+    (
+        "3",
+        "template error: syntax, undefined name, a value that cannot be written safely, missing or disallowed partial",
+    ),
+    (
+        "4",
+        "input error: a data, values or project file is missing, unreadable or invalid; unknown environment, cluster or service; an unsafe name or blank context in kit.yaml; a template that is a link out of the project or not a regular file",
+    ),
+    (
+        "5",
+        "secrets error: the store is unreachable, denies access, lacks the bucket or the directory, answers a listing that cannot be trusted, or holds an invalid secret (bad name, not UTF-8, NUL byte, over 1 MiB, a variable that changes how programs start, a link out of a secrets directory); no KIT_CHECKSUM_KEY for a target with secrets",
+    ),
+    (
+        "6",
+        "check error: a rendered document is not a manifest (no apiVersion, kind or metadata.name; duplicate keys; sets kit's checksum annotation) or duplicates another object; --output-dir paths that cannot be written or collide",
+    ),
+    (
+        "126, 127",
+        "the program to run (kubectl for apply and diff, the command of kit exec) is not executable, not found",
+    ),
+];
+
+/// What the exit codes of commands that run another program mean.
+pub const PASSTHROUGH: &str = "kit exec, apply and diff otherwise exit with their command's exit code (128 + N when it is killed by signal N).";
+
+/// The table for `--help` and the man page.
+pub fn help_text() -> String {
+    let mut out = String::from("Exit codes:\n");
+    for (code, meaning) in TABLE {
+        out.push_str(&format!("  {code:<9} {meaning}\n"));
+    }
+    out.push_str(PASSTHROUGH);
+    out
+}
+
+/// The table as the README shows it (Markdown).
+#[cfg(test)]
+fn markdown_table() -> String {
+    let mut out = String::from("| code | meaning |\n|---|---|\n");
+    for (code, meaning) in TABLE {
+        out.push_str(&format!("| {code} | {meaning} |\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_the_table() {
+        let listed: Vec<&str> = TABLE.iter().map(|(c, _)| *c).collect();
+        for code in [
+            Code::Internal,
+            Code::Usage,
+            Code::Template,
+            Code::Input,
+            Code::Secrets,
+            Code::Check,
+        ] {
+            assert!(listed.contains(&(code as u8).to_string().as_str()));
+        }
+        assert!(listed.contains(&"126, 127"));
+        assert_eq!(
+            (Code::NotExecutable as u8, Code::NotFound as u8),
+            (126, 127)
+        );
+    }
+
+    #[test]
+    fn the_readme_shows_exactly_this_table() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README.md's exit code table differs from kit-cli/src/exit.rs; paste:\n{}",
+            markdown_table()
+        );
+        assert!(readme.contains(PASSTHROUGH));
+    }
 }
