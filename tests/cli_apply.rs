@@ -1,8 +1,7 @@
 //! End-to-end tests of `kit apply`, `kit diff` and fleet runs, with a
 //! recording stand-in for kubectl (tests/support/kubectl-recorder.sh).
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::util as cli;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,8 +1,7 @@
 //! The CI recipes in docs/ci: their shared script, run against the demo with
 //! the real kit binary and a recording kubectl, and the recipes' YAML.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::util as cli;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

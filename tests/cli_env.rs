@@ -5,11 +5,9 @@
 //! KIT_TEST_S3_ENDPOINT is set, against that server instead (CI points it at
 //! moto_server, a second implementation).
 
-#[path = "support/s3_server.rs"]
-mod s3_server;
+use crate::util::s3_server;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::util as cli;
 
 use std::process::Command;
 use std::sync::Arc;

@@ -1,8 +1,7 @@
 //! End-to-end tests of `kit render`: the demo project as a newcomer runs
 //! it, and purpose-built bad projects, each with its own exact error.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::util as cli;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,7 @@
 //! End-to-end tests of `kit template`: the real binary, real files, exact
 //! stdout, exact stderr, exit codes.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::util as cli;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

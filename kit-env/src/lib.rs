@@ -4,8 +4,8 @@
 //! (environment `common`, cluster `common`, service), the more specific
 //! layer winning. See [`layout`] for the exact rules.
 //!
-//! Three stores implement [`SecretStore`]: [`S3Store`] (any S3-protocol
-//! server), [`LocalStore`] (a directory with the same layout; kit's
+//! Three stores implement [`SecretStore`]: `S3Store` (any S3-protocol
+//! server; the default `s3` feature, which brings the AWS SDK), [`LocalStore`] (a directory with the same layout; kit's
 //! zero-setup default) and [`MemoryStore`] (for embedders). A [`Resolver`]
 //! turns targets into variables with their provenance, fetching each object
 //! once per run with bounded concurrency. Values are [`SecretValue`]s, whose
@@ -25,8 +25,9 @@ pub use resolve::{DEFAULT_CONCURRENCY, Resolution, Resolver, Variable};
 pub use secret::{Fingerprinter, SecretValue};
 pub use store::local::LocalStore;
 pub use store::memory::MemoryStore;
-pub use store::s3::{S3Options, S3Store};
-pub use store::{Encryption, SecretStore, Stats};
+#[cfg(feature = "s3")]
+pub use store::s3::S3Store;
+pub use store::{Encryption, S3Options, SecretStore, Stats};
 
 /// The largest value kit reads or writes: 1 MiB, the most a Kubernetes
 /// Secret holds. Larger objects are errors naming the key.
@@ -76,21 +77,30 @@ impl Source {
         }
     }
 
-    /// Opens the store and the layout under its prefix.
-    pub async fn open(&self, s3: &S3Options) -> (Arc<dyn SecretStore>, Layout) {
+    /// Opens the store and the layout under its prefix. Without the `s3`
+    /// feature, an S3 source is an error.
+    pub async fn open(&self, s3: &S3Options) -> Result<(Arc<dyn SecretStore>, Layout), Error> {
         match self {
+            #[cfg(feature = "s3")]
             Source::S3 { bucket, prefix } => {
                 let name = if prefix.is_empty() {
                     format!("s3://{bucket}")
                 } else {
                     format!("s3://{bucket}/{prefix}")
                 };
-                (
+                Ok((
                     Arc::new(S3Store::connect(bucket, &name, s3).await),
                     Layout::new(prefix),
-                )
+                ))
             }
-            Source::Dir(dir) => (Arc::new(LocalStore::new(dir)), Layout::new("")),
+            #[cfg(not(feature = "s3"))]
+            Source::S3 { .. } => {
+                let _ = s3;
+                Err(Error::InvalidSource(
+                    "s3:// sources need kit-env's `s3` feature".into(),
+                ))
+            }
+            Source::Dir(dir) => Ok((Arc::new(LocalStore::new(dir)), Layout::new(""))),
         }
     }
 }

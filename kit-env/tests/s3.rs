@@ -2,8 +2,7 @@
 //! 127.0.0.1, spoken to by aws-sdk-s3 over HTTP with SigV4 (the server
 //! checks signatures). No fake of the SDK anywhere.
 
-#[path = "../../tests/support/s3_server.rs"]
-mod s3_server;
+use kit_testkit::s3_server;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -44,7 +44,7 @@ impl Project {
                 &own
             }
         };
-        let (store, layout) = source.open(s3).await;
+        let (store, layout) = source.open(s3).await?;
         Ok(Resolver::with_options(store, layout, concurrency, false))
     }
 }

@@ -56,7 +56,7 @@ pub fn resolve(
     let target = target.target();
     let started = std::time::Instant::now();
     let res = runtime()?.block_on(async {
-        let (store, layout) = src.open(&s3).await;
+        let (store, layout) = src.open(&s3).await?;
         let resolver = Resolver::with_options(store, layout, source.concurrency, trim)
             .with_allowed_names(source.allow_vars.iter().cloned());
         let mut res = resolver.resolve(&target).await?;

@@ -81,7 +81,7 @@ pub fn run(args: &SecretsArgs) -> Result<Vec<u8>, Failure> {
         _ => None,
     };
     runtime()?.block_on(async {
-        let (store, layout) = src.open(&s3).await;
+        let (store, layout) = src.open(&s3).await?;
         let prefix = layout.prefix();
         match &args.action {
             Action::Ls { path } => {

@@ -8,7 +8,10 @@ use crate::error::Error;
 
 pub mod local;
 pub mod memory;
+#[cfg(feature = "s3")]
 pub mod s3;
+
+use std::time::Duration;
 
 /// A boxed future, so that stores can be used as `dyn SecretStore`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -79,6 +82,57 @@ impl Counters {
         Stats {
             lists: self.lists.load(Ordering::Relaxed),
             gets: self.gets.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// How to reach S3. The defaults bound every wait to seconds.
+#[derive(Debug, Clone)]
+pub struct S3Options {
+    /// The region; else the AWS configuration's, else `us-east-1`.
+    pub region: Option<String>,
+    /// The AWS profile; else `AWS_PROFILE` or `default`.
+    pub profile: Option<String>,
+    /// An S3-compatible endpoint; else `AWS_ENDPOINT_URL_S3` or
+    /// `AWS_ENDPOINT_URL`, else AWS.
+    pub endpoint_url: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`). `None`: on when an
+    /// endpoint is overridden, off for AWS.
+    pub path_style: Option<bool>,
+    /// Time to open a connection. Default 3 s.
+    pub connect_timeout: Duration,
+    /// Time for one attempt of one request. Default 10 s.
+    pub attempt_timeout: Duration,
+    /// Time for one request, retries included. Default 30 s.
+    pub operation_timeout: Duration,
+    /// Attempts per request (standard retries: throttling, 5xx such as 503
+    /// SlowDown, connection resets). Default 3.
+    pub max_attempts: u32,
+    /// Time for a whole listing of one prefix, every page included.
+    /// Default 120 s.
+    pub list_timeout: Duration,
+    /// Pages one listing may take at most (1,000 keys each on AWS).
+    /// Default 10,000.
+    pub max_pages: u32,
+    /// Fixed credentials (access key id, secret) instead of the default
+    /// chain. For tests and embedders; the CLI never sets them.
+    pub static_credentials: Option<(String, String)>,
+}
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            path_style: None,
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            list_timeout: Duration::from_secs(120),
+            max_pages: 10_000,
+            static_credentials: None,
         }
     }
 }

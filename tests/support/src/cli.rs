@@ -1,8 +1,6 @@
 //! Running the real `kit` binary in tests: a clean environment (no KIT_* or
 //! AWS_* variables leak in from the caller), captured output, and fresh
-//! temporary directories. Included by each CLI test file with `#[path]`.
-
-#![allow(dead_code)]
+//! temporary directories.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A fresh, empty directory under the system's temporary directory.
@@ -37,8 +35,14 @@ pub struct Run {
 /// Runs kit in `cwd` with `args`, only the given KIT_/AWS_ variables, and
 /// optional standard input. AWS configuration files and IMDS are switched
 /// off so nothing outside the test is consulted.
-pub fn kit(cwd: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kit"));
+pub fn kit(
+    binary: &Path,
+    cwd: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Run {
+    let mut cmd = Command::new(binary);
     cmd.args(args).current_dir(cwd);
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") || k.starts_with("KIT_") {

@@ -5,9 +5,7 @@
 //! bodies, resets, error bodies without codes, garbage XML), by rewriting
 //! the real server's answers on their way out.
 //!
-//! Shared by kit-env's tests and the CLI's end-to-end tests (`#[path]`).
-
-#![allow(dead_code)]
+//! Shared by kit-env's tests and the CLI's end-to-end tests.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
