@@ -16,8 +16,7 @@
 //!
 //! `cargo bench -p kit-benches --bench fleet_secrets`
 
-#[path = "../tests/support/s3_server.rs"]
-mod s3_server;
+use kit_testkit::s3_server;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

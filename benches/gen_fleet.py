@@ -8,7 +8,7 @@ import sys
 
 CLUSTERS, SERVICES = 30, 50
 d = sys.argv[1]
-if os.path.exists(os.path.join(d, "kit.yaml")):
+if os.path.exists(os.path.join(d, "secrets/production/common/KIT_CHECKSUM_KEY")):
     sys.exit(0)
 
 
@@ -163,3 +163,5 @@ for c in range(CLUSTERS):
         for i in range(10):
             write(f"secrets/production/cluster-{c:02}/service-{s:02}/SVC_{i}", f"secret-{c}-{s}-{i}!")
 write("kit.yaml", "\n".join(lines) + "\n")
+# Last: its presence tells a later run that the project is complete.
+write("secrets/production/common/KIT_CHECKSUM_KEY", "fleet-bench-checksum-key-0123456789")

@@ -1,7 +1,7 @@
 //! kit's exit codes. They are part of kit's interface: CI scripts branch on
 //! them, so they never change meaning. [`TABLE`] is the one definition:
 //! `--help` and `kit man` print [`help_text`], and a test checks that the
-//! README's table is [`markdown_table`].
+//! README's table is the Markdown form of the same table.
 
 /// Why kit failed, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

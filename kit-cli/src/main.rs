@@ -1,5 +1,11 @@
-//! The `kit` command: a thin layer over kit-core (and kit-env), turning
-//! library errors into diagnostics on stderr and documented exit codes.
+//! The `kit` command: flags ([`flags`]), progress and exit codes over the
+//! libraries (kit-project's pipeline, kit-env's stores, kit-core's engine).
+//! Library errors become diagnostics on stderr and documented exit codes in
+//! one place ([`diagnostics`]).
+
+// Doc comments on flags and commands are `--help` text: `<cluster>` and
+// `[A-Za-z_]` are meant for readers of the help, not HTML or links.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 mod cli;
 mod commands;

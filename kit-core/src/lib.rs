@@ -17,7 +17,7 @@
 //! # Ok::<(), kit_core::Error>(())
 //! ```
 //!
-//! The pipeline, one module each: [`parse`](crate::parse) (lexing,
+//! The pipeline, one module each: `parse` (lexing,
 //! standalone lines, the node tree), [`yaml`] (YAML positions and scalar
 //! writing), `render` (the context stack, partials, inheritance, lambdas).
 //!

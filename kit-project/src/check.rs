@@ -149,12 +149,50 @@ struct MapInfo {
     first_key: Option<(usize, usize)>,
 }
 
+/// The keys of one mapping: a short list while small (most Kubernetes
+/// mappings have a handful of keys), a set past [`Keys::SMALL`], so the
+/// duplicate check stays linear for any mapping.
+#[derive(Debug, Default)]
+struct Keys {
+    small: Vec<String>,
+    large: Option<HashSet<String>>,
+}
+
+impl Keys {
+    const SMALL: usize = 16;
+
+    fn is_empty(&self) -> bool {
+        self.small.is_empty() && self.large.is_none()
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        match &self.large {
+            Some(set) => set.contains(key),
+            None => self.small.iter().any(|k| k == key),
+        }
+    }
+
+    fn insert(&mut self, key: String) {
+        match &mut self.large {
+            Some(set) => {
+                set.insert(key);
+            }
+            None if self.small.len() < Self::SMALL => self.small.push(key),
+            None => {
+                let mut set: HashSet<String> = self.small.drain(..).collect();
+                set.insert(key);
+                self.large = Some(set);
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Frame {
     is_map: bool,
     key_expected: bool,
     current_key: Option<String>,
-    keys: HashSet<String>,
+    keys: Keys,
     pushed_path: bool,
 }
 
@@ -220,7 +258,7 @@ fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
                     is_map,
                     key_expected: true,
                     current_key: None,
-                    keys: HashSet::new(),
+                    keys: Keys::default(),
                     pushed_path,
                 });
             }

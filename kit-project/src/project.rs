@@ -96,7 +96,10 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Proje
         let message = message.strip_prefix("error: ").unwrap_or(&message);
         ProjectError::Invalid {
             path: path.to_owned(),
-            message: message.replace("<input>", &path.display().to_string()),
+            // serde-saphyr's advice is for programmers, not for kit's users.
+            message: message
+                .replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+                .replace("<input>", &path.display().to_string()),
         }
     })
 }

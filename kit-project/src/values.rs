@@ -41,9 +41,11 @@ pub struct SetError {
 }
 
 /// Parses `a.b.c=value` into a nested map. The value is read as a YAML 1.2
-/// core scalar: `3` is an integer, `true` a boolean, `null` null, `1.5` a
-/// float; anything else (including `yes` and `010`) is a string. Quote it
-/// (`--set 'tag="1.10"'`) to force a string.
+/// core scalar: `3` and `010` are integers (`010` is ten: YAML 1.2 has no
+/// leading-zero octal), `true` a boolean, `null` (or nothing) null, `1.5` a
+/// float; anything else, `yes` included, is a string. Quote it
+/// (`--set 'tag="1.10"'`) to force a string. At most [`MAX_SET_DEPTH`]
+/// path parts.
 ///
 /// ```
 /// let v = kit_project::parse_set("image.tag=1.10").unwrap();

@@ -1,4 +1,5 @@
-//! One module per `kit` subcommand.
+//! One module per `kit` subcommand: each parses nothing itself (its flags
+//! come from [`crate::flags`]) and calls the libraries.
 
 pub mod env;
 pub mod exec;

@@ -1,5 +1,5 @@
 //! YAML-aware escaping: where in a YAML document a tag stands
-//! ([`position`]), and how a value is written there ([`scalar`]).
+//! (`position`), and how a value is written there (`scalar`).
 //!
 //! The guarantee: a value interpolated with `{{name}}` in a YAML template
 //! reads back, under YAML 1.1 and 1.2 rules, as exactly that value, or

@@ -16,9 +16,11 @@
 //!   created 0700. A crash leaves at most a hidden temporary file, which no
 //!   listing picks up.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{BoxFuture, Counters, Encryption, SecretStore, Stats};
 use crate::MAX_VALUE_BYTES;
@@ -35,6 +37,11 @@ pub struct LocalStore {
     root: PathBuf,
     name: String,
     counters: Counters,
+    /// The directory with links resolved, once it exists.
+    real_root: OnceLock<PathBuf>,
+    /// Folders already found inside the directory (by their path as given),
+    /// so each is resolved once per run, not once per file.
+    checked_dirs: Arc<Mutex<HashMap<PathBuf, PathBuf>>>,
 }
 
 impl LocalStore {
@@ -45,6 +52,8 @@ impl LocalStore {
             name: root.display().to_string(),
             root,
             counters: Counters::default(),
+            real_root: OnceLock::new(),
+            checked_dirs: Arc::default(),
         }
     }
 
@@ -69,10 +78,14 @@ impl LocalStore {
 
     /// The directory, with links resolved.
     fn real_root(&self) -> Result<PathBuf, Error> {
-        self.root.canonicalize().map_err(|e| match e.kind() {
+        if let Some(r) = self.real_root.get() {
+            return Ok(r.clone());
+        }
+        let real = self.root.canonicalize().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => self.missing_dir(),
             _ => io(&self.root, e),
-        })
+        })?;
+        Ok(self.real_root.get_or_init(|| real).clone())
     }
 }
 
@@ -151,9 +164,47 @@ fn walk(
     Ok(())
 }
 
+/// `path` with links resolved and checked inside `root`: its folder is
+/// resolved once per store (cached in `dirs`); the file itself only when it
+/// is a link.
+fn inside_cached(
+    root: &Path,
+    path: &Path,
+    dirs: &Mutex<HashMap<PathBuf, PathBuf>>,
+) -> Result<PathBuf, Error> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return inside(root, path);
+    };
+    let known = dirs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(parent)
+        .cloned();
+    let real_parent = match known {
+        Some(p) => p,
+        None => {
+            let p = inside(root, parent)?;
+            dirs.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(parent.to_owned(), p.clone());
+            p
+        }
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(|e| io(path, e))?;
+    if meta.file_type().is_symlink() {
+        return inside(root, path);
+    }
+    Ok(real_parent.join(name))
+}
+
 /// Reads a regular file inside `root`, at most [`MAX_VALUE_BYTES`].
-fn read_checked(root: &Path, path: &Path, key: &str) -> Result<Vec<u8>, Error> {
-    let real = inside(root, path)?;
+fn read_checked(
+    root: &Path,
+    path: &Path,
+    key: &str,
+    dirs: &Mutex<HashMap<PathBuf, PathBuf>>,
+) -> Result<Vec<u8>, Error> {
+    let real = inside_cached(root, path, dirs)?;
     let meta = std::fs::metadata(&real).map_err(|e| io(path, e))?;
     if !meta.is_file() {
         return Err(Error::UnsafePath {
@@ -259,7 +310,8 @@ impl SecretStore for LocalStore {
             }
             let root = self.real_root()?;
             let key = key.to_owned();
-            tokio::task::spawn_blocking(move || read_checked(&root, &path, &key))
+            let dirs = self.checked_dirs.clone();
+            tokio::task::spawn_blocking(move || read_checked(&root, &path, &key, &dirs))
                 .await
                 .expect("a file read does not panic")
         })

@@ -1,0 +1,90 @@
+//! The fleet through the library (kit-project's pipeline, no binary, no
+//! process start): the project of `benches/gen_fleet.py` (1 environment x
+//! 30 clusters x 50 services x 3 templates, local secrets), `--all`.
+//!
+//! - `fleet/resolve+render+streams`: what `kit render --all` does after
+//!   parsing flags: load kit.yaml, plan, resolve every target's secrets,
+//!   render and check in parallel, write one stream per cluster;
+//! - `fleet/render+streams`: the same with the secrets already resolved
+//!   (the engine, the checks and the streams alone).
+//!
+//! `cargo bench -p kit-benches --bench fleet_render` (needs python3 to
+//! generate the project, once, under the system's temporary directory).
+
+use std::path::PathBuf;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kit_project::{Project, RenderOptions, Selection};
+
+fn fleet_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("kit-fleet-bench");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/gen_fleet.py");
+    let ok = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .status()
+        .expect("python3 generates the fleet project");
+    assert!(ok.success(), "gen_fleet.py failed");
+    dir
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = fleet_dir();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let all = Selection::All { environment: None };
+    let resolve = |project: &Project| {
+        let plan = project.plan(&all).unwrap();
+        runtime.block_on(async {
+            let resolver = project
+                .resolver(None, &Default::default(), 32)
+                .await
+                .unwrap();
+            plan.resolve(&resolver).await.unwrap()
+        })
+    };
+    let project = Project::load(&dir).unwrap();
+    let secrets = resolve(&project);
+    let streams = kit_project::render(&project, &secrets, RenderOptions::default(), &|| {})
+        .unwrap()
+        .streams()
+        .unwrap();
+    let docs: usize = streams
+        .iter()
+        .map(|s| s.text.matches("\n# Source: ").count())
+        .sum();
+    let bytes: usize = streams.iter().map(|s| s.text.len()).sum();
+    eprintln!(
+        "fleet: {} targets, {} clusters, {docs} documents, {:.1} MB",
+        secrets.len(),
+        streams.len(),
+        bytes as f64 / 1e6
+    );
+
+    let mut g = c.benchmark_group("fleet");
+    g.sample_size(10);
+    g.bench_function("resolve+render+streams", |b| {
+        b.iter(|| {
+            let project = Project::load(&dir).unwrap();
+            let secrets = resolve(&project);
+            kit_project::render(&project, &secrets, RenderOptions::default(), &|| {})
+                .unwrap()
+                .streams()
+                .unwrap()
+        })
+    });
+    g.bench_function("render+streams", |b| {
+        b.iter(|| {
+            kit_project::render(&project, &secrets, RenderOptions::default(), &|| {})
+                .unwrap()
+                .streams()
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
