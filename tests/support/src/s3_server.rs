@@ -228,16 +228,9 @@ impl Drop for TempDir {
     }
 }
 
+/// A fresh directory, removed when dropped.
 pub fn temp_dir() -> TempDir {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let p = std::env::temp_dir().join(format!(
-        "kit-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    TempDir(p)
+    TempDir(crate::cli::temp_dir("test"))
 }
 
 /// Refuses (AccessDenied) listings and reads under a key prefix, as a
