@@ -67,6 +67,44 @@ pub enum Command {
     #[command(after_help = crate::exit::help_text())]
     Template(crate::flags::TemplateFlags),
 
+    /// Record a new image for a service in an environment, in the config
+    /// repository (git), after rendering and checking every affected target.
+    ///
+    /// Writes releases/<env>/<service>.yaml, commits it on the upstream's
+    /// tip and pushes (a fast-forward; retried from the new tip when another
+    /// release landed first). Nothing is recorded when rendering fails.
+    /// With --apply, then runs kit apply for the affected clusters.
+    #[command(after_help = crate::exit::help_text())]
+    Release(crate::commands::release::ReleaseArgs),
+
+    /// Record an earlier revision of a service again (default: the one
+    /// before the current). Holds until someone releases again.
+    #[command(after_help = crate::exit::help_text())]
+    Rollback(crate::commands::release::RollbackArgs),
+
+    /// Record another environment's current image for a service.
+    #[command(after_help = crate::exit::help_text())]
+    Promote(crate::commands::release::PromoteArgs),
+
+    /// Pin a service in an environment: releases, rollbacks and promotions
+    /// fail with the reason (-m) until unpinned, unless --force.
+    #[command(after_help = crate::exit::help_text())]
+    Pin(crate::commands::release::PinArgs),
+
+    /// Lift a pin.
+    #[command(after_help = crate::exit::help_text())]
+    Unpin(crate::commands::release::PinArgs),
+
+    /// Every release of a service in an environment, newest first, from the
+    /// repository's history.
+    #[command(after_help = crate::exit::help_text())]
+    History(crate::commands::release::HistoryArgs),
+
+    /// What is released where: services x environments (and clusters with
+    /// their own image), with revision, age and pins.
+    #[command(after_help = crate::exit::help_text())]
+    Status(crate::commands::release::StatusArgs),
+
     /// Print shell completions: `kit completions bash > /etc/bash_completion.d/kit`.
     Completions {
         /// The shell.

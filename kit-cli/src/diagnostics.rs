@@ -165,3 +165,45 @@ impl From<kit_env::Error> for Failure {
         }
     }
 }
+
+impl From<kit_project::releasing::ReleaseError> for Failure {
+    fn from(e: kit_project::releasing::ReleaseError) -> Self {
+        use kit_project::git::GitError as G;
+        use kit_project::releasing::ReleaseError as E;
+        match e {
+            E::Project(p) => p.into(),
+            e @ E::Image(_) => Failure::new(Code::Usage, e.to_string()),
+            e @ (E::NotReleased { .. } | E::NoSuchRevision { .. } | E::Pointless(_)) => {
+                Failure::new(Code::Input, e.to_string())
+            }
+            e @ E::Pinned { .. } => Failure::new(Code::Release, e.to_string())
+                .with_hint("kit unpin -e ENV -s SERVICE lifts the pin; --force releases anyway"),
+            E::Git(g) => {
+                let hint = match &g {
+                    G::NotFound => {
+                        Some("install git; kit uses the git program and its configuration")
+                    }
+                    G::NotACheckout(_) => {
+                        Some("run kit in a clone of the config repository (-C DIR)")
+                    }
+                    G::NoUpstream => {
+                        Some("set one (git branch --set-upstream-to origin/main), or use --no-push")
+                    }
+                    G::Dirty(_) => {
+                        Some("commit or reset those files first: kit writes releases/ itself")
+                    }
+                    G::Rejected { .. } => {
+                        Some("try again; --push-tries sets how often kit retries")
+                    }
+                    _ => None,
+                };
+                let f = Failure::new(Code::Release, g.to_string());
+                match hint {
+                    Some(h) => f.with_hint(h),
+                    None => f,
+                }
+            }
+            e => Failure::new(Code::Internal, e.to_string()),
+        }
+    }
+}

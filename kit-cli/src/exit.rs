@@ -19,6 +19,8 @@ pub enum Code {
     Secrets = 5,
     /// A rendered manifest failed its checks.
     Check = 6,
+    /// A release could not be recorded.
+    Release = 7,
     /// The program to run (kubectl, `kit exec`'s command) cannot be run.
     NotExecutable = 126,
     /// The program to run was not found.
@@ -48,6 +50,10 @@ pub const TABLE: &[(&str, &str)] = &[
     (
         "6",
         "check error: a rendered document is not a manifest (no apiVersion, kind or metadata.name; duplicate keys; sets kit's checksum annotation) or duplicates another object; --output-dir paths that cannot be written or collide",
+    ),
+    (
+        "7",
+        "release error: not a git checkout, git missing or failing, no upstream branch, uncommitted changes to tracked files under releases/, the push still rejected after the last try, the service pinned",
     ),
     (
         "126, 127",
@@ -92,6 +98,7 @@ mod tests {
             Code::Input,
             Code::Secrets,
             Code::Check,
+            Code::Release,
         ] {
             assert!(listed.contains(&(code as u8).to_string().as_str()));
         }

@@ -57,6 +57,13 @@ fn main() -> ExitCode {
         Command::Env(args) => commands::env::run(&args),
         Command::Secrets(args) => commands::secrets::run(&args),
         Command::Exec(args) => return exit_code(commands::exec::run(&args)),
+        Command::Release(args) => return exit_code(commands::release::release(&args)),
+        Command::Rollback(args) => commands::release::rollback(&args),
+        Command::Promote(args) => commands::release::promote(&args),
+        Command::Pin(args) => commands::release::pin(&args, true),
+        Command::Unpin(args) => commands::release::pin(&args, false),
+        Command::History(args) => commands::release::history(&args),
+        Command::Status(args) => commands::release::status(&args),
     };
     match result.and_then(|out| write_stdout(&out)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,8 @@
 //! | `kit.secret_name` | with `secrets_as: secret`: the name of the Secret kit renders (`<service>-env`) |
 //! | `env` | the variables, `{name, value}`, sorted by name: `env:` entries, plus secrets unless `secrets_as: secret` |
 //! | `secrets` | the secrets by name (absent with `secrets_as: secret`) |
-//! | `<service>.image`, `<service>.env` | the service's image and the same `env` list |
+//! | `<service>.image`, `kit.image` | the service's image for the target: its release record's image for the cluster, else the record's image, else `kit.yaml`'s `image` |
+//! | `<service>.env` | the same `env` list |
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -50,6 +51,8 @@ pub(crate) struct TargetContext {
     pub checksum: String,
     /// kit's Secret document, with `secrets_as: secret` and secrets present.
     pub secret_document: Option<String>,
+    /// Where the image came from, when a release record gave it.
+    pub image_source: Option<String>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -69,9 +72,10 @@ fn entry(name: &str, value: &str) -> Value {
 pub(crate) fn build(
     project: &Project,
     res: &Resolution,
-    extra: &[Value],
-    redact: Option<&Fingerprinter>,
+    options: &crate::render::RenderOptions,
 ) -> Result<TargetContext, RenderError> {
+    let extra = &options.extra_values;
+    let redact = options.redact.as_ref();
     let t = &res.target;
     let mut values = project.layered_values(t);
     for v in extra {
@@ -150,9 +154,11 @@ pub(crate) fn build(
     if secrets_as == SecretsAs::Secret {
         kit.insert("secret_name".into(), Value::String(secret_name.clone()));
     }
+    let (image, image_source) = image_of(project, t, options)?;
     let mut svc = Map::new();
-    if let Some(image) = &project.file.services[&t.service].image {
+    if let Some(image) = &image {
         svc.insert("image".into(), Value::String(image.clone()));
+        kit.insert("image".into(), Value::String(image.clone()));
     }
     svc.insert("env".into(), env_value.clone());
     let namespace = match ctx.get("namespace") {
@@ -179,6 +185,41 @@ pub(crate) fn build(
         data: Value::Map(ctx),
         checksum: shown_checksum,
         secret_document,
+        image_source,
+    })
+}
+
+/// The image of a target, and where it came from when a release record
+/// gave it: the record for the cluster, else the record's image, else
+/// `kit.yaml`'s.
+fn image_of(
+    project: &Project,
+    t: &kit_env::Target,
+    options: &crate::render::RenderOptions,
+) -> Result<(Option<String>, Option<String>), RenderError> {
+    let key = (t.environment.clone(), t.service.clone());
+    let record = match options.records.get(&key) {
+        Some(r) => Some(r.clone()),
+        None => project.record(&t.environment, &t.service)?,
+    };
+    Ok(match record {
+        Some(r) => {
+            let path = crate::release::record_path(&t.environment, &t.service);
+            let scope = if r.clusters.contains_key(&t.cluster) {
+                format!(" clusters.{}", t.cluster)
+            } else {
+                String::new()
+            };
+            (
+                Some(r.image_for(&t.cluster).to_owned()),
+                Some(format!(
+                    "image from {} revision {}{scope}",
+                    path.display(),
+                    r.revision
+                )),
+            )
+        }
+        None => (project.file.services[&t.service].image.clone(), None),
     })
 }
 
@@ -315,7 +356,7 @@ mod tests {
                 ),
             ],
         );
-        let c = build(&p, &res, &[], None).unwrap();
+        let c = build(&p, &res, &Default::default()).unwrap();
         assert_eq!(
             get(&c.data, &["kit", "service"]),
             &Value::String("myservicio".into())
@@ -352,10 +393,20 @@ mod tests {
         let t = Target::new("production", "nerdearla-cluster", "envar-demo");
         let res = resolution(t, vec![]);
         let extra: Value = serde_json::json!({"replicas": 9}).into();
-        let c = build(&p, &res, &[extra], None).unwrap();
+        let c = build(
+            &p,
+            &res,
+            &crate::render::RenderOptions::default().with_values(extra),
+        )
+        .unwrap();
         assert_eq!(get(&c.data, &["replicas"]), &Value::Int(9));
         let bad: Value = serde_json::json!({"envar-demo": 1}).into();
-        let e = build(&p, &res, &[bad], None).unwrap_err();
+        let e = build(
+            &p,
+            &res,
+            &crate::render::RenderOptions::default().with_values(bad),
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "values key 'envar-demo' is reserved by kit (it names the service's image and variables in templates)"

@@ -34,11 +34,14 @@
 pub mod check;
 pub mod context;
 mod error;
+pub mod git;
 mod mask;
 pub mod model;
 pub mod output_dir;
 mod pipeline;
 mod project;
+pub mod release;
+pub mod releasing;
 mod render;
 mod select;
 pub mod stream;

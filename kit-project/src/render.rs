@@ -24,12 +24,28 @@ pub struct RenderOptions {
     /// For review output: every secret-derived value becomes its
     /// fingerprint.
     pub redact: Option<Fingerprinter>,
+    /// Release records to use instead of the project's files, by
+    /// (environment, service): what `kit release` checks before recording.
+    pub records: std::collections::BTreeMap<(String, String), crate::release::Record>,
 }
 
 impl RenderOptions {
     /// Adds values on top of the project's.
     pub fn with_values(mut self, values: Value) -> Self {
         self.extra_values.push(values);
+        self
+    }
+
+    /// Renders `service` in `environment` as if `record` were its release
+    /// record.
+    pub fn with_record(
+        mut self,
+        environment: &str,
+        service: &str,
+        record: crate::release::Record,
+    ) -> Self {
+        self.records
+            .insert((environment.into(), service.into()), record);
         self
     }
 
@@ -132,12 +148,7 @@ impl<'p> Renderer<'p> {
     /// Renders and checks the templates of `res.target` with its secrets.
     pub fn render(&self, res: &Resolution) -> Result<Vec<Document>, RenderError> {
         let t = &res.target;
-        let ctx = build(
-            self.project,
-            res,
-            &self.options.extra_values,
-            self.options.redact.as_ref(),
-        )?;
+        let ctx = build(self.project, res, &self.options)?;
         let mut docs = Vec::new();
         if let Some(text) = &ctx.secret_document {
             docs.extend(check_output(
@@ -151,12 +162,19 @@ impl<'p> Renderer<'p> {
             let origin = format!("{}/{name}", t.service);
             let tpl = self.template(&origin, &path)?;
             let out = tpl.render(&self.engine, &ctx.data)?;
-            docs.extend(check_output(
+            let checked = check_output(
                 &origin,
                 &out,
                 Some((ENV_CHECKSUM_ANNOTATION, &ctx.checksum)),
                 &self.masker,
-            )?);
+            )?;
+            for mut d in checked {
+                // `# Source:` says which release record the image came from.
+                if let Some(note) = &ctx.image_source {
+                    d.origin = format!("{} ({note})", d.origin);
+                }
+                docs.push(d);
+            }
         }
         Ok(docs)
     }

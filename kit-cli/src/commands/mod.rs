@@ -4,6 +4,7 @@
 pub mod env;
 pub mod exec;
 pub mod kubectl;
+pub mod release;
 pub mod render;
 pub mod secrets;
 pub mod template;

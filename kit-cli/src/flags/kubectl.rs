@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use clap::Args;
 
 /// How kubectl is run.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct KubectlFlags {
     /// The kubectl to run.
     #[arg(

@@ -13,15 +13,21 @@
 //! | [`VerboseFlag`] | `-v` | render, apply, diff, env, exec |
 //! | [`KubectlFlags`] | `--kubectl`, `--keep-going`, `-- ARGS` | apply, diff |
 //! | [`TemplateFlags`] | `--data`, `--partials`, `--escape`, `--lenient` | template |
+//! | [`ServiceFlags`] | `-e`, `-s` (required) | release, rollback, pin, unpin, history |
+//! | [`MetaFlags`] | `-m`, `--author`, `--source-commit`, `--build-url` | release, rollback, promote, pin, unpin |
+//! | [`PushFlags`] | `--no-push`, `--force`, `--push-tries` | release, rollback, promote, pin, unpin |
+//! | [`ListFormatFlag`] | `--format table\|json` | history, status |
 //!
 //! Every flag also reads a `KIT_*` environment variable where CI needs one.
 
 mod kubectl;
 mod project;
+mod release;
 mod source;
 mod template;
 
 pub use kubectl::KubectlFlags;
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
+pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags};
 pub use source::{RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
 pub use template::{EscapeArg, TemplateFlags};

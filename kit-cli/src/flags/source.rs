@@ -10,7 +10,7 @@ use crate::diagnostics::Failure;
 use crate::exit::Code;
 
 /// Where secrets come from and how to reach them.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceFlags {
     /// Where the secrets are: `s3://BUCKET[/PREFIX]`, or a directory with the
     /// same layout (`DIR/<environment>/common/NAME`...). For `kit render`,

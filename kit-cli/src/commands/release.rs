@@ -1,0 +1,591 @@
+//! `kit release`, `rollback`, `promote`, `pin`, `unpin` (records in the
+//! config repository), and `kit history`, `kit status` (reading them).
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use kit_env::Target;
+use kit_project::git::Repo;
+use kit_project::release::Record;
+use kit_project::releasing::{self, Change, Meta, PushOptions, ReleaseError, Request};
+use kit_project::{Plan, Project, RenderOptions};
+
+use crate::diagnostics::Failure;
+use crate::flags::{
+    KubectlFlags, ListFormat, ListFormatFlag, MetaFlags, ProjectFlags, PushFlags, SelectFlags,
+    ServiceFlags, SourceFlags, ValuesFlags, VerboseFlag, runtime,
+};
+
+/// `kit release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    #[command(flatten)]
+    pub target: ServiceFlags,
+    /// The image: an OCI reference with a tag, a digest, or both.
+    #[arg(long, value_name = "REF", env = "KIT_IMAGE")]
+    pub image: String,
+    /// Only for this cluster of the environment (repeatable); default: the
+    /// whole environment.
+    #[arg(long = "cluster", short = 'c', value_name = "CLUSTER")]
+    pub clusters: Vec<String>,
+    /// Then run `kit apply` for the affected clusters.
+    #[arg(long)]
+    pub apply: bool,
+    #[command(flatten)]
+    pub meta: MetaFlags,
+    #[command(flatten)]
+    pub push: PushFlags,
+    #[command(flatten)]
+    pub source: SourceFlags,
+    #[command(flatten)]
+    pub kubectl: KubectlFlags,
+}
+
+/// `kit rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    #[command(flatten)]
+    pub target: ServiceFlags,
+    /// The revision to go back to; default: the one before the current.
+    #[arg(long, value_name = "REVISION")]
+    pub to: Option<u64>,
+    #[command(flatten)]
+    pub meta: MetaFlags,
+    #[command(flatten)]
+    pub push: PushFlags,
+    #[command(flatten)]
+    pub source: SourceFlags,
+}
+
+/// `kit promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    /// The service.
+    #[arg(long, short = 's', env = "KIT_SERVICE")]
+    pub service: String,
+    /// The environment whose current image is promoted.
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// The environment that gets it.
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    #[command(flatten)]
+    pub meta: MetaFlags,
+    #[command(flatten)]
+    pub push: PushFlags,
+    #[command(flatten)]
+    pub source: SourceFlags,
+}
+
+/// `kit pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    #[command(flatten)]
+    pub target: ServiceFlags,
+    #[command(flatten)]
+    pub meta: MetaFlags,
+    #[command(flatten)]
+    pub push: PushFlags,
+}
+
+/// `kit history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    #[command(flatten)]
+    pub target: ServiceFlags,
+    #[command(flatten)]
+    pub format: ListFormatFlag,
+}
+
+/// `kit status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    /// Only this environment.
+    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
+    pub environment: Option<String>,
+    #[command(flatten)]
+    pub format: ListFormatFlag,
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Who, when, why: flags first, then the CI's variables, then git.
+fn meta(flags: &MetaFlags, repo: &Repo) -> Meta {
+    let author = flags
+        .author
+        .clone()
+        .or_else(|| {
+            ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "CI_COMMITTER_NAME"]
+                .iter()
+                .find_map(|v| env_var(v))
+        })
+        .or_else(
+            || match (repo.config("user.name"), repo.config("user.email")) {
+                (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
+                (n, e) => n.or(e),
+            },
+        )
+        .unwrap_or_else(|| "unknown".into());
+    let source_commit = flags.source_commit.clone().or_else(|| {
+        ["GITHUB_SHA", "CI_COMMIT_SHA", "CI_COMMIT_ID"]
+            .iter()
+            .find_map(|v| env_var(v))
+    });
+    let github_run = match (
+        env_var("GITHUB_SERVER_URL"),
+        env_var("GITHUB_REPOSITORY"),
+        env_var("GITHUB_RUN_ID"),
+    ) {
+        (Some(s), Some(r), Some(id)) => Some(format!("{s}/{r}/actions/runs/{id}")),
+        _ => None,
+    };
+    let build_url = flags
+        .build_url
+        .clone()
+        .or(github_run)
+        .or_else(|| env_var("CI_JOB_URL"))
+        .or_else(|| env_var("CI_BUILD_URL"));
+    Meta {
+        author,
+        source_commit,
+        build_url,
+        message: flags.message.clone(),
+        time: releasing::now_utc(),
+    }
+}
+
+/// Renders and checks every target of `environment`'s `service` (on
+/// `clusters`, else everywhere it is enabled) as if `record` were recorded.
+fn check_render(
+    project: &Project,
+    source: &SourceFlags,
+    environment: &str,
+    service: &str,
+    clusters: &[String],
+    record: &Record,
+) -> Result<(), Failure> {
+    let all = project.plan(&kit_project::Selection::All {
+        environment: Some(environment.into()),
+    })?;
+    let targets: Vec<Target> = all
+        .targets
+        .into_iter()
+        .filter(|t| t.service == service && (clusters.is_empty() || clusters.contains(&t.cluster)))
+        .collect();
+    let plan = Plan { targets };
+    let src = source
+        .secrets_from
+        .as_deref()
+        .map(SourceFlags::parse)
+        .transpose()?;
+    let s3 = source.s3_options()?;
+    let secrets = runtime()?.block_on(async {
+        let resolver = project
+            .resolver(src.as_ref(), &s3, source.concurrency)
+            .await?
+            .with_allowed_names(source.allow_vars.iter().cloned());
+        Ok::<_, Failure>(plan.resolve(&resolver).await?)
+    })?;
+    let options = RenderOptions::default().with_record(environment, service, record.clone());
+    kit_project::render(project, &secrets, options, &|| {})?.streams()?;
+    Ok(())
+}
+
+struct Job<'a> {
+    project: &'a ProjectFlags,
+    environment: String,
+    service: String,
+    change: Change,
+    meta: &'a MetaFlags,
+    push: &'a PushFlags,
+    /// `None` for pins, which change no image.
+    source: Option<&'a SourceFlags>,
+}
+
+fn record(job: Job<'_>) -> Result<(Project, releasing::Recorded), Failure> {
+    let project = Project::load(&job.project.project)?;
+    let repo = Repo::open(&project.dir).map_err(ReleaseError::from)?;
+    let clusters = match &job.change {
+        Change::Release { clusters, .. } => clusters.clone(),
+        _ => Vec::new(),
+    };
+    let req = Request {
+        environment: job.environment.clone(),
+        service: job.service.clone(),
+        change: job.change,
+        meta: meta(job.meta, &repo),
+        force: job.push.force,
+    };
+    let opts = PushOptions {
+        push: !job.push.no_push,
+        tries: job.push.push_tries,
+    };
+    let mut render_failure: Option<Failure> = None;
+    let mut check = |r: &Record| match job.source {
+        Some(source) => check_render(
+            &project,
+            source,
+            &job.environment,
+            &job.service,
+            &clusters,
+            r,
+        )
+        .map_err(|f| {
+            render_failure = Some(f);
+            ReleaseError::Pointless("render check failed".into())
+        }),
+        None => Ok(()),
+    };
+    let recorded = releasing::record(&project, &repo, &req, &opts, &mut check);
+    if let Some(f) = render_failure {
+        return Err(f);
+    }
+    let recorded = recorded?;
+    let what = match &req.change {
+        Change::Pin { .. } => "pinned".to_owned(),
+        Change::Unpin => "unpinned".to_owned(),
+        Change::Release { image, clusters } if !clusters.is_empty() => format!(
+            "recorded revision {} ({image} on {})",
+            recorded.record.revision,
+            clusters.join(", ")
+        ),
+        _ => format!(
+            "recorded revision {} ({})",
+            recorded.record.revision, recorded.record.image
+        ),
+    };
+    eprintln!(
+        "kit: {what} for {} in {}: commit {} ({}, {} {})",
+        req.service,
+        req.environment,
+        &recorded.commit[..12.min(recorded.commit.len())],
+        if opts.push { "pushed" } else { "not pushed" },
+        recorded.tries,
+        if recorded.tries == 1 { "try" } else { "tries" }
+    );
+    Ok((project, recorded))
+}
+
+pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
+    record(Job {
+        project: &args.project,
+        environment: args.target.environment.clone(),
+        service: args.target.service.clone(),
+        change: Change::Release {
+            image: args.image.clone(),
+            clusters: args.clusters.clone(),
+        },
+        meta: &args.meta,
+        push: &args.push,
+        source: Some(&args.source),
+    })?;
+    if !args.apply {
+        return Ok(0);
+    }
+    // The clusters the release affects: those given, else every cluster of
+    // the environment where the service runs.
+    let project = Project::load(&args.project.project)?;
+    let clusters = if args.clusters.is_empty() {
+        project
+            .plan(&kit_project::Selection::All {
+                environment: Some(args.target.environment.clone()),
+            })?
+            .targets
+            .into_iter()
+            .filter(|t| t.service == args.target.service)
+            .map(|t| t.cluster)
+            .collect()
+    } else {
+        args.clusters.clone()
+    };
+    let apply = super::kubectl::KubectlArgs {
+        project: ProjectFlags {
+            project: args.project.project.clone(),
+        },
+        select: SelectFlags {
+            environment: Some(args.target.environment.clone()),
+            clusters,
+            services: vec![args.target.service.clone()],
+            all: false,
+        },
+        values: ValuesFlags {
+            values: Vec::new(),
+            set: Vec::new(),
+        },
+        source: args.source.clone(),
+        verbose: VerboseFlag { verbose: false },
+        kubectl: args.kubectl.clone(),
+    };
+    super::kubectl::run(super::kubectl::Verb::Apply, &apply)
+}
+
+pub fn rollback(args: &RollbackArgs) -> Result<Vec<u8>, Failure> {
+    record(Job {
+        project: &args.project,
+        environment: args.target.environment.clone(),
+        service: args.target.service.clone(),
+        change: Change::Rollback { to: args.to },
+        meta: &args.meta,
+        push: &args.push,
+        source: Some(&args.source),
+    })?;
+    Ok(Vec::new())
+}
+
+pub fn promote(args: &PromoteArgs) -> Result<Vec<u8>, Failure> {
+    record(Job {
+        project: &args.project,
+        environment: args.to.clone(),
+        service: args.service.clone(),
+        change: Change::Promote {
+            from: args.from.clone(),
+        },
+        meta: &args.meta,
+        push: &args.push,
+        source: Some(&args.source),
+    })?;
+    Ok(Vec::new())
+}
+
+pub fn pin(args: &PinArgs, pin: bool) -> Result<Vec<u8>, Failure> {
+    let change = if pin {
+        let reason = args.meta.message.clone().ok_or_else(|| {
+            Failure::new(
+                crate::exit::Code::Usage,
+                "kit pin needs a reason: -m REASON",
+            )
+        })?;
+        Change::Pin { reason }
+    } else {
+        Change::Unpin
+    };
+    record(Job {
+        project: &args.project,
+        environment: args.target.environment.clone(),
+        service: args.target.service.clone(),
+        change,
+        meta: &args.meta,
+        push: &args.push,
+        source: None,
+    })?;
+    Ok(Vec::new())
+}
+
+/// One line of `history` or `status`.
+struct Row {
+    environment: String,
+    service: String,
+    cluster: Option<String>,
+    image: String,
+    revision: Option<u64>,
+    time: Option<String>,
+    author: Option<String>,
+    message: Option<String>,
+    action: Option<&'static str>,
+    source_commit: Option<String>,
+    build_url: Option<String>,
+    pinned: Option<String>,
+    commit: Option<String>,
+}
+
+fn rows_of(environment: &str, service: &str, r: &Record, commit: Option<&str>) -> Vec<Row> {
+    let row = |cluster: Option<&String>, image: &str| Row {
+        environment: environment.into(),
+        service: service.into(),
+        cluster: cluster.cloned(),
+        image: image.into(),
+        revision: Some(r.revision),
+        time: Some(r.time.clone()),
+        author: Some(r.author.clone()),
+        message: r.message.clone(),
+        action: Some(r.action.name()),
+        source_commit: r.source_commit.clone(),
+        build_url: r.build_url.clone(),
+        pinned: r
+            .pinned
+            .as_ref()
+            .map(|p| format!("{} ({})", p.reason, p.by)),
+        commit: commit.map(str::to_owned),
+    };
+    std::iter::once(row(None, &r.image))
+        .chain(r.clusters.iter().map(|(c, i)| row(Some(c), i)))
+        .collect()
+}
+
+fn age(time: Option<&str>) -> String {
+    let Some(then) = time.and_then(releasing::parse_utc) else {
+        return "-".into();
+    };
+    let now = releasing::parse_utc(&releasing::now_utc()).unwrap_or(then);
+    let s = now.saturating_sub(then);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
+    if format == ListFormat::Json {
+        let items: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                let mut o = serde_json::json!({
+                    "environment": r.environment, "service": r.service, "cluster": r.cluster,
+                    "image": r.image, "revision": r.revision, "time": r.time, "author": r.author,
+                    "message": r.message, "action": r.action, "source_commit": r.source_commit,
+                    "build_url": r.build_url, "pinned": r.pinned,
+                });
+                if history {
+                    o["commit"] = serde_json::json!(r.commit);
+                }
+                o
+            })
+            .collect();
+        return serde_json::to_string_pretty(&items).expect("strings always serialize") + "\n";
+    }
+    let printable = |s: &str| kit_env::layout::printable(s).to_string();
+    let mut table: Vec<Vec<String>> = vec![
+        if history {
+            [
+                "REVISION", "TIME", "CLUSTER", "IMAGE", "AUTHOR", "ACTION", "MESSAGE",
+            ]
+        } else {
+            [
+                "SERVICE",
+                "ENVIRONMENT",
+                "CLUSTER",
+                "IMAGE",
+                "REVISION",
+                "AGE",
+                "PINNED",
+            ]
+        }
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect(),
+    ];
+    for r in rows {
+        let cluster = r.cluster.clone().unwrap_or_else(|| "*".into());
+        let revision = r.revision.map_or("-".into(), |n| n.to_string());
+        table.push(if history {
+            vec![
+                revision,
+                r.time.clone().unwrap_or_default(),
+                cluster,
+                r.image.clone(),
+                r.author.clone().unwrap_or_default(),
+                r.action.unwrap_or("").into(),
+                printable(r.message.as_deref().unwrap_or("")),
+            ]
+        } else {
+            vec![
+                r.service.clone(),
+                r.environment.clone(),
+                cluster,
+                r.image.clone(),
+                revision,
+                age(r.time.as_deref()),
+                printable(r.pinned.as_deref().unwrap_or("")),
+            ]
+        });
+    }
+    let widths: Vec<usize> = (0..table[0].len())
+        .map(|i| {
+            table
+                .iter()
+                .map(|row| row[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &table {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let _ = write!(line, "{cell:w$}  ", w = widths[i]);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn history(args: &HistoryArgs) -> Result<Vec<u8>, Failure> {
+    let project = Project::load(&args.project.project)?;
+    let (env, svc) = (&args.target.environment, &args.target.service);
+    project.plan(&kit_project::Selection::All {
+        environment: Some(env.clone()),
+    })?;
+    if !project.file.services.contains_key(svc) {
+        return Err(kit_project::ProjectError::UnknownService {
+            name: svc.clone(),
+            known: project
+                .file
+                .services
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into());
+    }
+    let repo = Repo::open(&project.dir).map_err(ReleaseError::from)?;
+    let versions = releasing::history(&repo, "HEAD", env, svc)?;
+    let rows: Vec<Row> = versions
+        .iter()
+        .flat_map(|(c, r)| rows_of(env, svc, r, Some(c)))
+        .collect();
+    Ok(render_rows(&rows, args.format.format, true).into_bytes())
+}
+
+pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
+    let project = Project::load(&args.project.project)?;
+    if let Some(e) = &args.environment {
+        project.plan(&kit_project::Selection::All {
+            environment: Some(e.clone()),
+        })?;
+    }
+    let mut rows = Vec::new();
+    for svc in project.file.services.keys() {
+        for env in project.file.environments.keys() {
+            if args.environment.as_ref().is_some_and(|e| e != env) {
+                continue;
+            }
+            match project.record(env, svc)? {
+                Some(r) => rows.extend(rows_of(env, svc, &r, None)),
+                None => rows.push(Row {
+                    environment: env.clone(),
+                    service: svc.clone(),
+                    cluster: None,
+                    image: project.file.services[svc].image.clone().unwrap_or_default(),
+                    revision: None,
+                    time: None,
+                    author: None,
+                    message: None,
+                    action: None,
+                    source_commit: None,
+                    build_url: None,
+                    pinned: None,
+                    commit: None,
+                }),
+            }
+        }
+    }
+    Ok(render_rows(&rows, args.format.format, false).into_bytes())
+}

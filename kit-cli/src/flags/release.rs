@@ -1,0 +1,69 @@
+//! Flags of the release commands (`kit release`, `rollback`, `promote`,
+//! `pin`, `unpin`, `history`, `status`).
+
+use clap::{Args, ValueEnum};
+
+/// The service and environment a release command is about.
+#[derive(Debug, Args)]
+pub struct ServiceFlags {
+    /// The environment.
+    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
+    pub environment: String,
+    /// The service.
+    #[arg(long, short = 's', env = "KIT_SERVICE")]
+    pub service: String,
+}
+
+/// Who, why, and from which build. Unset, they come from the CI's own
+/// variables (GitHub Actions, GitLab CI, Codeship), else from git's
+/// configuration.
+#[derive(Debug, Args)]
+pub struct MetaFlags {
+    /// Why (kept in the record and the commit).
+    #[arg(long, short = 'm', value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Who. Default: GITHUB_ACTOR, GITLAB_USER_LOGIN or CI_COMMITTER_NAME,
+    /// else git's user.name and user.email.
+    #[arg(long, env = "KIT_AUTHOR")]
+    pub author: Option<String>,
+    /// The source commit that was built. Default: GITHUB_SHA, CI_COMMIT_SHA
+    /// or CI_COMMIT_ID.
+    #[arg(long, value_name = "SHA", env = "KIT_SOURCE_COMMIT")]
+    pub source_commit: Option<String>,
+    /// The CI build. Default: the GitHub Actions run, CI_JOB_URL or
+    /// CI_BUILD_URL.
+    #[arg(long, value_name = "URL", env = "KIT_BUILD_URL")]
+    pub build_url: Option<String>,
+}
+
+/// Where the record goes.
+#[derive(Debug, Args)]
+pub struct PushFlags {
+    /// Commit on the local branch only; do not push.
+    #[arg(long, env = "KIT_NO_PUSH")]
+    pub no_push: bool,
+    /// Release even though the service is pinned (the pin stays).
+    #[arg(long)]
+    pub force: bool,
+    /// Pushes to try before giving up when other releases keep landing
+    /// first.
+    #[arg(long, value_name = "N", default_value_t = 20, env = "KIT_PUSH_TRIES")]
+    pub push_tries: u32,
+}
+
+/// Output formats of `kit history` and `kit status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns for people.
+    Table,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// `--format`.
+#[derive(Debug, Args)]
+pub struct ListFormatFlag {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table, env = "KIT_FORMAT")]
+    pub format: ListFormat,
+}

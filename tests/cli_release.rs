@@ -1,0 +1,805 @@
+//! `kit release`, `rollback`, `promote`, `pin`, `unpin`, `history` and
+//! `status` with the real `git` program against bare repositories on disk,
+//! from fresh clones, as CI jobs run them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{Run, kit, root, temp_dir};
+
+const IMAGE: &str = "registry.example.com/shop/myservicio";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A bare config repository holding `project` under `deploy/` (as in a real
+/// config repository, the project is a folder of it).
+struct Remote {
+    base: PathBuf,
+    bare: PathBuf,
+}
+
+impl Remote {
+    fn new(project: &Path) -> Remote {
+        let base = temp_dir("release");
+        let bare = base.join("config.git");
+        git(
+            &base,
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "-b",
+                "main",
+                bare.to_str().unwrap(),
+            ],
+        );
+        let seed = base.join("seed");
+        git(
+            &base,
+            &[
+                "clone",
+                "--quiet",
+                bare.to_str().unwrap(),
+                seed.to_str().unwrap(),
+            ],
+        );
+        git(&seed, &["checkout", "--quiet", "-b", "main"]);
+        copy(project, &seed.join("deploy"));
+        git(&seed, &["add", "-A"]);
+        git(&seed, &["commit", "--quiet", "-m", "the config repository"]);
+        git(&seed, &["push", "--quiet", "-u", "origin", "main"]);
+        Remote { base, bare }
+    }
+
+    /// A fresh clone, as a CI job has.
+    fn clone(&self, name: &str) -> PathBuf {
+        let dir = self.base.join(name);
+        git(
+            &self.base,
+            &[
+                "clone",
+                "--quiet",
+                self.bare.to_str().unwrap(),
+                dir.to_str().unwrap(),
+            ],
+        );
+        dir
+    }
+
+    fn log(&self) -> Vec<String> {
+        git(&self.bare, &["log", "--format=%s", "main"])
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+fn kit_in(dir: &Path, args: &[&str]) -> Run {
+    let mut a = vec![];
+    a.extend_from_slice(args);
+    a.extend(["-C", "deploy", "--author", "ci-bot"]);
+    kit(dir, &a, &[], None)
+}
+
+fn demo_remote() -> Remote {
+    Remote::new(&root().join("fixtures/demo"))
+}
+
+fn release(dir: &Path, env: &str, service: &str, image: &str, extra: &[&str]) -> Run {
+    let mut a = vec!["release", "-e", env, "-s", service, "--image", image];
+    a.extend_from_slice(extra);
+    kit_in(dir, &a)
+}
+
+#[test]
+fn release_records_renders_and_shows_history_and_status() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.5.0"),
+        &[
+            "-m",
+            "ship it",
+            "--source-commit",
+            "abc123",
+            "--build-url",
+            "https://ci.example.com/b/1",
+        ],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+    assert!(r.stderr.starts_with("kit: recorded revision 1 (registry.example.com/shop/myservicio:1.5.0) for myservicio in production: commit "), "{}", r.stderr);
+    // The record, exactly; pushed; the local checkout moved along.
+    let record =
+        std::fs::read_to_string(ci.join("deploy/releases/production/myservicio.yaml")).unwrap();
+    let time = record
+        .lines()
+        .find(|l| l.starts_with("time: "))
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        record,
+        format!(
+            "# Written by kit (kit release, rollback, promote, pin). Do not edit by hand.\n# Format: docs/releases.md\nrevision: 1\nimage: registry.example.com/shop/myservicio:1.5.0\n{time}\nauthor: ci-bot\nsource_commit: abc123\nbuild_url: https://ci.example.com/b/1\nmessage: ship it\naction: release\n"
+        )
+    );
+    assert_eq!(
+        remote.log()[0],
+        "kit: release myservicio in production (revision 1)"
+    );
+    assert_eq!(git(&ci, &["status", "--porcelain"]), "");
+
+    // Another job, another clone: the render uses the record, and says so.
+    let other = remote.clone("other");
+    let r = kit(
+        &other,
+        &[
+            "render",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-s",
+            "myservicio",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("image: registry.example.com/shop/myservicio:1.5.0\n")
+    );
+    assert!(r.stdout.contains("# Source: myservicio/deployment.yaml (image from releases/production/myservicio.yaml revision 1)\n"));
+    // Staging has no record: kit.yaml's image.
+    let r = kit(
+        &other,
+        &[
+            "render",
+            "-C",
+            "deploy",
+            "-e",
+            "staging",
+            "-c",
+            "staging-cluster",
+            "-s",
+            "myservicio",
+        ],
+        &[],
+        None,
+    );
+    assert!(
+        r.stdout
+            .contains("image: registry.example.com/shop/myservicio:1.4.0\n"),
+        "{}",
+        r.stdout
+    );
+
+    // A cluster override.
+    let r = release(
+        &other,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.6.0-canary"),
+        &["-c", "other-cluster"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let render = |cluster: &str| {
+        kit(
+            &other,
+            &[
+                "render",
+                "-C",
+                "deploy",
+                "-e",
+                "production",
+                "-c",
+                cluster,
+                "-s",
+                "myservicio",
+            ],
+            &[],
+            None,
+        )
+        .stdout
+    };
+    assert!(
+        render("other-cluster")
+            .contains("image: registry.example.com/shop/myservicio:1.6.0-canary\n")
+    );
+    assert!(
+        render("nerdearla-cluster").contains("image: registry.example.com/shop/myservicio:1.5.0\n")
+    );
+
+    // History, newest first, as JSON.
+    let r = kit(
+        &ci,
+        &[
+            "history",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    git(&ci, &["pull", "--quiet", "--ff-only"]);
+    let r = kit(
+        &ci,
+        &[
+            "history",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    let h: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let entries = h.as_array().unwrap();
+    let summary: Vec<(u64, Option<&str>, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["revision"].as_u64().unwrap(),
+                e["cluster"].as_str(),
+                e["image"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (2, None, "registry.example.com/shop/myservicio:1.5.0"),
+            (
+                2,
+                Some("other-cluster"),
+                "registry.example.com/shop/myservicio:1.6.0-canary"
+            ),
+            (1, None, "registry.example.com/shop/myservicio:1.5.0"),
+        ]
+    );
+    for e in entries {
+        for key in [
+            "environment",
+            "service",
+            "cluster",
+            "image",
+            "revision",
+            "time",
+            "author",
+            "message",
+        ] {
+            assert!(e.get(key).is_some(), "{key} in {e}");
+        }
+        assert_eq!(e["author"], "ci-bot");
+    }
+
+    // Status: services x environments.
+    let r = kit(
+        &ci,
+        &["status", "-C", "deploy", "--format", "json"],
+        &[],
+        None,
+    );
+    let s: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows: Vec<(&str, &str, Option<&str>, Option<u64>)> = s
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["service"].as_str().unwrap(),
+                e["environment"].as_str().unwrap(),
+                e["cluster"].as_str(),
+                e["revision"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 7);
+    assert!(rows.contains(&("myservicio", "production", None, Some(2))));
+    assert!(rows.contains(&("myservicio", "production", Some("other-cluster"), Some(2))));
+    assert!(rows.contains(&("myservicio", "staging", None, None)));
+    let r = kit(&ci, &["status", "-C", "deploy"], &[], None);
+    assert!(
+        r.stdout
+            .starts_with("SERVICE     ENVIRONMENT  CLUSTER        IMAGE"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn rollback_promote_and_pins() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    for v in ["1.5.0", "1.6.0", "1.7.0"] {
+        assert_eq!(
+            release(
+                &ci,
+                "production",
+                "myservicio",
+                &format!("{IMAGE}:{v}"),
+                &[]
+            )
+            .code,
+            0
+        );
+    }
+    let current =
+        || std::fs::read_to_string(ci.join("deploy/releases/production/myservicio.yaml")).unwrap();
+    // Default: the revision before the current one.
+    let r = kit_in(&ci, &["rollback", "-e", "production", "-s", "myservicio"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(current().contains("revision: 4\nimage: registry.example.com/shop/myservicio:1.6.0\n"));
+    assert!(current().contains("message: rollback to revision 2\naction: rollback\n"));
+    let r = kit_in(
+        &ci,
+        &[
+            "rollback",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--to",
+            "1",
+            "-m",
+            "bad migration",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(current().contains("revision: 5\nimage: registry.example.com/shop/myservicio:1.5.0\n"));
+    assert!(current().contains("message: \"rollback to revision 1: bad migration\"\n"));
+    let r = kit_in(
+        &ci,
+        &[
+            "rollback",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--to",
+            "99",
+        ],
+    );
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            4,
+            "error: myservicio in production has no revision 99 to roll back to\n"
+        )
+    );
+
+    // Promote production's current image to staging.
+    let r = kit_in(
+        &ci,
+        &[
+            "promote",
+            "-s",
+            "myservicio",
+            "--from",
+            "production",
+            "--to",
+            "staging",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let staging =
+        std::fs::read_to_string(ci.join("deploy/releases/staging/myservicio.yaml")).unwrap();
+    assert!(staging.contains("revision: 1\nimage: registry.example.com/shop/myservicio:1.5.0\n"));
+    assert!(staging.contains("message: promote from production revision 5\naction: promote\n"));
+
+    // A pin holds against releases, rollbacks and promotions until lifted.
+    let r = kit_in(
+        &ci,
+        &[
+            "pin",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "-m",
+            "incident 12",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for args in [
+        vec![
+            "release",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--image",
+            "registry.example.com/shop/myservicio:2.0.0",
+        ],
+        vec!["rollback", "-e", "production", "-s", "myservicio"],
+    ] {
+        let r = kit_in(&ci, &args);
+        assert_eq!(r.code, 7, "{args:?}");
+        assert!(
+            r.stderr
+                .starts_with("error: myservicio is pinned in production by ci-bot since "),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(": incident 12\n  = hint: kit unpin"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = kit_in(
+        &ci,
+        &[
+            "promote",
+            "-s",
+            "myservicio",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+        ],
+    );
+    assert_eq!(r.code, 7);
+    let before = remote.log().len();
+    assert_eq!(
+        kit_in(&ci, &["unpin", "-e", "production", "-s", "myservicio"]).code,
+        0
+    );
+    assert_eq!(
+        release(
+            &ci,
+            "production",
+            "myservicio",
+            &format!("{IMAGE}:2.0.0"),
+            &[]
+        )
+        .code,
+        0
+    );
+    assert_eq!(remote.log().len(), before + 2);
+    // History lists releases, not pins.
+    let r = kit(
+        &ci,
+        &[
+            "history",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--format",
+            "json",
+        ],
+        &[],
+        None,
+    );
+    let h: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let revisions: Vec<u64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revisions, [6, 5, 4, 3, 2, 1]);
+}
+
+#[test]
+fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let before = remote.log();
+    for (image, why) in [
+        ("registry.example.com/shop/myservicio:1.5.0 ", "white space"),
+        (
+            "registry.example.com/shop/myservicio:1.5.0\nkind: Secret",
+            "white space",
+        ),
+        ("registry.example.com/Shop/myservicio:1.5.0", "lowercase"),
+        ("registry.example.com/shop/myservicio@sha256:xyz", "digest"),
+        ("registry.example.com/shop/myservicio", "needs a tag"),
+    ] {
+        let r = release(&ci, "production", "myservicio", image, &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{image:?}");
+        assert!(
+            r.stderr.starts_with("error: invalid image reference ") && r.stderr.contains(why),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = release(&ci, "prod", "myservicio", &format!("{IMAGE}:1"), &[]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            4,
+            "error: unknown environment 'prod' (known: production, staging)\n"
+        )
+    );
+    let r = release(&ci, "production", "api", &format!("{IMAGE}:1"), &[]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            4,
+            "error: unknown service 'api' (known: myservicio, envar-demo, worker)\n"
+        )
+    );
+
+    // A render that fails records nothing, locally or remotely.
+    std::fs::write(
+        ci.join("deploy/templates/myservicio/service.yaml"),
+        "apiVersion: v1\nkind: Service\n",
+    )
+    .unwrap();
+    git(&ci, &["commit", "--quiet", "-am", "break the template"]);
+    let head = git(&ci, &["rev-parse", "HEAD"]);
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.5.0"),
+        &[],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{}", r.stderr);
+    assert_eq!(git(&ci, &["rev-parse", "HEAD"]), head);
+    assert_eq!(remote.log(), before);
+
+    // Uncommitted changes to a tracked record.
+    let ci = remote.clone("ci2");
+    assert_eq!(
+        release(
+            &ci,
+            "production",
+            "myservicio",
+            &format!("{IMAGE}:1.5.0"),
+            &[]
+        )
+        .code,
+        0
+    );
+    std::fs::write(
+        ci.join("deploy/releases/production/myservicio.yaml"),
+        "hand edit\n",
+    )
+    .unwrap();
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.6.0"),
+        &[],
+    );
+    assert_eq!(r.code, 7);
+    assert!(r.stderr.starts_with("error: tracked files under releases/ have uncommitted changes: deploy/releases/production/myservicio.yaml\n"), "{}", r.stderr);
+
+    // Not a git checkout; no upstream.
+    let plain = temp_dir("plain");
+    copy(&root().join("fixtures/demo"), &plain.join("deploy"));
+    let r = release(
+        &plain,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1"),
+        &[],
+    );
+    assert_eq!(r.code, 7);
+    assert!(
+        r.stderr
+            .starts_with("error: deploy is not inside a git checkout\n"),
+        "{}",
+        r.stderr
+    );
+    let ci = remote.clone("ci3");
+    git(&ci, &["checkout", "--quiet", "-b", "local-only"]);
+    let r = release(&ci, "production", "myservicio", &format!("{IMAGE}:1"), &[]);
+    assert_eq!(r.code, 7);
+    assert!(
+        r.stderr
+            .starts_with("error: the current branch has no upstream branch to push to\n"),
+        "{}",
+        r.stderr
+    );
+    // --no-push commits locally only.
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.9.0"),
+        &["--no-push"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        git(&ci, &["log", "-1", "--format=%s"]),
+        "kit: release myservicio in production (revision 2)\n"
+    );
+}
+
+/// A project with `n` services, for racing releases.
+fn many_services(n: usize) -> PathBuf {
+    let dir = temp_dir("many");
+    let mut kit_yaml = String::from(
+        "environments:\n  prod:\n    clusters:\n      c1:\n        context: c1\nservices:\n",
+    );
+    for i in 0..n {
+        kit_yaml.push_str(&format!(
+            "  svc-{i:02}:\n    image: registry.example.com/svc-{i:02}:0.1.0\n"
+        ));
+        let tpl = dir.join(format!("templates/svc-{i:02}/deployment.yaml"));
+        std::fs::create_dir_all(tpl.parent().unwrap()).unwrap();
+        std::fs::write(
+            tpl,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{kit.service}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {{kit.image}}\n",
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("kit.yaml"), kit_yaml).unwrap();
+    std::fs::create_dir_all(dir.join("secrets/prod/common")).unwrap();
+    std::fs::write(
+        dir.join("secrets/prod/common/KIT_CHECKSUM_KEY"),
+        "race-checksum-key-0123456789",
+    )
+    .unwrap();
+    dir
+}
+
+fn spawn_release(dir: &Path, service: &str, image: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_kit"))
+        .current_dir(dir)
+        .args([
+            "release", "-C", "deploy", "-e", "prod", "-s", service, "--image", image, "--author",
+            "race",
+        ])
+        .env_remove("KIT_PUSH_TRIES")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn sixteen_parallel_releases_all_land_on_a_linear_history() {
+    let remote = Remote::new(&many_services(16));
+    let clones: Vec<PathBuf> = (0..16).map(|i| remote.clone(&format!("job-{i}"))).collect();
+    let children: Vec<_> = clones
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            spawn_release(
+                dir,
+                &format!("svc-{i:02}"),
+                &format!("registry.example.com/svc-{i:02}:1.0.{i}"),
+            )
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "svc-{i:02}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        git(&remote.bare, &["rev-list", "--merges", "main"]),
+        "",
+        "no merge commits"
+    );
+    assert_eq!(remote.log().len(), 17);
+    let check = remote.clone("check");
+    for i in 0..16 {
+        let rec =
+            std::fs::read_to_string(check.join(format!("deploy/releases/prod/svc-{i:02}.yaml")))
+                .unwrap();
+        assert!(
+            rec.contains(&format!(
+                "revision: 1\nimage: registry.example.com/svc-{i:02}:1.0.{i}\n"
+            )),
+            "{rec}"
+        );
+    }
+}
+
+#[test]
+fn parallel_releases_of_one_service_never_lose_one_silently() {
+    let remote = Remote::new(&many_services(1));
+    let clones: Vec<PathBuf> = (0..8).map(|i| remote.clone(&format!("job-{i}"))).collect();
+    let children: Vec<_> = clones
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            spawn_release(
+                dir,
+                "svc-00",
+                &format!("registry.example.com/svc-00:2.0.{i}"),
+            )
+        })
+        .collect();
+    let mut landed = Vec::new();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            landed.push(i);
+        } else {
+            assert_eq!(out.status.code(), Some(7), "{stderr}");
+            assert!(stderr.contains("was still rejected after"), "{stderr}");
+        }
+    }
+    assert!(!landed.is_empty());
+    assert_eq!(git(&remote.bare, &["rev-list", "--merges", "main"]), "");
+    let check = remote.clone("check");
+    let r = kit(
+        &check,
+        &[
+            "history", "-C", "deploy", "-e", "prod", "-s", "svc-00", "--format", "json",
+        ],
+        &[],
+        None,
+    );
+    let h: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let images: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["image"].as_str().unwrap())
+        .collect();
+    for i in &landed {
+        assert!(
+            images.contains(&format!("registry.example.com/svc-00:2.0.{i}").as_str()),
+            "release {i} lost: {images:?}"
+        );
+    }
+    // Revisions are consecutive: every landed release got its own.
+    let revisions: Vec<u64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        revisions,
+        (1..=landed.len() as u64).rev().collect::<Vec<_>>()
+    );
+}
