@@ -144,6 +144,23 @@ fn other_branches_do_nothing() {
 }
 
 #[test]
+fn release_recipes_are_valid_yaml_and_record_a_release() {
+    for f in [
+        "release-github-actions.yml",
+        "release-gitlab-ci.yml",
+        "release-codeship-steps.yml",
+    ] {
+        let text = std::fs::read_to_string(root().join("docs/ci").join(f)).unwrap();
+        let parsed: Result<kit_core::Value, _> = serde_saphyr::from_str(&text);
+        assert!(parsed.is_ok(), "{f}: {parsed:?}");
+        assert!(
+            text.contains("kit release -C config/deploy -e staging -s "),
+            "{f} does not record a release"
+        );
+    }
+}
+
+#[test]
 fn recipes_are_valid_yaml_and_call_the_script() {
     for f in [
         "github-actions.yml",

@@ -803,3 +803,51 @@ fn parallel_releases_of_one_service_never_lose_one_silently() {
         (1..=landed.len() as u64).rev().collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn release_with_apply_sends_the_new_image_to_every_affected_cluster() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let rec = temp_dir("rec");
+    let recorder = root().join("tests/support/kubectl-recorder.sh");
+    let r = kit(
+        &ci,
+        &[
+            "release",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--image",
+            "registry.example.com/shop/myservicio:1.5.0",
+            "--author",
+            "ci-bot",
+            "--apply",
+            "--kubectl",
+            recorder.to_str().unwrap(),
+            "--",
+            "--server-side",
+        ],
+        &[("KIT_REC_DIR", rec.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // myservicio runs on both production clusters: one kubectl run each,
+    // with the cluster's context, carrying only myservicio, with the image.
+    for (n, context) in [(1, "nerdearla"), (2, "other")] {
+        let args = std::fs::read_to_string(rec.join(format!("{n}.args"))).unwrap();
+        assert_eq!(
+            args,
+            format!("apply\n-f\n-\n--context\n{context}\n--server-side\n")
+        );
+        let stdin = std::fs::read_to_string(rec.join(format!("{n}.stdin"))).unwrap();
+        assert!(
+            stdin.contains("image: registry.example.com/shop/myservicio:1.5.0\n"),
+            "{stdin}"
+        );
+        assert!(!stdin.contains("envar-demo"), "only the released service");
+    }
+    assert!(!rec.join("3.args").exists());
+}
