@@ -525,6 +525,35 @@ fn rollback_promote_and_pins() {
         .map(|e| e["revision"].as_u64().unwrap())
         .collect();
     assert_eq!(revisions, [6, 5, 4, 3, 2, 1]);
+    // The table for people: one line per revision, under a header.
+    let r = kit(
+        &ci,
+        &[
+            "history",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 7);
+    assert!(
+        lines[0].starts_with("REVISION  TIME                  CLUSTER  IMAGE"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("6         ")
+            && lines[1].contains("registry.example.com/shop/myservicio:2.0.0"),
+        "{}",
+        lines[1]
+    );
 }
 
 #[test]
@@ -613,6 +642,31 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
     );
     assert_eq!(r.code, 7);
     assert!(r.stderr.starts_with("error: tracked files under releases/ have uncommitted changes: deploy/releases/production/myservicio.yaml\n"), "{}", r.stderr);
+
+    // No git program at all.
+    let r = kit(
+        &ci,
+        &[
+            "release",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--image",
+            "registry.example.com/shop/myservicio:1.7.0",
+        ],
+        &[("PATH", "/nonexistent")],
+        None,
+    );
+    assert_eq!(r.code, 7);
+    assert!(
+        r.stderr
+            .starts_with("error: the git program was not found\n  = hint: install git"),
+        "{}",
+        r.stderr
+    );
 
     // Not a git checkout; no upstream.
     let plain = temp_dir("plain");

@@ -460,26 +460,22 @@ fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
         return serde_json::to_string_pretty(&items).expect("strings always serialize") + "\n";
     }
     let printable = |s: &str| kit_env::layout::printable(s).to_string();
-    let mut table: Vec<Vec<String>> = vec![
-        if history {
-            [
-                "REVISION", "TIME", "CLUSTER", "IMAGE", "AUTHOR", "ACTION", "MESSAGE",
-            ]
-        } else {
-            [
-                "SERVICE",
-                "ENVIRONMENT",
-                "CLUSTER",
-                "IMAGE",
-                "REVISION",
-                "AGE",
-                "PINNED",
-            ]
-        }
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect(),
-    ];
+    let header: &[&str] = if history {
+        &[
+            "REVISION", "TIME", "CLUSTER", "IMAGE", "AUTHOR", "SOURCE", "ACTION", "MESSAGE",
+        ]
+    } else {
+        &[
+            "SERVICE",
+            "ENVIRONMENT",
+            "CLUSTER",
+            "IMAGE",
+            "REVISION",
+            "AGE",
+            "PINNED",
+        ]
+    };
+    let mut table: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_owned()).collect()];
     for r in rows {
         let cluster = r.cluster.clone().unwrap_or_else(|| "*".into());
         let revision = r.revision.map_or("-".into(), |n| n.to_string());
@@ -490,6 +486,7 @@ fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
                 cluster,
                 r.image.clone(),
                 r.author.clone().unwrap_or_default(),
+                r.source_commit.clone().unwrap_or_default(),
                 r.action.unwrap_or("").into(),
                 printable(r.message.as_deref().unwrap_or("")),
             ]
