@@ -107,6 +107,20 @@ fn kit_in(dir: &Path, args: &[&str]) -> Run {
     kit(dir, &a, &[], None)
 }
 
+/// `kit history --format json` in `dir`.
+fn history_json(dir: &Path, env: &str, service: &str) -> serde_json::Value {
+    let r = kit(
+        dir,
+        &[
+            "history", "-C", "deploy", "-e", env, "-s", service, "--format", "json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
 fn demo_remote() -> Remote {
     Remote::new(&root().join("fixtures/demo"))
 }
@@ -241,42 +255,9 @@ fn release_records_renders_and_shows_history_and_status() {
         render("nerdearla-cluster").contains("image: registry.example.com/shop/myservicio:1.5.0\n")
     );
 
-    // History, newest first, as JSON.
-    let r = kit(
-        &ci,
-        &[
-            "history",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-s",
-            "myservicio",
-            "--format",
-            "json",
-        ],
-        &[],
-        None,
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    // History, newest first, as JSON (after the other job's release).
     git(&ci, &["pull", "--quiet", "--ff-only"]);
-    let r = kit(
-        &ci,
-        &[
-            "history",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-s",
-            "myservicio",
-            "--format",
-            "json",
-        ],
-        &[],
-        None,
-    );
-    let h: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let h = history_json(&ci, "production", "myservicio");
     let entries = h.as_array().unwrap();
     let summary: Vec<(u64, Option<&str>, &str)> = entries
         .iter()
@@ -501,23 +482,7 @@ fn rollback_promote_and_pins() {
     );
     assert_eq!(remote.log().len(), before + 2);
     // History lists releases, not pins.
-    let r = kit(
-        &ci,
-        &[
-            "history",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-s",
-            "myservicio",
-            "--format",
-            "json",
-        ],
-        &[],
-        None,
-    );
-    let h: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let h = history_json(&ci, "production", "myservicio");
     let revisions: Vec<u64> = h
         .as_array()
         .unwrap()
@@ -824,15 +789,7 @@ fn parallel_releases_of_one_service_never_lose_one_silently() {
     assert!(!landed.is_empty());
     assert_eq!(git(&remote.bare, &["rev-list", "--merges", "main"]), "");
     let check = remote.clone("check");
-    let r = kit(
-        &check,
-        &[
-            "history", "-C", "deploy", "-e", "prod", "-s", "svc-00", "--format", "json",
-        ],
-        &[],
-        None,
-    );
-    let h: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let h = history_json(&check, "prod", "svc-00");
     let images: Vec<&str> = h
         .as_array()
         .unwrap()

@@ -169,33 +169,8 @@ pub fn next_record(
     req: &Request,
 ) -> Result<Record, ReleaseError> {
     let (env, svc) = (&req.environment, &req.service);
-    let e = project
-        .file
-        .environments
-        .get(env)
-        .ok_or_else(|| ProjectError::UnknownEnvironment {
-            name: env.clone(),
-            known: project
-                .file
-                .environments
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
-    if !project.file.services.contains_key(svc) {
-        return Err(ProjectError::UnknownService {
-            name: svc.clone(),
-            known: project
-                .file
-                .services
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-        .into());
-    }
+    let e = project.environment(env)?;
+    project.service(svc)?;
     let rel = record_path(env, svc);
     let current = match commit {
         Some(c) => repo

@@ -84,13 +84,27 @@ impl Project {
         }
     }
 
-    fn environment(&self, name: &str) -> Result<&crate::model::Environment, ProjectError> {
+    /// The environment called `name`; unknown names are errors listing the
+    /// choices.
+    pub fn environment(&self, name: &str) -> Result<&crate::model::Environment, ProjectError> {
         self.file
             .environments
             .get(name)
             .ok_or_else(|| ProjectError::UnknownEnvironment {
                 name: name.into(),
                 known: known(self.file.environments.keys()),
+            })
+    }
+
+    /// The service called `name`; unknown names are errors listing the
+    /// choices.
+    pub fn service(&self, name: &str) -> Result<&crate::model::Service, ProjectError> {
+        self.file
+            .services
+            .get(name)
+            .ok_or_else(|| ProjectError::UnknownService {
+                name: name.into(),
+                known: known(self.file.services.keys()),
             })
     }
 
@@ -121,12 +135,7 @@ impl Project {
         }
         let mut out = Vec::new();
         for s in services {
-            if !f.services.contains_key(s) {
-                return Err(ProjectError::UnknownService {
-                    name: s.clone(),
-                    known: known(f.services.keys()),
-                });
-            }
+            self.service(s)?;
             if !enabled(s) {
                 return Err(ProjectError::Disabled {
                     service: s.clone(),

@@ -526,22 +526,8 @@ fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
 pub fn history(args: &HistoryArgs) -> Result<Vec<u8>, Failure> {
     let project = Project::load(&args.project.project)?;
     let (env, svc) = (&args.target.environment, &args.target.service);
-    project.plan(&kit_project::Selection::All {
-        environment: Some(env.clone()),
-    })?;
-    if !project.file.services.contains_key(svc) {
-        return Err(kit_project::ProjectError::UnknownService {
-            name: svc.clone(),
-            known: project
-                .file
-                .services
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-        .into());
-    }
+    project.environment(env)?;
+    project.service(svc)?;
     let repo = Repo::open(&project.dir).map_err(ReleaseError::from)?;
     let versions = releasing::history(&repo, "HEAD", env, svc)?;
     let rows: Vec<Row> = versions
