@@ -318,29 +318,26 @@ impl Repo {
         }
         let out = self.raw(&["cat-file", "--batch"], Some(input.as_bytes()), &[])?;
         // Each object: "<sha> blob <size>\n<content>\n", or "<spec> missing\n".
-        let bytes = out.as_bytes();
-        let mut pos = 0;
+        let garbled = || GitError::Failed {
+            command: "cat-file".into(),
+            stderr: "unexpected answer (is a record not UTF-8 text?)".into(),
+        };
+        let mut rest = out.as_str();
         let mut versions = Vec::with_capacity(commits.len());
         for c in commits {
-            let end = bytes[pos..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |i| pos + i);
-            let header = &out[pos..end];
-            pos = end + 1;
+            let (header, after) = rest.split_once('\n').ok_or_else(garbled)?;
             if header.ends_with(" missing") {
+                rest = after;
                 continue; // the commit deleted the file
             }
             let size: usize = header
                 .rsplit(' ')
                 .next()
                 .and_then(|n| n.parse().ok())
-                .ok_or_else(|| GitError::Failed {
-                    command: "cat-file".into(),
-                    stderr: format!("unexpected answer '{header}'"),
-                })?;
-            versions.push((c.to_owned(), out[pos..pos + size].to_owned()));
-            pos += size + 1;
+                .ok_or_else(garbled)?;
+            let content = after.get(..size).ok_or_else(garbled)?;
+            versions.push((c.to_owned(), content.to_owned()));
+            rest = after.get(size + 1..).unwrap_or("");
         }
         Ok(versions)
     }

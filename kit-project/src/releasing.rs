@@ -274,7 +274,7 @@ pub fn next_record(
             )
         }
         Change::Promote { from } => {
-            let source = project.record(from, svc)?;
+            project.environment(from)?;
             let source = match commit {
                 Some(c) => {
                     let rel_from = record_path(from, svc);
@@ -282,7 +282,7 @@ pub fn next_record(
                         .map(|t| Record::parse(&t, &rel_from))
                         .transpose()?
                 }
-                None => source,
+                None => project.record(from, svc)?,
             }
             .ok_or_else(|| ReleaseError::NotReleased {
                 environment: from.clone(),
