@@ -40,33 +40,6 @@ pub enum Command {
     #[command(after_help = crate::exit::help_text())]
     Diff(crate::commands::kubectl::KubectlArgs),
 
-    /// Print the variables of a target (environment, cluster, service).
-    ///
-    /// Reads three layers of secrets, the more specific winning:
-    /// `<env>/common/NAME`, `<env>/<cluster>/common/NAME`,
-    /// `<env>/<cluster>/<service>/NAME`. Values go to standard output in the
-    /// chosen format; with --redact or --explain, no value is shown.
-    #[command(after_help = crate::exit::help_text())]
-    Env(crate::commands::env::EnvArgs),
-
-    /// Run a command with a target's variables added to its environment.
-    ///
-    /// `kit exec --secrets-from s3://b -e production -c c1 -s web -- ./start.sh`
-    /// exits with the command's exit code.
-    #[command(after_help = crate::exit::help_text())]
-    Exec(crate::commands::exec::ExecArgs),
-
-    /// List, read, write and remove secrets by key.
-    #[command(after_help = crate::exit::help_text())]
-    Secrets(crate::commands::secrets::SecretsArgs),
-
-    /// Render one mustache template with a JSON or YAML data file.
-    ///
-    /// Writes exactly the rendering to standard output (no newline added).
-    /// On any error nothing is written to standard output.
-    #[command(after_help = crate::exit::help_text())]
-    Template(crate::flags::TemplateFlags),
-
     /// Record a new image for a service in an environment, in the config
     /// repository (git), after rendering and checking every affected target.
     ///
@@ -104,6 +77,33 @@ pub enum Command {
     /// their own image), with revision, age and pins.
     #[command(after_help = crate::exit::help_text())]
     Status(crate::commands::release::StatusArgs),
+
+    /// Print the variables of a target (environment, cluster, service).
+    ///
+    /// Reads three layers of secrets, the more specific winning:
+    /// `<env>/common/NAME`, `<env>/<cluster>/common/NAME`,
+    /// `<env>/<cluster>/<service>/NAME`. Values go to standard output in the
+    /// chosen format; with --redact or --explain, no value is shown.
+    #[command(after_help = crate::exit::help_text())]
+    Env(crate::commands::env::EnvArgs),
+
+    /// Run a command with a target's variables added to its environment.
+    ///
+    /// `kit exec --secrets-from s3://b -e production -c c1 -s web -- ./start.sh`
+    /// exits with the command's exit code.
+    #[command(after_help = crate::exit::help_text())]
+    Exec(crate::commands::exec::ExecArgs),
+
+    /// List, read, write and remove secrets by key.
+    #[command(after_help = crate::exit::help_text())]
+    Secrets(crate::commands::secrets::SecretsArgs),
+
+    /// Render one mustache template with a JSON or YAML data file.
+    ///
+    /// Writes exactly the rendering to standard output (no newline added).
+    /// On any error nothing is written to standard output.
+    #[command(after_help = crate::exit::help_text())]
+    Template(crate::flags::TemplateFlags),
 
     /// Print shell completions: `kit completions bash > /etc/bash_completion.d/kit`.
     Completions {
