@@ -144,6 +144,29 @@ fn other_branches_do_nothing() {
 }
 
 #[test]
+fn kits_own_release_workflow_is_valid_yaml_and_uses_the_packaging_scripts() {
+    let text = std::fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let parsed: Result<kit_core::Value, _> = serde_saphyr::from_str(&text);
+    assert!(parsed.is_ok(), "{parsed:?}");
+    for script in [
+        "packaging/build-release.sh",
+        "packaging/build-image.sh",
+        "packaging/test-image.sh",
+    ] {
+        assert!(text.contains(script), "the workflow does not run {script}");
+        assert!(root().join(script).is_file());
+    }
+    // The recipes install the checked archive rather than compiling kit.
+    for f in ["github-actions.yml", "gitlab-ci.yml"] {
+        let text = std::fs::read_to_string(root().join("docs/ci").join(f)).unwrap();
+        assert!(
+            text.contains("sha256sum -c"),
+            "{f} does not verify the archive"
+        );
+    }
+}
+
+#[test]
 fn release_recipes_are_valid_yaml_and_record_a_release() {
     for f in [
         "release-github-actions.yml",
