@@ -323,19 +323,8 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
 }
 
 fn copy_demo() -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            if e.path().is_dir() {
-                copy(&e.path(), &to.join(e.file_name()));
-            } else {
-                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-            }
-        }
-    }
     let dir = temp_project();
-    copy(&root().join("fixtures/demo"), &dir);
+    cli::copy_dir(&root().join("fixtures/demo"), &dir);
     dir
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-pub use kit_testkit::cli::{Run, root, temp_dir};
+pub use kit_testkit::cli::{Run, copy_dir, root, temp_dir};
 pub use kit_testkit::s3_server;
 
 /// Runs this build's `kit` in `cwd` (see [`kit_testkit::cli::kit`]).
