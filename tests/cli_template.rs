@@ -217,8 +217,7 @@ fn data_file_problems_exit_4() {
     let r = kit(&["template", "t.yaml", "--data", "missing.json"], &dir);
     assert_eq!((r.code, r.stdout.as_str()), (4, ""));
     assert!(
-        r.stderr
-            .starts_with("error: cannot read data file missing.json: "),
+        r.stderr.starts_with("error: cannot read missing.json: "),
         "{}",
         r.stderr
     );

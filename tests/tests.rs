@@ -6,6 +6,7 @@ mod cases;
 mod cli_apply;
 mod cli_ci;
 mod cli_env;
+mod cli_inputs;
 mod cli_release;
 mod cli_render;
 mod cli_template;

@@ -1,7 +1,7 @@
 //! Helpers of the end-to-end tests: the testkit's harness bound to this
 //! build's `kit` binary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use kit_testkit::cli::{Run, copy_dir, root, temp_dir};
 pub use kit_testkit::s3_server;
@@ -9,4 +9,35 @@ pub use kit_testkit::s3_server;
 /// Runs this build's `kit` in `cwd` (see [`kit_testkit::cli::kit`]).
 pub fn kit(cwd: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Run {
     kit_testkit::cli::kit(Path::new(env!("CARGO_BIN_EXE_kit")), cwd, args, env, stdin)
+}
+
+/// Writes `files` (relative path, text) under `dir`, creating folders.
+pub fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+/// The smallest project: environment `prod`, cluster `c1`, service `web`.
+pub const MINIMAL: &str =
+    "environments:\n  prod:\n    clusters:\n      c1: {}\nservices:\n  web: {}\n";
+
+/// The checksum key of purpose-built projects.
+pub const CHECKSUM_KEY: &str = "test-checksum-key-0123456789";
+
+/// A one-service project: kit.yaml, a template, and the secret `PASSWORD`.
+pub fn project(kit_yaml: &str, template: &str, secret: &str) -> PathBuf {
+    let dir = temp_dir("render");
+    write(
+        &dir,
+        &[
+            ("kit.yaml", kit_yaml),
+            ("templates/web/main.yaml", template),
+            ("secrets/prod/c1/web/PASSWORD", secret),
+            ("secrets/prod/common/KIT_CHECKSUM_KEY", CHECKSUM_KEY),
+        ],
+    );
+    dir
 }

@@ -7,25 +7,17 @@ use kit_core::Value;
 use crate::diagnostics::Failure;
 use crate::exit::Code;
 
-/// Reads `path` as JSON (`.json`) or YAML (`.yaml`, `.yml`). YAML is read
-/// with serde-saphyr: duplicate keys and alias bombs are errors, and errors
-/// carry line and column.
+/// Reads `path` as JSON (`.json`) or YAML (`.yaml`, `.yml`), both the way
+/// kit reads every file people write ([`kit_project::yaml_input`]): YAML 1.2,
+/// numbers as written or refused, duplicate keys refused (in JSON too),
+/// errors with line and column.
 pub fn read_data(path: &Path) -> Result<Value, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::io(&format!("cannot read data file {}", path.display()), e))?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let invalid = |e: String| {
-        Failure::new(
-            Code::Input,
-            format!("{}: invalid data: {e}", path.display()),
-        )
-    };
     match ext.as_deref() {
-        Some("json") => serde_json::from_str(&text).map_err(|e| invalid(e.to_string())),
-        Some("yaml" | "yml") => serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string())),
+        Some("json" | "yaml" | "yml") => Ok(kit_project::read_yaml(path)?),
         _ => Err(Failure::new(
             Code::Input,
             format!("{}: cannot tell the data format", path.display()),

@@ -75,6 +75,7 @@ impl From<kit_project::ProjectError> for Failure {
                 };
                 Failure::new(Code::Usage, e.to_string()).with_hint(format!("give {flag}, or --all"))
             }
+            E::InvalidAt { hint, .. } => Failure::new(Code::Input, e.to_string()).with_hint(hint),
             _ => Failure::new(Code::Input, e.to_string()),
         }
     }
@@ -84,7 +85,10 @@ impl From<kit_project::SetError> for Failure {
     fn from(e: kit_project::SetError) -> Self {
         Failure::new(
             Code::Usage,
-            format!("invalid --set '{}': {}", e.arg, e.reason),
+            format!("invalid setting '{}': {}", e.arg, e.reason),
+        )
+        .with_hint(
+            "the syntax is Helm's: --set a.b=1,list[0]=x,hosts={a,b}; --set-string for text, --set-json for JSON, --set-file a=FILE for a file's text",
         )
     }
 }

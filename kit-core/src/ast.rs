@@ -89,3 +89,32 @@ pub(crate) struct Block {
     pub src: Arc<Source>,
     pub pos: usize,
 }
+
+/// Collects every name a node tree looks up (interpolations, sections,
+/// dynamic partial names), dotted as written.
+pub(crate) fn collect_names<'a>(nodes: &'a [Node], out: &mut Vec<&'a str>) {
+    for n in nodes {
+        match n {
+            Node::Text(_) => {}
+            Node::Var { name, .. } => out.push(&name.dotted),
+            Node::Section(s) => {
+                out.push(&s.name.dotted);
+                collect_names(&s.body, out);
+            }
+            Node::Partial { name, .. } => {
+                if let PartialRef::Dynamic(n) = name {
+                    out.push(&n.dotted);
+                }
+            }
+            Node::Parent(p) => {
+                if let PartialRef::Dynamic(n) = &p.name {
+                    out.push(&n.dotted);
+                }
+                for b in &p.args {
+                    collect_names(&b.body, out);
+                }
+            }
+            Node::Block(b) => collect_names(&b.body, out),
+        }
+    }
+}

@@ -277,6 +277,21 @@ impl Template {
         &self.src.text
     }
 
+    /// Every name the template looks up, dotted as written (`.` for the
+    /// implicit iterator), in order, with repeats: for tools that check
+    /// which data keys a template uses. Partials are templates of their own.
+    ///
+    /// ```
+    /// let t = kit_core::Engine::new().compile("t", "{{#env}}{{name}}{{/env}} {{image.tag}}")?;
+    /// assert_eq!(t.names(), ["env", "name", "image.tag"]);
+    /// # Ok::<(), kit_core::Error>(())
+    /// ```
+    pub fn names(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        crate::ast::collect_names(&self.nodes, &mut out);
+        out
+    }
+
     /// The escaping it was compiled with.
     pub fn escape(&self) -> Escape {
         self.escape

@@ -24,6 +24,20 @@ pub enum ProjectError {
         /// What and where (line and column).
         message: String,
     },
+    /// A value in a YAML file would not mean what is written.
+    #[error("{}:{line}:{column}: {message}", .path.display())]
+    InvalidAt {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        hint: String,
+    },
     /// No such environment.
     #[error("unknown environment '{name}' (known: {known})")]
     UnknownEnvironment {

@@ -45,7 +45,9 @@ pub mod releasing;
 mod render;
 mod select;
 pub mod stream;
+mod unused;
 mod values;
+pub mod yaml_input;
 
 pub use check::{CheckError, Document, INSTALL_ORDER, kind_rank};
 pub use context::{CHECKSUM_KEY_NAME, ENV_CHECKSUM_ANNOTATION, MIN_CHECKSUM_KEY_BYTES};
@@ -60,4 +62,6 @@ pub use project::{MAX_YAML_BYTES, Project, is_safe_name, read_values, read_yaml,
 pub use render::{RenderOptions, Renderer};
 pub use select::Selection;
 pub use stream::{ClusterStream, write_stream};
-pub use values::{MAX_SET_DEPTH, SetError, merge, parse_set};
+pub use unused::UnusedValue;
+pub use values::{MAX_SET_DEPTH, MAX_SET_INDEX, SetError, SetKind, merge, parse_set, set_into};
+pub use yaml_input::parse_yaml;

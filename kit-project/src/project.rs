@@ -69,8 +69,9 @@ pub fn read_values(path: &Path) -> Result<Option<Value>, ProjectError> {
     values_map(&v, path, "values")
 }
 
-/// Reads a YAML file with serde-saphyr (duplicate keys, alias bombs and
-/// unknown keys are errors with line and column). Only regular files of at
+/// Reads a YAML (or JSON) file the kit way (see [`crate::yaml_input`]):
+/// YAML 1.2, numbers as written or refused; duplicate keys, alias bombs and
+/// unknown keys are errors with line and column. Only regular files of at
 /// most [`MAX_YAML_BYTES`] are read (a FIFO would block forever).
 pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
     let io = |source| ProjectError::Io {
@@ -91,17 +92,7 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Proje
         });
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
-    serde_saphyr::from_str(&text).map_err(|e| {
-        let message = e.to_string();
-        let message = message.strip_prefix("error: ").unwrap_or(&message);
-        ProjectError::Invalid {
-            path: path.to_owned(),
-            // serde-saphyr's advice is for programmers, not for kit's users.
-            message: message
-                .replace(", set DuplicateKeyPolicy in Options if acceptable", "")
-                .replace("<input>", &path.display().to_string()),
-        }
-    })
+    crate::yaml_input::parse_yaml(&text, path)
 }
 
 impl Project {

@@ -322,10 +322,7 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
             services: vec![args.target.service.clone()],
             all: false,
         },
-        values: ValuesFlags {
-            values: Vec::new(),
-            set: Vec::new(),
-        },
+        values: ValuesFlags::default(),
         source: args.source.clone(),
         verbose: VerboseFlag { verbose: false },
         kubectl: args.kubectl.clone(),

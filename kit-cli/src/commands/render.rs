@@ -46,7 +46,8 @@ pub fn render(job: Job<'_>) -> Result<(Project, Rendered), Failure> {
     let project = Project::load(&job.project.project)?;
     let plan = project.plan(&job.select.selection())?;
     let mut options = job.options;
-    options.extra_values = job.values.values()?;
+    let extra = job.values.values()?;
+    options.extra_values = extra.iter().map(|(_, v)| v.clone()).collect();
     let source = job
         .source
         .secrets_from
@@ -74,6 +75,9 @@ pub fn render(job: Job<'_>) -> Result<(Project, Rendered), Failure> {
     }
     let progress = crate::progress::Progress::new("rendering", secrets.len());
     let rendered = kit_project::render(&project, &secrets, options, &|| progress.tick())?;
+    for u in project.unused_values(&plan.targets, &extra) {
+        eprintln!("warning: {u}");
+    }
     Ok((project, rendered))
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use kit_core::Value;
 use kit_project::Selection;
+use kit_project::SetKind;
 
 use crate::diagnostics::Failure;
 
@@ -66,28 +67,64 @@ impl SelectFlags {
     }
 }
 
-/// Values layered over the project's.
-#[derive(Debug, Args)]
+/// Values layered over the project's, with Helm's flags and order: files,
+/// then `--set-json`, `--set`, `--set-string`, `--set-file`.
+#[derive(Debug, Default, Args)]
 pub struct ValuesFlags {
     /// A YAML or JSON values file, layered over the project's values
-    /// (repeatable; later files win).
+    /// (repeatable; later files win). `-` reads standard input.
     #[arg(long = "values", short = 'f', value_name = "FILE")]
     pub values: Vec<PathBuf>,
-    /// A value, `path.to.key=value`, layered last (repeatable). The value is
-    /// read as a YAML 1.2 scalar; quote it to force a string.
+    /// Values as Helm's --set: `a.b=1,list[0]=x,hosts={a,b}` (repeatable).
+    /// `true`/`false`, `null` and integers without a leading zero are typed;
+    /// anything else (`1.10`, `010`, `yes`) is the text written. A backslash
+    /// escapes `.`, `,`, `=`
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
+    /// Like --set, but every value is text.
+    #[arg(long = "set-string", value_name = "PATH=VALUE")]
+    pub set_string: Vec<String>,
+    /// `path=JSON`: one value given as JSON (a map, a list, a number...).
+    #[arg(long = "set-json", value_name = "PATH=JSON")]
+    pub set_json: Vec<String>,
+    /// `path=FILE`: the file's text becomes the value (a certificate, a
+    /// script).
+    #[arg(long = "set-file", value_name = "PATH=FILE")]
+    pub set_file: Vec<String>,
 }
 
 impl ValuesFlags {
-    /// The extra values, in order: files, then settings.
-    pub fn values(&self) -> Result<Vec<Value>, Failure> {
+    /// The extra values, in Helm's order, each with where it came from (for
+    /// the unused-keys warnings).
+    pub fn values(&self) -> Result<Vec<(String, Value)>, Failure> {
         let mut extra = Vec::new();
         for f in &self.values {
-            extra.extend(kit_project::read_values(f)?);
+            let v = if f.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+                    .map_err(|e| Failure::io("cannot read values from standard input", e))?;
+                let path = std::path::Path::new("<stdin>");
+                let v = kit_project::parse_yaml(&text, path)?;
+                kit_project::values_map(&v, path, "values")?
+            } else {
+                kit_project::read_values(f)?
+            };
+            extra.extend(v.map(|v| (f.display().to_string(), v)));
         }
-        for s in &self.set {
-            extra.push(kit_project::parse_set(s)?);
+        let mut set = Value::Map(Default::default());
+        let groups = [
+            (&self.set_json, SetKind::Json),
+            (&self.set, SetKind::Typed),
+            (&self.set_string, SetKind::String),
+            (&self.set_file, SetKind::File),
+        ];
+        for (args, kind) in groups {
+            for a in args {
+                kit_project::set_into(&mut set, a, kind)?;
+            }
+        }
+        if matches!(&set, Value::Map(m) if !m.is_empty()) {
+            extra.push(("--set".into(), set));
         }
         Ok(extra)
     }

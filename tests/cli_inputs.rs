@@ -1,0 +1,202 @@
+//! Every input means what it says or fails loudly (issue 11): YAML 1.2
+//! keys, numbers kept or refused, Helm's `--set` forms, unused values keys.
+
+use crate::util as cli;
+
+use cli::{MINIMAL, Run, project, write};
+
+const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n";
+
+fn render(dir: &std::path::Path, extra: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut args = vec!["render", "-e", "prod", "-c", "c1"];
+    args.extend(extra);
+    cli::kit(dir, &args, &[], stdin)
+}
+
+/// The document's `data:` lines, after kit's header.
+fn data(r: &Run) -> String {
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+        .split("\ndata:\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn yaml_1_1_words_are_strings_in_keys_and_values() {
+    let tpl = format!(
+        "{CM}  n: \"{{{{#flags.n}}}}set{{{{/flags.n}}}}\"\n  y: {{{{pos.y}}}}\n  on: {{{{words.on}}}}\n  yes: {{{{words.yes}}}}\n  answer: {{{{answer}}}}\n"
+    );
+    let dir = project(MINIMAL, &tpl, "x");
+    write(
+        &dir,
+        &[(
+            "v.yaml",
+            "flags: {n: true}\npos: {y: 3}\nwords: {on: a, yes: b}\nanswer: yes\n",
+        )],
+    );
+    let r = render(&dir, &["-f", "v.yaml"], None);
+    assert_eq!(
+        data(&r),
+        "  n: \"set\"\n  y: 3\n  on: a\n  yes: b\n  answer: \"yes\"\n"
+    );
+    assert_eq!(r.stderr, "");
+}
+
+#[test]
+fn numbers_keep_their_value_or_the_file_is_refused() {
+    let tpl = format!("{CM}  port: \"{{{{port}}}}\"\n");
+    let dir = project(MINIMAL, &tpl, "x");
+    write(
+        &dir,
+        &[
+            ("octal.yaml", "# a port\nport: 08080\n"),
+            ("big.json", "{\"port\": 123456789012345678901234567890}"),
+            ("quoted.yaml", "port: \"08080\"\n"),
+            ("dup.json", "{\"port\": 1, \"port\": 2}"),
+        ],
+    );
+    let r = render(&dir, &["-f", "octal.yaml"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert_eq!(
+        r.stderr,
+        "error: octal.yaml:2:7: 08080 has a leading zero: YAML 1.1 readers take it as octal, YAML 1.2 readers as decimal, so kit refuses to guess\n  = hint: write 8080 for the decimal number, or quote it, \"08080\", for text\n"
+    );
+    let r = render(&dir, &["-f", "big.json"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert_eq!(
+        r.stderr,
+        "error: big.json:1:10: 123456789012345678901234567890 does not fit in a 64-bit integer and would lose digits\n  = hint: quote it, \"123456789012345678901234567890\", to keep it as text\n"
+    );
+    assert_eq!(
+        data(&render(&dir, &["-f", "quoted.yaml"], None)),
+        "  port: \"08080\"\n"
+    );
+    let r = render(&dir, &["-f", "dup.json"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert!(
+        r.stderr.contains("duplicate mapping key: port"),
+        "{}",
+        r.stderr
+    );
+    // kit.yaml too, and `kit template` data.
+    let dir = project(
+        "values:\n  mode: 0777\nenvironments:\n  prod:\n    clusters:\n      c1: {}\nservices:\n  web: {}\n",
+        &tpl,
+        "x",
+    );
+    let r = render(&dir, &[], None);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert!(
+        r.stderr
+            .starts_with("error: ./kit.yaml:2:9: 0777 has a leading zero")
+            && r.stderr
+                .contains("write 777 for the decimal number, 0o777 for octal"),
+        "{}",
+        r.stderr
+    );
+    write(
+        &dir,
+        &[("t.txt", "{{a}}"), ("d.json", "{\"a\": 1, \"a\": 2}")],
+    );
+    let r = cli::kit(&dir, &["template", "t.txt", "-d", "d.json"], &[], None);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert!(
+        r.stderr.contains("duplicate mapping key: a"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn set_follows_helm() {
+    let tpl = format!(
+        "{CM}  replicas: \"{{{{replicas}}}}\"\n  port: \"{{{{port}}}}\"\n  tag: {{{{tag}}}}\n  first: {{{{#args}}}}{{{{.}}}} {{{{/args}}}}\n  os: {{{{sel.os}}}}\n  note: {{{{note}}}}\n  cert: {{{{cert}}}}\n  json: {{{{j.a}}}}-{{{{j.b}}}}\n"
+    );
+    let dir = project(MINIMAL, &tpl, "x");
+    write(&dir, &[("ca.pem", "-----BEGIN-----\nabc\n")]);
+    let r = render(
+        &dir,
+        &[
+            "--set",
+            "replicas=2,port=1,tag=1.10",
+            "--set",
+            "args[1]=-v,args[0]=run,sel.os=linux",
+            "--set-string",
+            r"note=a\,b",
+            "--set-file",
+            "cert=ca.pem",
+            "--set-json",
+            r#"j={"a": 1, "b": [2]}"#,
+        ],
+        None,
+    );
+    // A list cannot be interpolated; j.b is refused.
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("'j.b' is a list"), "{}", r.stderr);
+    let r = render(
+        &dir,
+        &[
+            "--set",
+            "replicas=2,port=1,tag=1.10",
+            "--set",
+            "args[1]=-v,args[0]=run,sel.os=linux",
+            "--set-string",
+            r"note=a\,b",
+            "--set-file",
+            "cert=ca.pem",
+            "--set-json",
+            r#"j={"a": 1, "b": "x,y"}"#,
+        ],
+        None,
+    );
+    assert_eq!(
+        data(&r),
+        "  replicas: \"2\"\n  port: \"1\"\n  tag: \"1.10\"\n  first: run -v \n  os: linux\n  note: a,b\n  cert: \"-----BEGIN-----\\nabc\\n\"\n  json: 1-x,y\n"
+    );
+    // -f - reads standard input.
+    let r = render(
+        &dir,
+        &["-f", "-", "--set", "args={a}"],
+        Some(b"replicas: 5\nport: 6\ntag: t\nargs: [x]\nsel: {os: w}\nnote: n\ncert: c\nj: {a: 1, b: 2}\n"),
+    );
+    assert_eq!(
+        data(&r),
+        "  replicas: \"5\"\n  port: \"6\"\n  tag: t\n  first: a \n  os: w\n  note: \"n\"\n  cert: c\n  json: 1-2\n"
+    );
+    let r = render(&dir, &["--set", "a,b=1"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert!(
+        r.stderr.starts_with("error: invalid setting 'a,b=1': 'a' has no value (write a=VALUE; a comma separates settings, \\, is a comma)\n  = hint: the syntax is Helm's"),
+        "{}",
+        r.stderr
+    );
+    let r = render(&dir, &["--set-file", "cert=nope.pem"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert!(
+        r.stderr
+            .starts_with("error: invalid setting 'cert=nope.pem': cannot read nope.pem: "),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn unused_values_keys_are_warnings_naming_key_and_origin() {
+    let tpl = format!("{CM}  cpu: \"{{{{resources.cpu}}}}\"\n");
+    let dir = project(
+        "values:\n  resources: {cpu: 1}\nenvironments:\n  prod:\n    values: {replica: 2}\n    clusters:\n      c1: {}\n  other:\n    values: {elsewhere: 1}\n    clusters:\n      c9: {}\nservices:\n  web: {}\n",
+        &tpl,
+        "x",
+    );
+    write(&dir, &[("v.yaml", "resources:\n  cpuu: 2\n")]);
+    let r = render(&dir, &["-f", "v.yaml", "--set", "replicas=3"], None);
+    assert_eq!(data(&r), "  cpu: \"1\"\n");
+    assert_eq!(
+        r.stderr,
+        "warning: values key 'replica' (from kit.yaml (environments.prod.values)) is not used by any template or partial\n\
+         warning: values key 'resources.cpuu' (from v.yaml) is not used by any template or partial\n\
+         warning: values key 'replicas' (from --set) is not used by any template or partial\n"
+    );
+}
