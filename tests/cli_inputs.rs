@@ -200,3 +200,222 @@ fn unused_values_keys_are_warnings_naming_key_and_origin() {
          warning: values key 'replicas' (from --set) is not used by any template or partial\n"
     );
 }
+
+const WORKER: [&str; 6] = [
+    "-e",
+    "production",
+    "-c",
+    "nerdearla-cluster",
+    "-s",
+    "worker",
+];
+
+fn in_demo(args: &[&str], extra: &[&str]) -> Run {
+    let mut all = vec![args[0], "-C", "fixtures/demo"];
+    all.extend(&args[1..]);
+    all.extend(extra);
+    cli::kit(&cli::root(), &all, &[], None)
+}
+
+#[test]
+fn env_and_exec_give_exactly_the_rendered_services_variables() {
+    let mut args = vec!["env", "-f", "dotenv"];
+    args.extend(WORKER);
+    let r = in_demo(&args, &[]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    // env: entries of kit.yaml (APP_ENV layered, QUEUE_CONCURRENCY) and the
+    // secrets; never the checksum key.
+    assert_eq!(
+        r.stdout,
+        "APP_ENV=\"production\"\nLOG_LEVEL=\"info\"\nQUEUE_CONCURRENCY=\"4\"\nQUEUE_URL=\"amqp://worker:w0rk3r-pass@mq.invisionapp.local:5672\"\nREDIS_HOST=\"redis.production.invisionapp.local\"\nS3_BUCKET=\"nerdearla-assets\"\n"
+    );
+    // The same names the rendered Secret and Deployment carry.
+    let mut render = vec!["render"];
+    render.extend(WORKER);
+    let rendered = in_demo(&render, &[]).stdout;
+    for line in r.stdout.lines() {
+        let name = line.split('=').next().unwrap();
+        assert!(
+            rendered.contains(&format!("  {name}: "))
+                || rendered.contains(&format!("name: {name}\n")),
+            "{name}"
+        );
+    }
+    let mut exec = vec!["exec"];
+    exec.extend(WORKER);
+    exec.extend([
+        "--",
+        "sh",
+        "-c",
+        "echo \"$APP_ENV $QUEUE_CONCURRENCY ${KIT_CHECKSUM_KEY-none}\"; exit 7",
+    ]);
+    let r = in_demo(&exec, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (7, "production 4 none\n"));
+    let mut exec = vec!["exec"];
+    exec.extend(WORKER);
+    exec.extend(["--", "no-such-command-kit"]);
+    let r = in_demo(&exec, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (127, ""));
+    assert!(
+        r.stderr
+            .starts_with("error: cannot run 'no-such-command-kit': "),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn env_and_exec_refuse_names_the_project_does_not_have() {
+    let r = in_demo(
+        &[
+            "env",
+            "-e",
+            "production",
+            "-c",
+            "other-cluster",
+            "-s",
+            "worker",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            4,
+            "",
+            "error: service 'worker' is disabled on cluster 'other-cluster'\n"
+        )
+    );
+    let r = in_demo(
+        &[
+            "exec",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-s",
+            "workr",
+            "--",
+            "true",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            4,
+            "",
+            "error: unknown service 'workr' (known: myservicio, envar-demo, worker)\n"
+        )
+    );
+    let r = in_demo(
+        &[
+            "env",
+            "-e",
+            "prod",
+            "-c",
+            "nerdearla-cluster",
+            "-s",
+            "worker",
+        ],
+        &[],
+    );
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            4,
+            "error: unknown environment 'prod' (known: production, staging)\n"
+        )
+    );
+    // No project and no --secrets-from: a usage error.
+    let dir = cli::temp_dir("noproject");
+    let r = cli::kit(&dir, &["env", "-e", "a", "-c", "b", "-s", "c"], &[], None);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            2,
+            "",
+            "error: no kit.yaml in . and no --secrets-from\n  = hint: run in the project (-C DIR, KIT_PROJECT), or name a secret source with --secrets-from SOURCE\n"
+        )
+    );
+    // A conflict between env: and a secret fails as rendering does.
+    let dir = project(
+        "env:\n  PASSWORD: plain\nenvironments:\n  prod:\n    clusters:\n      c1: {}\nservices:\n  web: {}\n",
+        &format!("{CM}  a: b\n"),
+        "s3cr3t-value",
+    );
+    let r = cli::kit(
+        &dir,
+        &["env", "-e", "prod", "-c", "c1", "-s", "web"],
+        &[],
+        None,
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert!(
+        r.stderr.starts_with(
+            "error: variable 'PASSWORD' of service 'web' is defined both in env: and as a secret"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("s3cr3t"), "{}", r.stderr);
+}
+
+#[test]
+fn trailing_line_breaks_one_policy_for_every_command() {
+    let tpl = format!("{CM}  password: {{{{secrets.PASSWORD}}}}\n");
+    let dir = project(MINIMAL, &tpl, "pa55word\n");
+    let warning = "warning: secret 'PASSWORD' (prod/c1/web/PASSWORD) ends in a line break, kept byte-exact (kit --trim, or trim_secrets: true in kit.yaml, removes trailing white space)\n";
+    let r = render(&dir, &[], None);
+    assert_eq!(data(&r), "  password: \"pa55word\\n\"\n");
+    assert_eq!(r.stderr, warning);
+    let env = ["env", "-e", "prod", "-c", "c1", "-s", "web", "-f", "shell"];
+    let r = cli::kit(&dir, &env, &[], None);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "export PASSWORD='pa55word\n'\n", warning)
+    );
+    // --trim (or KIT_TRIM) for one run.
+    let r = render(&dir, &["--trim"], None);
+    assert_eq!(
+        (data(&r), r.stderr.as_str()),
+        ("  password: pa55word\n".into(), "")
+    );
+    let r = cli::kit(&dir, &env, &[("KIT_TRIM", "true")], None);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "export PASSWORD='pa55word'\n", "")
+    );
+    // trim_secrets: true in kit.yaml, for every command.
+    write(
+        &dir,
+        &[("kit.yaml", &format!("trim_secrets: true\n{MINIMAL}"))],
+    );
+    let r = render(&dir, &[], None);
+    assert_eq!(
+        (data(&r), r.stderr.as_str()),
+        ("  password: pa55word\n".into(), "")
+    );
+    let r = cli::kit(
+        &dir,
+        &[
+            "exec",
+            "-e",
+            "prod",
+            "-c",
+            "c1",
+            "-s",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "printf '[%s]' \"$PASSWORD\"",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "[pa55word]", "")
+    );
+}

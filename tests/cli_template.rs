@@ -224,7 +224,8 @@ fn data_file_problems_exit_4() {
     let r = kit(&["template", "t.yaml", "--data", "dup.yaml"], &dir);
     assert_eq!((r.code, r.stdout.as_str()), (4, ""));
     assert!(
-        r.stderr.starts_with("error: dup.yaml: invalid data: "),
+        r.stderr
+            .starts_with("error: dup.yaml: line 2 column 1: duplicate mapping key: a"),
         "{}",
         r.stderr
     );

@@ -149,6 +149,15 @@ impl Resolver {
         self
     }
 
+    /// Turns trimming of trailing white space on or off (see
+    /// [`Resolver::with_options`]). Call before the first resolution.
+    pub fn with_trim(mut self, trim: bool) -> Self {
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("with_trim is called before the resolver is shared");
+        inner.trim = trim;
+        self
+    }
+
     /// Calls `f(phase, done, total)` as layers are listed and objects
     /// fetched (for progress bars; never with keys or values).
     pub fn with_progress(
@@ -266,8 +275,22 @@ impl Resolver {
             self.report("fetching", values.len(), total);
         }
 
+        let trim = self.inner.trim;
         Ok(plans
             .into_iter()
+            .map(|(t, winners, mut warnings)| {
+                if !trim {
+                    for (name, (_, key, _)) in &winners {
+                        if values[key].expose().ends_with(['\n', '\r']) {
+                            warnings.push(format!(
+                                "secret '{name}' ({}) ends in a line break, kept byte-exact (kit --trim, or trim_secrets: true in kit.yaml, removes trailing white space)",
+                                printable(key)
+                            ));
+                        }
+                    }
+                }
+                (t, winners, warnings)
+            })
             .map(|(t, winners, warnings)| Resolution {
                 target: t.clone(),
                 variables: winners

@@ -66,6 +66,71 @@ fn entry(name: &str, value: &str) -> Value {
     Value::Map(m)
 }
 
+/// A service's variables for one target, exactly as its manifests get
+/// them: the `env:` entries and the secrets, conflicts settled by
+/// `env_conflict`; the checksum key apart (never a variable).
+#[derive(Debug)]
+pub struct Variables<'r> {
+    /// `env:` entries (layered), as text.
+    pub plain: indexmap::IndexMap<String, String>,
+    /// Secrets, by name, in resolution order.
+    pub secrets: Vec<(&'r str, &'r str)>,
+    /// The `KIT_CHECKSUM_KEY` secret, when present.
+    pub checksum_key: Option<&'r SecretValue>,
+}
+
+impl Variables<'_> {
+    /// Every variable, sorted by name: (name, value, is a secret).
+    pub fn all(&self) -> Vec<(&str, &str, bool)> {
+        let mut all: Vec<(&str, &str, bool)> = self
+            .plain
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str(), false))
+            .chain(self.secrets.iter().map(|(k, v)| (*k, *v, true)))
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+impl Project {
+    /// The variables `res.target`'s service gets (what `kit env` prints and
+    /// `kit exec` passes on): `env:` entries plus secrets, conflicts settled.
+    pub fn variables<'r>(&self, res: &'r Resolution) -> Result<Variables<'r>, ProjectError> {
+        let t = &res.target;
+        let mut plain = self.layered_env(t);
+        let mut checksum_key: Option<&SecretValue> = None;
+        let mut secrets: Vec<(&str, &str)> = Vec::with_capacity(res.variables.len());
+        for v in &res.variables {
+            if v.name == CHECKSUM_KEY_NAME {
+                checksum_key = Some(&v.value);
+                continue;
+            }
+            if plain.contains_key(&v.name) {
+                match self.file.env_conflict {
+                    EnvConflict::Secrets => {
+                        plain.shift_remove(&v.name);
+                    }
+                    EnvConflict::Values => continue,
+                    _ => {
+                        return Err(ProjectError::EnvConflict {
+                            name: v.name.clone(),
+                            service: t.service.clone(),
+                            key: t.to_string(),
+                        });
+                    }
+                }
+            }
+            secrets.push((&v.name, v.value.expose()));
+        }
+        Ok(Variables {
+            plain,
+            secrets,
+            checksum_key,
+        })
+    }
+}
+
 /// Builds the context of `res.target`: its layered values with `extra` on
 /// top, its variables (`env:` entries and secrets, conflicts settled), the
 /// keyed checksum, and kit's Secret when the service asks for one.
@@ -95,35 +160,11 @@ pub(crate) fn build(
         }
     }
 
-    // Variables: env: entries and secrets, conflicts settled; the checksum
-    // key is kit's, never a variable.
-    let mut plain = project.layered_env(t);
-    let mut checksum_key: Option<&SecretValue> = None;
-    let mut secrets: Vec<(&str, &str)> = Vec::with_capacity(res.variables.len());
-    for v in &res.variables {
-        if v.name == CHECKSUM_KEY_NAME {
-            checksum_key = Some(&v.value);
-            continue;
-        }
-        if plain.contains_key(&v.name) {
-            match project.file.env_conflict {
-                EnvConflict::Secrets => {
-                    plain.shift_remove(&v.name);
-                }
-                EnvConflict::Values => continue,
-                _ => {
-                    return Err(ProjectError::EnvConflict {
-                        name: v.name.clone(),
-                        service: t.service.clone(),
-                        key: t.to_string(),
-                    }
-                    .into());
-                }
-            }
-        }
-        secrets.push((&v.name, v.value.expose()));
-    }
-
+    let Variables {
+        plain,
+        secrets,
+        checksum_key,
+    } = project.variables(res)?;
     let checksum = checksum(t, &plain, &secrets, checksum_key)?;
     let shown = |v: &str| match redact {
         Some(f) => f.fingerprint(v),

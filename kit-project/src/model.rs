@@ -64,6 +64,12 @@ pub struct ProjectFile {
     /// Default for services.
     #[serde(default)]
     pub secrets_as: SecretsAs,
+    /// Remove trailing white space (spaces, tabs, line breaks) from every
+    /// secret value, for every command (`kit render`, `apply`, `env`,
+    /// `exec`...). Default `false`: values are byte-exact, and a value that
+    /// ends in a line break is reported as a warning.
+    #[serde(default)]
+    pub trim_secrets: bool,
     /// Environments, by name.
     pub environments: IndexMap<String, Environment>,
     /// Services, by name.

@@ -29,7 +29,9 @@ impl Project {
     }
 
     /// A resolver over the project's secret store (`kit.yaml`'s `secrets:`),
-    /// or over `source` when given.
+    /// or over `source` when given, trimming values when `kit.yaml` says
+    /// `trim_secrets: true` (turn it on for one run with
+    /// [`Resolver::with_trim`]).
     pub async fn resolver(
         &self,
         source: Option<&Source>,
@@ -45,7 +47,12 @@ impl Project {
             }
         };
         let (store, layout) = source.open(s3).await?;
-        Ok(Resolver::with_options(store, layout, concurrency, false))
+        Ok(Resolver::with_options(
+            store,
+            layout,
+            concurrency,
+            self.file.trim_secrets,
+        ))
     }
 }
 

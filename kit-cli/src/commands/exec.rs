@@ -7,19 +7,18 @@ use clap::Args;
 use super::env::resolve;
 use crate::diagnostics::Failure;
 use crate::exit::Code;
-use crate::flags::{SourceFlags, TargetFlags, VerboseFlag};
+use crate::flags::{ProjectFlags, SourceFlags, TargetFlags, VerboseFlag};
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
     #[command(flatten)]
     pub source: SourceFlags,
     #[command(flatten)]
     pub target: TargetFlags,
     #[command(flatten)]
     pub verbose: VerboseFlag,
-    /// Remove trailing white space from values.
-    #[arg(long, env = "KIT_TRIM")]
-    pub trim: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -30,15 +29,17 @@ pub struct ExecArgs {
 /// Ctrl-C) and, in a container, PID 1: nothing is left to forward or orphan.
 /// Returns the exit code where the command runs as a child instead.
 pub fn run(args: &ExecArgs) -> Result<u8, Failure> {
-    let res = resolve(&args.source, &args.target, args.verbose.verbose, args.trim)?;
-    for w in &res.warnings {
-        eprintln!("warning: {w}");
-    }
+    let vars = resolve(
+        &args.project,
+        &args.source,
+        &args.target,
+        args.verbose.verbose,
+    )?;
     let (program, rest) = args.command.split_first().expect("clap requires a command");
     let mut command = Command::new(program);
     command
         .args(rest)
-        .envs(res.variables.iter().map(|v| (&v.name, v.value.expose())));
+        .envs(vars.iter().map(|v| (&v.name, &v.value)));
     let cannot_run = |e: std::io::Error| {
         let code = match e.kind() {
             std::io::ErrorKind::NotFound => Code::NotFound,

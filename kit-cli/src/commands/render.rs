@@ -61,6 +61,7 @@ pub fn render(job: Job<'_>) -> Result<(Project, Rendered), Failure> {
             .resolver(source.as_ref(), &s3, job.source.concurrency)
             .await?
             .with_allowed_names(job.source.allow_vars.iter().cloned())
+            .with_trim(project.file.trim_secrets || job.source.trim)
             .with_progress(crate::progress::Progress::phases());
         let secrets = plan.resolve(&resolver).await?;
         if job.verbose {
@@ -68,17 +69,24 @@ pub fn render(job: Job<'_>) -> Result<(Project, Rendered), Failure> {
         }
         Ok::<_, Failure>(secrets)
     })?;
-    for r in &secrets {
-        for w in &r.warnings {
-            eprintln!("warning: {w}");
-        }
-    }
+    warn_once(&secrets);
     let progress = crate::progress::Progress::new("rendering", secrets.len());
     let rendered = kit_project::render(&project, &secrets, options, &|| progress.tick())?;
     for u in project.unused_values(&plan.targets, &extra) {
         eprintln!("warning: {u}");
     }
     Ok((project, rendered))
+}
+
+/// Prints the resolutions' warnings, each once (a common secret is in every
+/// target of its environment).
+pub fn warn_once(secrets: &[Resolution]) {
+    let mut seen = std::collections::HashSet::new();
+    for w in secrets.iter().flat_map(|r| &r.warnings) {
+        if seen.insert(w) {
+            eprintln!("warning: {w}");
+        }
+    }
 }
 
 /// `-v`: where each variable of each target came from, and the requests

@@ -96,6 +96,13 @@ pub struct SourceFlags {
         value_delimiter = ','
     )]
     pub allow_vars: Vec<String>,
+
+    /// Remove trailing white space (spaces, tabs, line breaks) from secret
+    /// values, as kit.yaml's `trim_secrets: true` does for every command.
+    /// Without either, values are byte-exact and one that ends in a line
+    /// break is reported as a warning.
+    #[arg(long, env = "KIT_TRIM")]
+    pub trim: bool,
 }
 
 /// `-v`.
