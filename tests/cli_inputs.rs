@@ -26,7 +26,7 @@ fn data(r: &Run) -> String {
 #[test]
 fn yaml_1_1_words_are_strings_in_keys_and_values() {
     let tpl = format!(
-        "{CM}  n: \"{{{{#flags.n}}}}set{{{{/flags.n}}}}\"\n  y: {{{{pos.y}}}}\n  on: {{{{words.on}}}}\n  yes: {{{{words.yes}}}}\n  answer: {{{{answer}}}}\n"
+        "{CM}  n: \"{{{{#flags.n}}}}set{{{{/flags.n}}}}\"\n  y: \"{{{{pos.y}}}}\"\n  on: {{{{words.on}}}}\n  yes: {{{{words.yes}}}}\n  answer: {{{{answer}}}}\n"
     );
     let dir = project(MINIMAL, &tpl, "x");
     write(
@@ -39,7 +39,7 @@ fn yaml_1_1_words_are_strings_in_keys_and_values() {
     let r = render(&dir, &["-f", "v.yaml"], None);
     assert_eq!(
         data(&r),
-        "  n: \"set\"\n  y: 3\n  on: a\n  yes: b\n  answer: \"yes\"\n"
+        "  n: \"set\"\n  y: \"3\"\n  on: a\n  yes: b\n  answer: \"yes\"\n"
     );
     assert_eq!(r.stderr, "");
 }
@@ -418,4 +418,88 @@ fn trailing_line_breaks_one_policy_for_every_command() {
         (r.code, r.stdout.as_str(), r.stderr.as_str()),
         (0, "[pa55word]", "")
     );
+}
+
+const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{replicas}}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx\n{{> probe}}\n          env:\n            - name: PASSWORD\n              value: {{secrets.PASSWORD}}\n";
+
+#[test]
+fn manifests_are_validated_against_the_kubernetes_schema_at_the_template_line() {
+    let dir = project(MINIMAL, DEPLOY, "hunter2-secret");
+    write(
+        &dir,
+        &[(
+            "partials/probe.mustache",
+            "          readinessProbe:\n            httpGet: {path: /, port: 80}\n            periodSecond: 5\n",
+        )],
+    );
+    // A wrong type from a value, located at the tag that wrote it.
+    let r = render(&dir, &["--set-string", "replicas=five"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
+    assert_eq!(
+        r.stderr,
+        "error: web/main.yaml:6:13: spec.replicas: expected an integer, got a string (rendered document 1, line 6, column 13)\n  |\n6 |   replicas: {{replicas}}\n  |             ^\n  = hint: --debug prints the rendered document (secret values as fingerprints)\n"
+    );
+    // An unknown field written by a partial, located in the partial.
+    let r = render(&dir, &["--set", "replicas=2", "--debug"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
+    assert!(
+        r.stderr.starts_with(
+            "error: probe:3:13: spec.template.spec.containers[0].readinessProbe.periodSecond: unknown field (did you mean 'periodSeconds'?) (rendered document 1 of web/main.yaml, line 17, column 13)\n  |\n3 |             periodSecond: 5\n  |             ^\n  = the rendered document (secret values as fingerprints):\n      1 | apiVersion: apps/v1\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("  >  17 |             periodSecond: 5\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("              value: redacted:"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("hunter2"), "{}", r.stderr);
+    // Fixed, it renders.
+    write(
+        &dir,
+        &[(
+            "partials/probe.mustache",
+            "          readinessProbe:\n            httpGet: {path: /, port: 80}\n            periodSeconds: 5\n",
+        )],
+    );
+    let r = render(&dir, &["--set", "replicas=2"], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    // A kind the chosen version does not serve; custom resources pass.
+    let dir = project(
+        MINIMAL,
+        "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata:\n  name: p\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec: {anything: [1]}\n",
+        "x",
+    );
+    let r = render(&dir, &[], None);
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
+    assert!(r.stderr.starts_with("error: web/main.yaml:1:1: Kubernetes 1.37 does not serve kind PodSecurityPolicy in apiVersion policy/v1beta1 (rendered document 1, line 1, column 1)\n"), "{}", r.stderr);
+    // kit.yaml chooses the version, or turns validation off.
+    write(
+        &dir,
+        &[(
+            "kit.yaml",
+            &format!("kubernetes: {{version: \"1.20\"}}\n{MINIMAL}"),
+        )],
+    );
+    let r = render(&dir, &[], None);
+    assert_eq!((r.code, r.stdout.as_str()), (4, ""));
+    assert_eq!(
+        r.stderr,
+        "error: ./kit.yaml: kubernetes.version \"1.20\" is not one kit bundles (choose from 1.34, 1.35, 1.36, 1.37)\n"
+    );
+    write(
+        &dir,
+        &[(
+            "kit.yaml",
+            &format!("kubernetes: {{validate: false}}\n{MINIMAL}"),
+        )],
+    );
+    let r = render(&dir, &[], None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
 }

@@ -677,7 +677,7 @@ fn many_services(n: usize) -> PathBuf {
         std::fs::create_dir_all(tpl.parent().unwrap()).unwrap();
         std::fs::write(
             tpl,
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{kit.service}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {{kit.image}}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{kit.service}}\nspec:\n  selector: {matchLabels: {app: x}}\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {{kit.image}}\n",
         )
         .unwrap();
     }

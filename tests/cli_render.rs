@@ -431,7 +431,7 @@ fn documents_must_be_manifests() {
     assert_eq!((r.code, r.stdout.as_str()), (6, ""));
     assert_eq!(
         r.stderr,
-        "error: web/main.yaml: rendered document 1, line 1: metadata.name is missing or not a string\n"
+        "error: web/main.yaml:1:1: metadata.name is missing or not a string (rendered document 1, line 1)\n  |\n1 | apiVersion: v1\n  | ^\n  = hint: --debug prints the rendered document (secret values as fingerprints)\n"
     );
     let dir = project(
         MINIMAL,
@@ -452,7 +452,7 @@ fn documents_must_be_manifests() {
     let r = render_bad(&dir);
     assert_eq!(
         r.stderr,
-        "error: web/main.yaml: rendered document 1, line 5: duplicate key 'name'\n"
+        "error: web/main.yaml:5:3: duplicate key 'name' (rendered document 1, line 5)\n  |\n5 |   name: b\n  |   ^\n  = hint: --debug prints the rendered document (secret values as fingerprints)\n"
     );
 }
 
@@ -531,7 +531,7 @@ fn redact_key_from_a_file() {
 
 // ---- promises kept under attack ----------------------------------------------
 
-const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        env:\n{{#env}}\n        - name: {{name}}\n          value: {{value}}\n{{/env}}\n";
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    spec:\n      containers:\n      - name: web\n        env:\n{{#env}}\n        - name: {{name}}\n          value: {{value}}\n{{/env}}\n";
 
 /// The pod checksum of a one-service render.
 fn checksum(stream: &str) -> String {
@@ -604,12 +604,12 @@ fn secrets_without_a_checksum_key_are_refused() {
 
 #[test]
 fn a_template_that_sets_kits_annotation_is_refused() {
-    let tpl = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      annotations:\n        kit.dev/env-sha256: pinned\n    spec: {}\n";
+    let tpl = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      annotations:\n        kit.dev/env-sha256: pinned\n    spec: {containers: [{name: web}]}\n";
     let r = render_bad(&project(MINIMAL, tpl, "x"));
     assert_eq!((r.code, r.stdout.as_str()), (6, ""));
     assert_eq!(
         r.stderr,
-        "error: web/main.yaml: rendered document 1, line 1: spec.template.metadata.annotations already sets 'kit.dev/env-sha256', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template\n"
+        "error: web/main.yaml:1:1: spec.template.metadata.annotations already sets 'kit.dev/env-sha256', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template (rendered document 1, line 1)\n  |\n1 | apiVersion: apps/v1\n  | ^\n  = hint: --debug prints the rendered document (secret values as fingerprints)\n"
     );
 }
 
@@ -621,7 +621,7 @@ fn errors_never_show_a_secret_value() {
             "two secrets used as keys",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  {{secrets.PASSWORD}}: a\n  {{secrets.PASSWORD}}: b\n",
             6,
-            "error: web/main.yaml: rendered document 1, line 7: duplicate key '<redacted>'\n",
+            "error: web/main.yaml:7:3: duplicate key '<redacted>' (rendered document 1, line 7)\n  |\n7 |   {{secrets.PASSWORD}}: b\n",
         ),
         (
             "a secret as an object name, twice",

@@ -15,6 +15,8 @@ pub struct Failure {
     pub message: String,
     pub snippet: Option<String>,
     pub hint: Option<String>,
+    /// More text after the hint (`--debug`'s rendered document).
+    pub detail: Option<String>,
 }
 
 impl Failure {
@@ -24,6 +26,7 @@ impl Failure {
             message: message.into(),
             snippet: None,
             hint: None,
+            detail: None,
         }
     }
 
@@ -45,6 +48,9 @@ impl Failure {
         if let Some(h) = &self.hint {
             let _ = writeln!(w, "  = hint: {h}");
         }
+        if let Some(d) = &self.detail {
+            let _ = write!(w, "{d}");
+        }
     }
 }
 
@@ -59,6 +65,7 @@ impl From<kit_core::Error> for Failure {
             message: e.to_string(),
             snippet: e.snippet(),
             hint: e.hint().map(str::to_owned),
+            detail: None,
         }
     }
 }
@@ -99,7 +106,8 @@ impl From<kit_project::RenderError> for Failure {
         match e {
             E::Project(p) => p.into(),
             E::Template(t) => t.into(),
-            e @ (E::Check(_) | E::Duplicate { .. }) => Failure::new(Code::Check, e.to_string()),
+            E::Check(c) => check_failure(c),
+            e @ E::Duplicate { .. } => Failure::new(Code::Check, e.to_string()),
             e @ (E::NoChecksumKey { .. } | E::WeakChecksumKey { .. }) => {
                 Failure::new(Code::Secrets, e.to_string()).with_hint(format!(
                     "kit keys the {} pod annotation so it reveals nothing about the secrets; create a random key once per environment: head -c 32 /dev/urandom | base64 | kit secrets --secrets-from SOURCE put ENVIRONMENT/common/{}",
@@ -110,6 +118,52 @@ impl From<kit_project::RenderError> for Failure {
             e => Failure::new(Code::Internal, e.to_string()),
         }
     }
+}
+
+/// A check error, located in the template that wrote the failing line
+/// when the renderer traced it, with the rendered document under --debug.
+fn check_failure(c: kit_project::CheckError) -> Failure {
+    let at = match c.column {
+        Some(col) => format!("line {}, column {col}", c.line),
+        None => format!("line {}", c.line),
+    };
+    let mut f = match &c.template {
+        Some(t) => {
+            let of = if *t.template == *c.origin {
+                String::new()
+            } else {
+                format!(" of {}", c.origin)
+            };
+            let mut f = Failure::new(
+                Code::Check,
+                format!("{t}: {} (rendered document {}{of}, {at})", c.message, c.doc),
+            );
+            f.snippet = Some(t.snippet());
+            f
+        }
+        None => Failure::new(
+            Code::Check,
+            format!(
+                "{}: rendered document {}, {at}: {}",
+                c.origin, c.doc, c.message
+            ),
+        ),
+    };
+    match &c.rendered {
+        Some(doc) => {
+            let mut d =
+                String::from("  = the rendered document (secret values as fingerprints):\n");
+            for (i, l) in doc.lines().enumerate() {
+                let mark = if i + 1 == c.document_line { ">" } else { " " };
+                d.push_str(&format!("  {mark}{:4} | {l}\n", i + 1));
+            }
+            f.detail = Some(d);
+        }
+        None => {
+            f = f.with_hint("--debug prints the rendered document (secret values as fingerprints)");
+        }
+    }
+    f
 }
 
 impl From<kit_project::OutputError> for Failure {

@@ -40,7 +40,10 @@ pub(crate) enum PartialRef {
 
 #[derive(Debug)]
 pub(crate) enum Node {
-    Text(Box<str>),
+    /// Literal text, with where its pieces start: (byte offset in `text`,
+    /// byte offset in the template source), for tracing output back to the
+    /// template.
+    Text(Box<str>, Box<[(u32, u32)]>),
     Var {
         name: Name,
         escape: VarEscape,
@@ -95,7 +98,7 @@ pub(crate) struct Block {
 pub(crate) fn collect_names<'a>(nodes: &'a [Node], out: &mut Vec<&'a str>) {
     for n in nodes {
         match n {
-            Node::Text(_) => {}
+            Node::Text(..) => {}
             Node::Var { name, .. } => out.push(&name.dotted),
             Node::Section(s) => {
                 out.push(&s.name.dotted);

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::ast::{Node, Source};
 use crate::data::Data;
-use crate::error::Error;
+use crate::error::{Error, Location};
 use crate::loader::Loader;
 use crate::parse;
 use crate::render::Renderer;
@@ -223,6 +223,62 @@ impl Engine {
     }
 }
 
+/// Where each piece of a rendered output came from (see
+/// [`Template::render_traced`]).
+pub struct Trace {
+    marks: Vec<crate::render::Mark>,
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("marks", &self.marks.len())
+            .finish()
+    }
+}
+
+impl Trace {
+    /// The template line and column that wrote byte `offset` of `output`
+    /// (the output this trace came with). A position inside an
+    /// interpolated value points at its tag.
+    pub fn locate(&self, output: &str, offset: usize) -> Option<Location> {
+        let i = self.marks.partition_point(|m| m.out <= offset);
+        let m = self.marks.get(i.checked_sub(1)?)?;
+        let written = output.get(m.out..offset.min(output.len()))?;
+        let text = &m.src.text;
+        let lines = written.matches('\n').count();
+        let at = if lines == 0 {
+            // Same line: as many characters further (a value's characters
+            // all map to its tag).
+            let is_text = text[m.pos..].starts_with(written);
+            if is_text {
+                m.pos + written.len()
+            } else {
+                m.pos
+            }
+        } else {
+            // A later line of the same text piece: that many template lines
+            // down, at the same column less the partial's indentation.
+            let mut line_start = m.pos;
+            for _ in 0..lines {
+                line_start += text[line_start..].find('\n')? + 1;
+            }
+            let col = written[written.rfind('\n')? + 1..]
+                .len()
+                .saturating_sub(m.indent);
+            let line_len = text[line_start..]
+                .find('\n')
+                .unwrap_or(text.len() - line_start);
+            let mut at = line_start + col.min(line_len);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        };
+        Some(Location::from_offset(&m.src.name, text, at))
+    }
+}
+
 /// A compiled template. Compile once, render many times.
 pub struct Template {
     pub(crate) src: Arc<Source>,
@@ -319,6 +375,32 @@ impl Template {
         let mut out = String::with_capacity(self.size_hint.load(Ordering::Relaxed));
         self.render_data_to(engine, data, &mut out)?;
         Ok(out)
+    }
+
+    /// Renders like [`Template::render`], and also returns a [`Trace`] that
+    /// maps any position of the output back to the template (or partial)
+    /// line and column that wrote it: for messages about rendered output
+    /// (kit's manifest checks). Slower than `render`; use it to explain a
+    /// failure, not on every render.
+    ///
+    /// ```
+    /// let engine = kit_core::Engine::new();
+    /// let t = engine.compile("t.yaml", "a: 1\nb: {{b}}\nc: 3\n")?;
+    /// let data: kit_core::Value = serde_json::json!({"b": "x"}).into();
+    /// let (out, trace) = t.render_traced(&engine, &data)?;
+    /// let loc = trace.locate(&out, out.find("c:").unwrap()).unwrap();
+    /// assert_eq!((&*loc.template, loc.line, loc.column), ("t.yaml", 3, 1));
+    /// let loc = trace.locate(&out, out.find('x').unwrap()).unwrap();
+    /// assert_eq!((loc.line, loc.column), (2, 4)); // the {{b}} tag
+    /// # Ok::<(), kit_core::Error>(())
+    /// ```
+    pub fn render_traced(&self, engine: &Engine, data: &Value) -> Result<(String, Trace), Error> {
+        let mut out = String::with_capacity(self.size_hint.load(Ordering::Relaxed));
+        let mut marks = Vec::new();
+        Renderer::new(engine, &mut out)
+            .traced(&mut marks)
+            .render_template(self, Data::Kit(data))?;
+        Ok((out, Trace { marks }))
     }
 
     /// Renders any serializable value (a struct, a map...).

@@ -23,6 +23,28 @@ pub struct Location {
 }
 
 impl Location {
+    /// The source line with a caret under the column, in rustc's style:
+    ///
+    /// ```text
+    ///   |
+    /// 2 | replicas: {{replicas}}
+    ///   |           ^
+    /// ```
+    pub fn snippet(&self) -> String {
+        let num = self.line.to_string();
+        let pad = " ".repeat(num.len());
+        let caret_pad: String = self
+            .source_line
+            .chars()
+            .take(self.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        format!(
+            "{pad} |\n{num} | {}\n{pad} | {caret_pad}^",
+            self.source_line
+        )
+    }
+
     /// Computes line, column and the source line of byte `offset` in `source`.
     pub fn from_offset(template: &Arc<str>, source: &str, offset: usize) -> Location {
         let offset = offset.min(source.len());
@@ -239,19 +261,7 @@ impl Error {
     ///   |          ^
     /// ```
     pub fn snippet(&self) -> Option<String> {
-        let loc = self.location()?;
-        let num = loc.line.to_string();
-        let pad = " ".repeat(num.len());
-        let caret_pad: String = loc
-            .source_line
-            .chars()
-            .take(loc.column.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        Some(format!(
-            "{pad} |\n{num} | {}\n{pad} | {caret_pad}^",
-            loc.source_line
-        ))
+        self.location().map(Location::snippet)
     }
 }
 

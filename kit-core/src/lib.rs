@@ -41,7 +41,7 @@ mod suggest;
 pub mod value;
 pub mod yaml;
 
-pub use engine::{DEFAULT_MAX_DEPTH, Engine, Escape, Template, UndefinedBehavior};
+pub use engine::{DEFAULT_MAX_DEPTH, Engine, Escape, Template, Trace, UndefinedBehavior};
 pub use error::{Error, Location, SyntaxErrorKind};
 pub use loader::{DirLoader, Loader, MAX_TEMPLATE_BYTES, ReadRefusal, read_template_inside};
 pub use value::{Lambda, Map, Value, to_value};

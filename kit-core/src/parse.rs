@@ -428,14 +428,16 @@ impl Builder<'_, '_> {
         // Literal text is gathered here and becomes one node when a tag that
         // matters comes (merging node by node would be quadratic).
         let mut pending_text = String::new();
-        let flush = |pending: &mut String, stack: &mut Vec<Frame>| {
+        let mut pending_marks: Vec<(u32, u32)> = Vec::new();
+        let flush = |pending: &mut String, marks: &mut Vec<(u32, u32)>, stack: &mut Vec<Frame>| {
             if !pending.is_empty() {
                 let text = std::mem::take(pending).into_boxed_str();
+                let marks = std::mem::take(marks).into_boxed_slice();
                 stack
                     .last_mut()
                     .expect("root frame")
                     .nodes
-                    .push(Node::Text(text));
+                    .push(Node::Text(text, marks));
             }
         };
         for i in 0..self.toks.len() {
@@ -452,7 +454,7 @@ impl Builder<'_, '_> {
                         | TagKind::Close
                 )
             ) {
-                flush(&mut pending_text, &mut stack);
+                flush(&mut pending_text, &mut pending_marks, &mut stack);
             }
             let node = match kind {
                 None => {
@@ -464,6 +466,10 @@ impl Builder<'_, '_> {
                         let next = self.next_char(i);
                         self.scanner.text(text, next);
                     }
+                    pending_marks.push((
+                        u32::try_from(pending_text.len()).unwrap_or(u32::MAX),
+                        u32::try_from(self.map.map(start)).unwrap_or(u32::MAX),
+                    ));
                     pending_text.push_str(text);
                     continue;
                 }
@@ -552,7 +558,7 @@ impl Builder<'_, '_> {
             };
             stack.last_mut().expect("root frame").nodes.push(node);
         }
-        flush(&mut pending_text, &mut stack);
+        flush(&mut pending_text, &mut pending_marks, &mut stack);
         let frame = stack.pop().expect("root frame");
         if !matches!(frame.kind, FrameKind::Root) {
             let open = &self.toks[frame.tok];

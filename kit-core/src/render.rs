@@ -37,9 +37,20 @@ struct Frame<'a> {
     chain: Option<&'a Chain<'a>>,
 }
 
+/// Where a piece of output came from: output offset, template, template
+/// offset.
+pub(crate) struct Mark {
+    pub out: usize,
+    pub src: Arc<Source>,
+    pub pos: usize,
+    pub indent: usize,
+}
+
 pub(crate) struct Renderer<'e> {
     engine: &'e Engine,
     out: &'e mut String,
+    /// When tracing: a mark where each text piece and value starts.
+    trace: Option<&'e mut Vec<Mark>>,
     depth: usize,
     /// The last template text written ended a line: indentation is due
     /// before the next output.
@@ -95,8 +106,40 @@ impl<'e> Renderer<'e> {
         Renderer {
             engine,
             out,
+            trace: None,
             depth: 0,
             pending_indent: false,
+        }
+    }
+
+    /// Records a [`Mark`] for every text piece and value written.
+    pub fn traced(mut self, marks: &'e mut Vec<Mark>) -> Self {
+        self.trace = Some(marks);
+        self
+    }
+
+    fn mark(&mut self, f: Frame<'_>, pos: usize) {
+        if let Some(t) = self.trace.as_deref_mut() {
+            t.push(Mark {
+                out: self.out.len(),
+                src: f.src.clone(),
+                pos,
+                indent: f.indent.len(),
+            });
+        }
+    }
+
+    /// Literal text with a mark per piece (tracing only).
+    fn traced_text(&mut self, text: &str, marks: &[(u32, u32)], f: Frame<'_>) {
+        for (i, &(start, pos)) in marks.iter().enumerate() {
+            let end = marks.get(i + 1).map_or(text.len(), |m| m.0 as usize);
+            let piece = &text[start as usize..end];
+            if piece.is_empty() {
+                continue;
+            }
+            self.indent_if_due(f.indent);
+            self.mark(f, pos as usize);
+            self.text(piece, f.indent);
         }
     }
 
@@ -156,8 +199,20 @@ impl<'e> Renderer<'e> {
     ) -> Result<(), Error> {
         for node in nodes {
             match node {
-                Node::Text(t) => self.text(t, f.indent),
-                Node::Var { name, escape, pos } => self.var(name, *escape, *pos, f, stack)?,
+                Node::Text(t, marks) => {
+                    if self.trace.is_some() {
+                        self.traced_text(t, marks, f);
+                    } else {
+                        self.text(t, f.indent);
+                    }
+                }
+                Node::Var { name, escape, pos } => {
+                    if self.trace.is_some() {
+                        self.indent_if_due(f.indent);
+                        self.mark(f, *pos);
+                    }
+                    self.var(name, *escape, *pos, f, stack)?
+                }
                 Node::Section(s) => self.section(s, f, stack)?,
                 Node::Partial { name, indent, pos } => {
                     let Some(tpl) = self.find_partial(name, *pos, f, stack)? else {
@@ -330,6 +385,7 @@ impl<'e> Renderer<'e> {
                 let mut sub = Renderer {
                     engine: self.engine,
                     out: &mut rendered,
+                    trace: None,
                     depth: self.depth + 1,
                     pending_indent: false,
                 };

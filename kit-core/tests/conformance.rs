@@ -82,6 +82,28 @@ fn run_case(t: &Json) -> Result<(), String> {
     let result = engine
         .compile("template", template)
         .and_then(|tpl| tpl.render(&engine, &data));
+    // Tracing never changes the output (it only records where pieces come
+    // from), and every position of the output maps to some template line.
+    // (Not with lambdas: some count their calls.)
+    let has_lambda = t["data"].to_string().contains("\"lambda\"");
+    if let (Ok(out), false) = (&result, has_lambda) {
+        let tpl = engine
+            .compile("template", template)
+            .expect("compiled above");
+        let (traced, trace) = tpl
+            .render_traced(&engine, &data)
+            .map_err(|e| format!("traced render failed: {e}"))?;
+        if &traced != out {
+            return Err(format!("traced output differs: {traced:?}"));
+        }
+        for (i, _) in out.char_indices() {
+            if let Some(loc) = trace.locate(out, i)
+                && (loc.line == 0 || loc.column == 0)
+            {
+                return Err(format!("offset {i} maps to {loc:?}"));
+            }
+        }
+    }
     match (result, t.get("expected"), t.get("error")) {
         (Ok(out), Some(Json::String(exp)), _) if out == *exp => Ok(()),
         (Ok(out), Some(exp), _) => Err(format!("expected {exp}, got {:?}", out)),

@@ -233,7 +233,8 @@ async fn folder_markers_subfolders_and_values_byte_exact() {
     assert_eq!(
         r.warnings,
         [
-            "ignored 'production/nerdearla-cluster/web/nested/DEEP': secrets in sub-folders of a layer are not read"
+            "ignored 'production/nerdearla-cluster/web/nested/DEEP': secrets in sub-folders of a layer are not read",
+            "secret 'HOSTILE' (production/nerdearla-cluster/web/HOSTILE) ends in a line break, kept byte-exact (kit --trim, or trim_secrets: true in kit.yaml, removes trailing white space)"
         ]
     );
 }

@@ -17,6 +17,7 @@ pub type Origin = String;
 /// A problem with a rendered document. Never contains values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{origin}: rendered document {doc}, line {line}: {message}")]
+#[non_exhaustive]
 pub struct CheckError {
     /// `service/template`.
     pub origin: Origin,
@@ -24,8 +25,41 @@ pub struct CheckError {
     pub doc: usize,
     /// 1-based line within the template's output.
     pub line: usize,
+    /// 1-based line within the document.
+    pub document_line: usize,
+    /// 1-based column within that line, when known.
+    pub column: Option<usize>,
     /// What is wrong.
     pub message: String,
+    /// The template (or partial) line and column that wrote that line of
+    /// output, when the renderer could trace it back.
+    pub template: Option<Box<kit_core::Location>>,
+    /// The failing document as rendered, with every secret value replaced
+    /// by a fingerprint (for `--debug`), when the renderer was asked for it.
+    pub rendered: Option<String>,
+}
+
+impl CheckError {
+    /// A problem at line `document_line` of document `doc` (which starts at
+    /// line `first_line`) of `origin`'s output; lines 1-based.
+    pub fn new(
+        origin: &str,
+        doc: usize,
+        first_line: usize,
+        document_line: usize,
+        message: String,
+    ) -> Self {
+        CheckError {
+            origin: origin.into(),
+            doc,
+            line: first_line + document_line.saturating_sub(1),
+            document_line: document_line.max(1),
+            column: None,
+            message,
+            template: None,
+            rendered: None,
+        }
+    }
 }
 
 /// A checked document.
@@ -103,6 +137,12 @@ pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
         "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
         _ => None,
     }
+}
+
+/// The documents of a rendered template (as checks count them): each
+/// one's first line (1-based) and text.
+pub fn split_documents(text: &str) -> Vec<(usize, String)> {
+    split(text)
 }
 
 /// Splits a rendered template into documents at `---` lines, dropping
@@ -334,15 +374,30 @@ pub fn check_output(
     annotation: Option<(&str, &str)>,
     mask: &Masker,
 ) -> Result<Vec<Document>, CheckError> {
+    check_documents(origin, rendered, annotation, None, mask)
+}
+
+/// [`check_output`], and each document validated against `schema` (see
+/// [`crate::schema`]) when given.
+pub fn check_documents(
+    origin: &str,
+    rendered: &str,
+    annotation: Option<(&str, &str)>,
+    schema: Option<&crate::schema::Schema>,
+    mask: &Masker,
+) -> Result<Vec<Document>, CheckError> {
     let mut out = Vec::new();
     for (n, (first_line, text)) in split(rendered).into_iter().enumerate() {
-        let err = |line: usize, message: String| CheckError {
-            origin: origin.into(),
-            doc: n + 1,
-            line: first_line + line.saturating_sub(1),
-            message,
+        let err = |line: usize, message: String| {
+            CheckError::new(origin, n + 1, first_line, line, message)
         };
         let w = walk(&text, mask).map_err(|(l, m)| err(l, m))?;
+        if let Some(schema) = schema {
+            schema.validate(&text, mask).map_err(|e| CheckError {
+                column: Some(e.column),
+                ..err(e.line, e.message)
+            })?;
+        }
         let field = |parts: &[&str], what: &str| {
             w.scalars
                 .get(&path(parts))

@@ -43,6 +43,7 @@ mod project;
 pub mod release;
 pub mod releasing;
 mod render;
+pub mod schema;
 mod select;
 pub mod stream;
 mod unused;

@@ -70,10 +70,37 @@ pub struct ProjectFile {
     /// ends in a line break is reported as a warning.
     #[serde(default)]
     pub trim_secrets: bool,
+    /// Validation of rendered manifests against the Kubernetes API schema.
+    #[serde(default)]
+    pub kubernetes: KubernetesSettings,
     /// Environments, by name.
     pub environments: IndexMap<String, Environment>,
     /// Services, by name.
     pub services: IndexMap<String, Service>,
+}
+
+/// `kubernetes:` in `kit.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct KubernetesSettings {
+    /// The minor version whose API schema manifests are validated against
+    /// (one of [`crate::schema::versions`]; default
+    /// [`crate::schema::DEFAULT_VERSION`]).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Validate (default `true`).
+    #[serde(default = "yes")]
+    pub validate: bool,
+}
+
+impl Default for KubernetesSettings {
+    fn default() -> Self {
+        KubernetesSettings {
+            version: None,
+            validate: true,
+        }
+    }
 }
 
 fn default_templates() -> String {

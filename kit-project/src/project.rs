@@ -164,6 +164,17 @@ impl Project {
                 }
             }
         }
+        if let Some(v) = &f.kubernetes.version
+            && crate::schema::Schema::bundled(v).is_none()
+        {
+            return Err(ProjectError::Invalid {
+                path: self.path(),
+                message: format!(
+                    "kubernetes.version {v:?} is not one kit bundles (choose from {})",
+                    crate::schema::versions().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
         map_check(&f.values, "values".into())?;
         self.check_env(&f.env)?;
         for (sname, s) in &f.services {
@@ -228,6 +239,20 @@ impl Project {
             }
             s => Ok(s),
         }
+    }
+
+    /// The schema rendered manifests are validated against, unless
+    /// `kit.yaml` turns validation off.
+    pub fn schema(&self) -> Option<&'static crate::schema::Schema> {
+        let k = &self.file.kubernetes;
+        if !k.validate {
+            return None;
+        }
+        crate::schema::Schema::bundled(
+            k.version
+                .as_deref()
+                .unwrap_or(crate::schema::DEFAULT_VERSION),
+        )
     }
 
     /// The directory of service template folders.

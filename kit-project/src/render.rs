@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use kit_core::{Engine, Template, Value};
 use kit_env::{Fingerprinter, Resolution};
 
-use crate::check::{Document, check_output};
+use crate::check::{CheckError, Document, check_documents, check_output};
 use crate::context::{ENV_CHECKSUM_ANNOTATION, build};
 use crate::error::{ProjectError, RenderError};
 use crate::mask::Masker;
@@ -27,6 +27,9 @@ pub struct RenderOptions {
     /// Release records to use instead of the project's files, by
     /// (environment, service): what `kit release` checks before recording.
     pub records: std::collections::BTreeMap<(String, String), crate::release::Record>,
+    /// On a check failure, attach the failing document, rendered with every
+    /// secret value as a fingerprint ([`crate::CheckError::rendered`]).
+    pub debug: bool,
 }
 
 impl RenderOptions {
@@ -46,6 +49,13 @@ impl RenderOptions {
     ) -> Self {
         self.records
             .insert((environment.into(), service.into()), record);
+        self
+    }
+
+    /// Attaches the failing document to check errors (see
+    /// [`RenderOptions::debug`]).
+    pub fn with_debug(mut self, debug: bool) -> Self {
+        self.debug = debug;
         self
     }
 
@@ -145,6 +155,50 @@ impl<'p> Renderer<'p> {
         Ok(t)
     }
 
+    /// Adds to a check error the template line that wrote the failing
+    /// output (by rendering again, traced), and with `debug`, the failing
+    /// document rendered with fingerprints instead of secret values.
+    fn explain(
+        &self,
+        mut e: CheckError,
+        tpl: &Template,
+        data: &Value,
+        res: &Resolution,
+    ) -> CheckError {
+        if let Ok((out, trace)) = tpl.render_traced(&self.engine, data) {
+            let line_start = std::iter::once(0)
+                .chain(out.match_indices('\n').map(|(i, _)| i + 1))
+                .nth(e.line.saturating_sub(1));
+            if let Some(start) = line_start {
+                let line = &out[start..];
+                let col = e.column.unwrap_or_else(|| {
+                    // No column: the first non-blank character of the line.
+                    line.len() - line.trim_start_matches([' ', '-']).len() + 1
+                });
+                let at = line
+                    .char_indices()
+                    .nth(col.saturating_sub(1))
+                    .map_or(start, |(i, _)| start + i);
+                e.template = trace.locate(&out, at).map(Box::new);
+            }
+        }
+        if self.options.debug {
+            let redacted = RenderOptions {
+                redact: Some(Fingerprinter::random()),
+                ..self.options.clone()
+            };
+            if let Ok(ctx) = build(self.project, res, &redacted)
+                && let Ok(out) = tpl.render(&self.engine, &ctx.data)
+            {
+                e.rendered = crate::check::split_documents(&out)
+                    .into_iter()
+                    .nth(e.doc.saturating_sub(1))
+                    .map(|(_, d)| d);
+            }
+        }
+        e
+    }
+
     /// Renders and checks the templates of `res.target` with its secrets.
     pub fn render(&self, res: &Resolution) -> Result<Vec<Document>, RenderError> {
         let t = &res.target;
@@ -162,12 +216,14 @@ impl<'p> Renderer<'p> {
             let origin = format!("{}/{name}", t.service);
             let tpl = self.template(&origin, &path)?;
             let out = tpl.render(&self.engine, &ctx.data)?;
-            let checked = check_output(
+            let checked = check_documents(
                 &origin,
                 &out,
                 Some((ENV_CHECKSUM_ANNOTATION, &ctx.checksum)),
+                self.project.schema(),
                 &self.masker,
-            )?;
+            )
+            .map_err(|e| self.explain(e, &tpl, &ctx.data, res))?;
             for mut d in checked {
                 // `# Source:` says which release record the image came from.
                 if let Some(note) = &ctx.image_source {

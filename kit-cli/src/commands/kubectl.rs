@@ -27,7 +27,7 @@ use super::render::{Job, render_streams};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
 use crate::flags::{
-    KubectlFlags, ProjectFlags, SelectFlags, SourceFlags, ValuesFlags, VerboseFlag,
+    DebugFlag, KubectlFlags, ProjectFlags, SelectFlags, SourceFlags, ValuesFlags, VerboseFlag,
 };
 
 /// `kit apply` and `kit diff`: the render flags without output or redaction
@@ -44,6 +44,8 @@ pub struct KubectlArgs {
     pub source: SourceFlags,
     #[command(flatten)]
     pub verbose: VerboseFlag,
+    #[command(flatten)]
+    pub debug: DebugFlag,
     #[command(flatten)]
     pub kubectl: KubectlFlags,
 }
@@ -213,7 +215,7 @@ pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
         values: &args.values,
         source: &args.source,
         verbose: args.verbose.verbose,
-        options: RenderOptions::default(),
+        options: RenderOptions::default().with_debug(args.debug.debug),
     })?;
     let program = find_program(&args.kubectl.kubectl)?;
     let multi = groups.len() > 1;

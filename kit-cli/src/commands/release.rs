@@ -325,6 +325,7 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
         values: ValuesFlags::default(),
         source: args.source.clone(),
         verbose: VerboseFlag { verbose: false },
+        debug: Default::default(),
         kubectl: args.kubectl.clone(),
     };
     super::kubectl::run(super::kubectl::Verb::Apply, &apply)

@@ -8,8 +8,8 @@ use kit_project::{ClusterStream, Project, RenderOptions, Rendered};
 
 use crate::diagnostics::Failure;
 use crate::flags::{
-    OutputFlags, ProjectFlags, RedactFlags, SelectFlags, SourceFlags, ValuesFlags, VerboseFlag,
-    runtime,
+    DebugFlag, OutputFlags, ProjectFlags, RedactFlags, SelectFlags, SourceFlags, ValuesFlags,
+    VerboseFlag, runtime,
 };
 
 #[derive(Debug, Args)]
@@ -28,6 +28,8 @@ pub struct RenderArgs {
     pub source: SourceFlags,
     #[command(flatten)]
     pub verbose: VerboseFlag,
+    #[command(flatten)]
+    pub debug: DebugFlag,
 }
 
 /// What the render flags of `kit render`, `kit apply` and `kit diff` share.
@@ -125,7 +127,7 @@ pub fn render_streams(job: Job<'_>) -> Result<(Project, Vec<ClusterStream>), Fai
 }
 
 pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
-    let mut options = RenderOptions::default();
+    let mut options = RenderOptions::default().with_debug(args.debug.debug);
     if let Some(f) = args.redact.fingerprinter()? {
         options = options.with_redaction(f);
     }

@@ -3,14 +3,15 @@
 //!
 //! | group | flags | used by |
 //! |---|---|---|
-//! | [`ProjectFlags`] | `-C` | render, apply, diff |
+//! | [`ProjectFlags`] | `-C` | render, apply, diff, env, exec, values |
 //! | [`SelectFlags`] | `-e`, `-c`, `-s`, `--all` | render, apply, diff |
-//! | [`ValuesFlags`] | `-f`, `--set` | render, apply, diff |
+//! | [`ValuesFlags`] | `-f`, `--set`, `--set-string`, `--set-json`, `--set-file` | render, apply, diff, values |
 //! | [`OutputFlags`] | `--output-dir` | render |
 //! | [`RedactFlags`] | `--redact`, `--redact-key-file` | render, env |
-//! | [`SourceFlags`] | `--secrets-from`, `--allow-var`, S3 settings | render, apply, diff, env, exec, secrets |
+//! | [`SourceFlags`] | `--secrets-from`, `--allow-var`, `--trim`, S3 settings | render, apply, diff, env, exec, secrets |
 //! | [`TargetFlags`] | `-e`, `-c`, `-s` (all required) | env, exec |
 //! | [`VerboseFlag`] | `-v` | render, apply, diff, env, exec |
+//! | [`DebugFlag`] | `--debug` | render, apply, diff |
 //! | [`KubectlFlags`] | `--kubectl`, `--keep-going`, `-- ARGS` | apply, diff |
 //! | [`TemplateFlags`] | `--data`, `--partials`, `--escape`, `--lenient` | template |
 //! | [`ServiceFlags`] | `-e`, `-s` (required) | release, rollback, pin, unpin, history |
@@ -29,5 +30,5 @@ mod template;
 pub use kubectl::KubectlFlags;
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
 pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags};
-pub use source::{RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
+pub use source::{DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
 pub use template::{EscapeArg, TemplateFlags};

@@ -114,6 +114,16 @@ pub struct VerboseFlag {
     pub verbose: bool,
 }
 
+/// `--debug`.
+#[derive(Debug, Default, Args)]
+pub struct DebugFlag {
+    /// When a rendered document fails its checks, print it after the error
+    /// (with every secret value replaced by a fingerprint), the failing line
+    /// marked.
+    #[arg(long, env = "KIT_DEBUG")]
+    pub debug: bool,
+}
+
 impl SourceFlags {
     pub fn source(&self) -> Result<Source, Failure> {
         let spec = self.secrets_from.as_deref().ok_or_else(|| {

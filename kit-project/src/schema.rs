@@ -1,0 +1,638 @@
+//! Offline validation of rendered manifests against the Kubernetes API
+//! schema of a chosen minor version (bundled: 1.34 to 1.37, default
+//! [`DEFAULT_VERSION`]; see `kit-project/schema/README.md` for where the
+//! data come from).
+//!
+//! Strict, as the API server reads YAML (through JSON, with YAML 1.1
+//! scalars): unknown fields are errors, and so are scalars of the wrong
+//! type (`replicas: five`, `replicas: "3"`, `enabled: yes` where a string is
+//! expected), lists where maps go and the reverse, and missing required
+//! fields. Kinds of built-in API groups that the
+//! version does not serve are errors; other kinds (custom resources) pass
+//! unchecked. Messages name the field path, never a value.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::mask::Masker;
+
+/// The minor version validated against unless `kit.yaml` chooses another.
+pub const DEFAULT_VERSION: &str = "1.37";
+
+/// The bundled minor versions and their compact schemas.
+const BUNDLED: &[(&str, &str)] = &[
+    ("1.34", include_str!("../schema/kubernetes-1.34.json")),
+    ("1.35", include_str!("../schema/kubernetes-1.35.json")),
+    ("1.36", include_str!("../schema/kubernetes-1.36.json")),
+    ("1.37", include_str!("../schema/kubernetes-1.37.json")),
+];
+
+/// The minor versions kit can validate against.
+pub fn versions() -> impl Iterator<Item = &'static str> {
+    BUNDLED.iter().map(|(v, _)| *v)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Node {
+    Ref(String),
+    Inline(Box<Inline>),
+}
+
+#[derive(Debug, Deserialize)]
+struct Inline {
+    t: String,
+    #[serde(default)]
+    p: Option<IndexMap<String, Node>>,
+    #[serde(default)]
+    r: Vec<String>,
+    #[serde(default)]
+    i: Option<Node>,
+    #[serde(default)]
+    v: Option<Node>,
+    #[serde(default)]
+    e: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SchemaFile {
+    version: String,
+    kinds: HashMap<String, String>,
+    defs: HashMap<String, Node>,
+}
+
+/// The API schema of one Kubernetes minor version.
+#[derive(Debug)]
+pub struct Schema {
+    file: SchemaFile,
+    /// API groups with built-in kinds (`""` for the core group).
+    groups: HashSet<String>,
+}
+
+/// One problem found in a document. Never holds a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaError {
+    /// 1-based line within the document.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong, with the field path.
+    pub message: String,
+}
+
+fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+impl Schema {
+    /// The bundled schema of `version` (`1.37`), parsed once per process.
+    ///
+    /// ```
+    /// let s = kit_project::schema::Schema::bundled("1.37").unwrap();
+    /// assert_eq!(s.version(), "1.37");
+    /// assert!(kit_project::schema::Schema::bundled("1.12").is_none());
+    /// ```
+    pub fn bundled(version: &str) -> Option<&'static Schema> {
+        static CACHE: [OnceLock<Schema>; BUNDLED.len()] =
+            [const { OnceLock::new() }; BUNDLED.len()];
+        let i = BUNDLED.iter().position(|(v, _)| *v == version)?;
+        Some(CACHE[i].get_or_init(|| {
+            let file: SchemaFile =
+                serde_json::from_str(BUNDLED[i].1).expect("bundled schemas are valid JSON");
+            let groups = file
+                .kinds
+                .keys()
+                .filter_map(|k| k.split_once(' ').map(|(api, _)| group_of(api).to_owned()))
+                .collect();
+            Schema { file, groups }
+        }))
+    }
+
+    /// The minor version, e.g. `1.37`.
+    pub fn version(&self) -> &str {
+        &self.file.version
+    }
+
+    fn resolve<'s>(&'s self, mut n: &'s Node) -> Option<&'s Inline> {
+        // References chain at most a few levels; bound it anyway.
+        for _ in 0..16 {
+            match n {
+                Node::Inline(i) => return Some(i),
+                Node::Ref(r) => n = self.file.defs.get(r.strip_prefix('@').unwrap_or(r))?,
+            }
+        }
+        None
+    }
+
+    /// Validates one rendered document (a YAML mapping). Returns the first
+    /// problem found. Documents whose kind is not built in pass.
+    pub fn validate(&self, doc: &str, mask: &Masker) -> Result<(), SchemaError> {
+        let Some(tree) = Tree::parse(doc) else {
+            return Ok(()); // not YAML: the document checks report it
+        };
+        let Y::Map(entries) = &tree.kind else {
+            return Ok(());
+        };
+        let text = |k: &str| {
+            entries
+                .iter()
+                .find(|e| e.key == k)
+                .and_then(|e| match &e.value.kind {
+                    Y::Scalar { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+        };
+        let (Some(api), Some(kind)) = (text("apiVersion"), text("kind")) else {
+            return Ok(());
+        };
+        let Some(def) = self.file.kinds.get(&format!("{api} {kind}")) else {
+            // Custom resources live in dotted groups; undotted ones (and the
+            // groups of built-in kinds) are Kubernetes' own.
+            let group = group_of(api);
+            if self.groups.contains(group) || !group.contains('.') {
+                let served: Vec<&str> = self
+                    .file
+                    .kinds
+                    .keys()
+                    .filter(|k| k.ends_with(&format!(" {kind}")) && !k.ends_with("List"))
+                    .map(String::as_str)
+                    .collect();
+                let hint = if served.is_empty() {
+                    String::new()
+                } else {
+                    let mut served = served;
+                    served.sort_unstable();
+                    format!(" (it serves {})", served.join(", "))
+                };
+                return Err(SchemaError {
+                    line: tree.line,
+                    column: tree.column,
+                    message: format!(
+                        "Kubernetes {} does not serve kind {} in apiVersion {}{hint}",
+                        self.version(),
+                        mask.show(kind),
+                        mask.show(api)
+                    ),
+                });
+            }
+            return Ok(());
+        };
+        let root = Node::Ref(def.clone());
+        let mut path = String::new();
+        self.check(&tree, &root, &mut path, mask)
+    }
+
+    fn check(
+        &self,
+        y: &Tree,
+        n: &Node,
+        path: &mut String,
+        mask: &Masker,
+    ) -> Result<(), SchemaError> {
+        let Some(s) = self.resolve(n) else {
+            return Ok(());
+        };
+        let fail = |path: &str, message: String| SchemaError {
+            line: y.line,
+            column: y.column,
+            message: if path.is_empty() {
+                message
+            } else {
+                format!("{path}: {message}")
+            },
+        };
+        let got = y.kind.describe();
+        match (&y.kind, s.t.as_str()) {
+            (Y::Alias, _) | (_, "any") => Ok(()),
+            (
+                Y::Scalar {
+                    resolved: Scalar::Null,
+                    ..
+                },
+                _,
+            ) => Ok(()),
+            (Y::Map(entries), "object") => {
+                for e in entries {
+                    let sub = s.p.as_ref().and_then(|p| p.get(&e.key)).or(s.v.as_ref());
+                    let Some(sub) = sub else {
+                        let known: Vec<&str> =
+                            s.p.as_ref()
+                                .map(|p| p.keys().map(String::as_str).collect())
+                                .unwrap_or_default();
+                        let hint = closest(&e.key, &known)
+                            .map(|k| format!(" (did you mean '{k}'?)"))
+                            .unwrap_or_default();
+                        let shown = mask.show(&e.key);
+                        let at = if path.is_empty() {
+                            shown.to_string()
+                        } else {
+                            format!("{path}.{shown}")
+                        };
+                        return Err(SchemaError {
+                            line: e.line,
+                            column: e.column,
+                            message: format!("{at}: unknown field{hint}"),
+                        });
+                    };
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(&mask.show(&e.key));
+                    self.check(&e.value, sub, path, mask)?;
+                    path.truncate(len);
+                }
+                for r in &s.r {
+                    if !entries.iter().any(|e| &e.key == r) {
+                        return Err(fail(path, format!("required field '{r}' is missing")));
+                    }
+                }
+                Ok(())
+            }
+            (Y::Seq(items), "array") => {
+                let Some(item) = &s.i else { return Ok(()) };
+                for (i, it) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    self.check(it, item, path, mask)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            (Y::Scalar { resolved, text }, t) => {
+                let ok = match t {
+                    "string" => *resolved == Scalar::Str,
+                    "integer" => *resolved == Scalar::Int,
+                    "number" => matches!(resolved, Scalar::Int | Scalar::Float),
+                    "boolean" => *resolved == Scalar::Bool,
+                    "int-or-string" => matches!(resolved, Scalar::Int | Scalar::Str),
+                    "quantity" => matches!(resolved, Scalar::Int | Scalar::Float | Scalar::Str),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(fail(path, format!("expected {}, got {got}", expected(t))));
+                }
+                if let Some(e) = &s.e
+                    && *resolved == Scalar::Str
+                    && !e.iter().any(|v| v.as_str() == Some(text))
+                {
+                    let allowed: Vec<&str> = e.iter().filter_map(|v| v.as_str()).collect();
+                    return Err(fail(
+                        path,
+                        format!("not one of the allowed values ({})", allowed.join(", ")),
+                    ));
+                }
+                Ok(())
+            }
+            (_, t) => Err(fail(path, format!("expected {}, got {got}", expected(t)))),
+        }
+    }
+}
+
+fn expected(t: &str) -> &'static str {
+    match t {
+        "object" => "a mapping",
+        "array" => "a list",
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean (true or false)",
+        "int-or-string" => "an integer or a string",
+        "quantity" => "a quantity (a string like 100m or 1Gi, or a number)",
+        _ => "something else",
+    }
+}
+
+/// The known name closest to `key` (at most 2 edits away), for hints.
+fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let dist = |a: &str, b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut cur = vec![i + 1];
+            for (j, cb) in b.iter().enumerate() {
+                let sub = prev[j] + usize::from(ca != *cb);
+                cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    };
+    known
+        .iter()
+        .map(|k| (dist(&key.to_lowercase(), &k.to_lowercase()), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// A scalar as the API server reads it (YAML 1.1, as sigs.k8s.io/yaml does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scalar {
+    Null,
+    Bool,
+    Int,
+    Float,
+    Str,
+}
+
+fn resolve_plain(s: &str) -> Scalar {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True"
+        | "TRUE" | "false" | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" => {
+            return Scalar::Bool;
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
+        | ".nan" | ".NaN" | ".NAN" => return Scalar::Float,
+        _ => {}
+    }
+    let t = s.replace('_', "");
+    let u = t.strip_prefix(['-', '+']).unwrap_or(&t);
+    let all = |d: &str, f: fn(&u8) -> bool| !d.is_empty() && d.as_bytes().iter().all(f);
+    if all(u, u8::is_ascii_digit)
+        || u.strip_prefix("0x")
+            .is_some_and(|d| all(d, u8::is_ascii_hexdigit))
+        || u.strip_prefix("0o")
+            .is_some_and(|d| all(d, |c| (b'0'..=b'7').contains(c)))
+        || u.strip_prefix("0b")
+            .is_some_and(|d| all(d, |c| *c == b'0' || *c == b'1'))
+    {
+        return Scalar::Int;
+    }
+    let (mant, exp) = match u.find(['e', 'E']) {
+        Some(i) => (&u[..i], Some(&u[i + 1..])),
+        None => (u, None),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let digits = |d: &str| d.bytes().all(|c| c.is_ascii_digit());
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    if mant.contains('.')
+        && !(int.is_empty() && frac.is_empty())
+        && digits(int)
+        && digits(frac)
+        && exp_ok
+    {
+        return Scalar::Float;
+    }
+    if exp.is_some() && !int.is_empty() && digits(int) && !mant.contains('.') && exp_ok {
+        return Scalar::Float;
+    }
+    Scalar::Str
+}
+
+/// A parsed document: just what validation needs, with positions.
+#[derive(Debug)]
+struct Tree {
+    kind: Y,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: String,
+    line: usize,
+    column: usize,
+    value: Tree,
+}
+
+#[derive(Debug)]
+enum Y {
+    Map(Vec<Entry>),
+    Seq(Vec<Tree>),
+    Scalar { text: String, resolved: Scalar },
+    Alias,
+}
+
+impl Y {
+    fn describe(&self) -> &'static str {
+        match self {
+            Y::Map(_) => "a mapping",
+            Y::Seq(_) => "a list",
+            Y::Alias => "an alias",
+            Y::Scalar { resolved, .. } => match resolved {
+                Scalar::Null => "null",
+                Scalar::Bool => "a boolean",
+                Scalar::Int => "an integer",
+                Scalar::Float => "a float",
+                Scalar::Str => "a string",
+            },
+        }
+    }
+}
+
+enum Building {
+    Map(Vec<Entry>, Option<(String, usize, usize)>, usize, usize),
+    Seq(Vec<Tree>, usize, usize),
+}
+
+impl Tree {
+    fn parse(doc: &str) -> Option<Tree> {
+        let mut stack: Vec<Building> = Vec::new();
+        let mut root = None;
+        for item in Parser::new_from_str(doc) {
+            let (event, span) = item.ok()?;
+            let (line, column) = (span.start.line(), span.start.col() + 1);
+            let done = match event {
+                Event::MappingStart(..) => {
+                    stack.push(Building::Map(Vec::new(), None, line, column));
+                    None
+                }
+                Event::SequenceStart(..) => {
+                    stack.push(Building::Seq(Vec::new(), line, column));
+                    None
+                }
+                Event::MappingEnd => match stack.pop()? {
+                    Building::Map(e, _, l, c) => Some(Tree {
+                        kind: Y::Map(e),
+                        line: l,
+                        column: c,
+                    }),
+                    Building::Seq(..) => return None,
+                },
+                Event::SequenceEnd => match stack.pop()? {
+                    Building::Seq(items, l, c) => Some(Tree {
+                        kind: Y::Seq(items),
+                        line: l,
+                        column: c,
+                    }),
+                    Building::Map(..) => return None,
+                },
+                Event::Scalar(value, style, _, tag) => {
+                    // A key?
+                    if let Some(Building::Map(_, key @ None, ..)) = stack.last_mut() {
+                        *key = Some((value.into_owned(), line, column));
+                        continue;
+                    }
+                    let resolved = if style == ScalarStyle::Plain && tag.is_none() {
+                        resolve_plain(&value)
+                    } else {
+                        Scalar::Str
+                    };
+                    Some(Tree {
+                        kind: Y::Scalar {
+                            text: value.into_owned(),
+                            resolved,
+                        },
+                        line,
+                        column,
+                    })
+                }
+                Event::Alias(_) => {
+                    if let Some(Building::Map(_, key @ None, ..)) = stack.last_mut() {
+                        *key = Some(("*".into(), line, column));
+                        continue;
+                    }
+                    Some(Tree {
+                        kind: Y::Alias,
+                        line,
+                        column,
+                    })
+                }
+                _ => None,
+            };
+            if let Some(t) = done {
+                match stack.last_mut() {
+                    Some(Building::Map(entries, key, ..)) => {
+                        let Some((k, l, c)) = key.take() else {
+                            return None; // a complex key
+                        };
+                        entries.push(Entry {
+                            key: k,
+                            line: l,
+                            column: c,
+                            value: t,
+                        });
+                    }
+                    Some(Building::Seq(items, ..)) => items.push(t),
+                    None => root = Some(t),
+                }
+            }
+        }
+        root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(doc: &str) -> Result<(), String> {
+        Schema::bundled(DEFAULT_VERSION)
+            .unwrap()
+            .validate(doc, &Masker::default())
+            .map_err(|e| format!("{}:{}: {}", e.line, e.column, e.message))
+    }
+
+    pub(super) const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx\n          imagePullPolicy: Always\n          ports:\n            - containerPort: 80\n          resources:\n            requests:\n              cpu: 100m\n              memory: 1\n";
+
+    #[test]
+    fn a_valid_deployment_passes() {
+        check(DEPLOYMENT).unwrap();
+        check("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: \"1\"\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn types_unknown_fields_enums_and_required_fields_fail() {
+        let bad = |from: &str, to: &str| {
+            check(&DEPLOYMENT.replace(from, to))
+                .err()
+                .unwrap_or_else(|| panic!("passed: {to}"))
+        };
+        assert_eq!(
+            bad("replicas: 2", "replicas: five"),
+            "8:13: spec.replicas: expected an integer, got a string"
+        );
+        assert_eq!(
+            bad("replicas: 2", "replicas: \"2\""),
+            "8:13: spec.replicas: expected an integer, got a string"
+        );
+        assert_eq!(
+            bad("imagePullPolicy", "imagePullPolcy"),
+            "20:11: spec.template.spec.containers[0].imagePullPolcy: unknown field (did you mean 'imagePullPolicy'?)"
+        );
+        assert_eq!(
+            bad("containerPort: 80", "containerPort: http"),
+            "22:30: spec.template.spec.containers[0].ports[0].containerPort: expected an integer, got a string"
+        );
+        assert_eq!(
+            bad("cpu: 100m", "cpu: [1]"),
+            "25:20: spec.template.spec.containers[0].resources.requests.cpu: expected a quantity (a string like 100m or 1Gi, or a number), got a list"
+        );
+        assert_eq!(
+            bad("    app: web\nspec", "    app: yes\nspec"),
+            "6:10: metadata.labels.app: expected a string, got a boolean"
+        );
+        assert_eq!(
+            bad("        - name: web\n", "        - nme: web\n"),
+            "18:11: spec.template.spec.containers[0].nme: unknown field (did you mean 'name'?)"
+        );
+        assert_eq!(
+            bad(
+                "      containers:\n        - name: web\n          image: nginx\n",
+                "      containers:\n        - image: nginx\n"
+            ),
+            "18:11: spec.template.spec.containers[0]: required field 'name' is missing"
+        );
+        assert_eq!(
+            bad("  selector:\n", "  selector: []\n  x:\n"),
+            "9:13: spec.selector: expected a mapping, got a list"
+        );
+        assert_eq!(
+            check("apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata:\n  name: x\n")
+                .unwrap_err(),
+            "1:1: Kubernetes 1.37 does not serve kind Deployment in apiVersion extensions/v1beta1 (it serves apps/v1 Deployment)"
+        );
+        assert_eq!(
+            check("apiVersion: apps/v1beta1\nkind: Deployment\nmetadata:\n  name: x\n")
+                .unwrap_err(),
+            "1:1: Kubernetes 1.37 does not serve kind Deployment in apiVersion apps/v1beta1 (it serves apps/v1 Deployment)"
+        );
+    }
+
+    #[test]
+    fn custom_resources_pass() {
+        check("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  anything: [1, 2]\n").unwrap();
+    }
+
+    #[test]
+    fn plain_scalars_resolve_as_the_api_server_reads_them() {
+        for (s, want) in [
+            ("", Scalar::Null),
+            ("null", Scalar::Null),
+            ("yes", Scalar::Bool),
+            ("Off", Scalar::Bool),
+            ("y", Scalar::Bool),
+            ("10", Scalar::Int),
+            ("-010", Scalar::Int),
+            ("0x1F", Scalar::Int),
+            ("1_000", Scalar::Int),
+            ("1.5", Scalar::Float),
+            (".5", Scalar::Float),
+            ("1e3", Scalar::Float),
+            (".inf", Scalar::Float),
+            ("1.2.3", Scalar::Str),
+            ("100m", Scalar::Str),
+            ("e3", Scalar::Str),
+        ] {
+            assert_eq!(resolve_plain(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn every_bundled_version_loads() {
+        for v in versions() {
+            let s = Schema::bundled(v).unwrap();
+            assert!(s.file.kinds.contains_key("apps/v1 Deployment"), "{v}");
+        }
+    }
+}
