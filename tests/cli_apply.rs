@@ -66,7 +66,14 @@ fn apply_pipes_exactly_what_render_prints_with_args_passed_through() {
         "--wait",
     ]);
     let r = run_demo("apply", &rec, &extra, &[]);
-    assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (0, "", ""));
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            0,
+            "",
+            "kit: apply production/nerdearla-cluster (context nerdearla)\n"
+        )
+    );
     let (args, stdin) = recorded(&rec, 1).expect("kubectl ran");
     assert_eq!(
         args,
@@ -90,14 +97,76 @@ fn apply_pipes_exactly_what_render_prints_with_args_passed_through() {
 }
 
 #[test]
-fn an_explicit_context_is_not_overridden() {
+fn contexts_are_explicit_and_printed_never_kubectls_current_one() {
+    // --context overrides kit.yaml's for a one-cluster run, and is printed.
+    let rec = temp_dir();
+    let mut extra = TARGET.to_vec();
+    extra.extend(["--context", "elsewhere"]);
+    let r = run_demo("diff", &rec, &extra, &[]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            0,
+            "kit: diff production/nerdearla-cluster (context elsewhere)\n"
+        )
+    );
+    assert_eq!(
+        recorded(&rec, 1).unwrap().0,
+        ["diff", "-f", "-", "--context", "elsewhere"]
+    );
+    // A context after `--` would be ambiguous: refused before kubectl.
     let rec = temp_dir();
     let mut extra = TARGET.to_vec();
     extra.extend(["--", "--context=elsewhere"]);
-    run_demo("diff", &rec, &extra, &[]);
+    let r = run_demo("diff", &rec, &extra, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert!(
+        r.stderr.starts_with(
+            "error: --context after `--` is not passed on: kit sets the context of each cluster\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(recorded(&rec, 1).is_none());
+    // A cluster without `context:` needs --context.
+    let dir = cli::project(
+        cli::MINIMAL,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+        "x",
+    );
+    let rec = temp_dir();
+    let recorder_path = recorder();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "apply",
+            "--kubectl",
+            &recorder_path,
+            "-e",
+            "prod",
+            "-c",
+            "c1",
+        ];
+        args.extend(extra);
+        cli::kit(&dir, &args, &[("KIT_REC_DIR", rec.to_str().unwrap())], None)
+    };
+    let r = run(&[]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            2,
+            "",
+            "error: cluster 'prod/c1' has no context in kit.yaml, and no --context was given\n  = hint: set `context:` for the cluster in kit.yaml (or give --context CONTEXT for a one-cluster run); kit never uses kubectl's current context silently\n"
+        )
+    );
+    assert!(recorded(&rec, 1).is_none());
+    let r = run(&["--context", "kind-c1"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (0, "kit: apply prod/c1 (context kind-c1)\n")
+    );
     assert_eq!(
         recorded(&rec, 1).unwrap().0,
-        ["diff", "-f", "-", "--context=elsewhere"]
+        ["apply", "-f", "-", "--context", "kind-c1"]
     );
 }
 

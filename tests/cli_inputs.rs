@@ -503,3 +503,57 @@ fn manifests_are_validated_against_the_kubernetes_schema_at_the_template_line() 
     let r = render(&dir, &[], None);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
 }
+
+#[test]
+fn config_maps_and_secrets_roll_the_services_pods() {
+    let tpl = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  level: {{level}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx\n          envFrom: [{configMapRef: {name: web-config}}]\n";
+    let dir = project(MINIMAL, tpl, "pw-1234");
+    let annotations = |level: &str| {
+        let r = render(&dir, &["--set", &format!("level={level}")], None);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let find = |key: &str| {
+            let at = r
+                .stdout
+                .find(&format!("{key}: \""))
+                .unwrap_or_else(|| panic!("{key}: {}", r.stdout))
+                + key.len()
+                + 3;
+            r.stdout[at..at + 64].to_owned()
+        };
+        (find("kit.dev/env-sha256"), find("kit.dev/config-sha256"))
+    };
+    let (env_a, config_a) = annotations("info");
+    let (env_b, config_b) = annotations("debug");
+    assert_eq!(env_a, env_b, "the variables did not change");
+    assert_ne!(config_a, config_b, "the ConfigMap changed: the pods roll");
+    assert_eq!(annotations("info").1, config_a, "stable for the same input");
+    assert!(config_a.bytes().all(|b| b.is_ascii_hexdigit()));
+    // The annotation sits in the pod template, beside the env checksum.
+    let r = render(&dir, &["--set", "level=info"], None);
+    assert!(
+        r.stdout.contains(
+            "  template:\n    metadata:\n      annotations:\n        kit.dev/env-sha256: \""
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\"\n        kit.dev/config-sha256: \""),
+        "{}",
+        r.stdout
+    );
+    // A template that sets it itself is refused.
+    let own = tpl.replace(
+        "      labels: {app: web}\n",
+        "      labels: {app: web}\n      annotations:\n        kit.dev/config-sha256: mine\n",
+    );
+    let dir = project(MINIMAL, &own, "pw-1234");
+    let r = render(&dir, &["--set", "level=info"], None);
+    assert_eq!((r.code, r.stdout.as_str()), (6, ""));
+    assert!(
+        r.stderr
+            .contains("already sets 'kit.dev/config-sha256', which kit sets"),
+        "{}",
+        r.stderr
+    );
+}

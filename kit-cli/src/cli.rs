@@ -26,10 +26,12 @@ pub enum Command {
     /// Render, check, and pipe the manifests to `kubectl apply -f -`.
     ///
     /// Nothing starts until everything rendered and passed its checks. The
-    /// bytes kubectl reads are exactly what `kit render` prints. Arguments
-    /// after `--` go to kubectl; kit adds `--context` from kit.yaml when
-    /// configured. With --all, one kubectl run per cluster, stopping at the
-    /// first failure unless --keep-going. Exits with kubectl's exit code.
+    /// bytes kubectl reads are exactly what `kit render` prints. Each
+    /// cluster is applied with its `context:` from kit.yaml (or --context
+    /// for a one-cluster run; without either kit refuses), and kit prints
+    /// the context it is about to use. Arguments after `--` go to kubectl.
+    /// With --all, one kubectl run per cluster, stopping at the first
+    /// failure unless --keep-going. Exits with kubectl's exit code.
     #[command(after_help = crate::exit::help_text())]
     Apply(crate::commands::kubectl::KubectlArgs),
 

@@ -77,6 +77,10 @@ pub struct Document {
     pub name: String,
     /// `metadata.namespace`, when set.
     pub namespace: Option<String>,
+    /// 1-based number within its template's output, and its first line
+    /// there (for messages about it).
+    pub(crate) index: usize,
+    pub(crate) first_line: usize,
 }
 
 /// Kinds in the order Helm installs them; others come after, by kind name.
@@ -410,8 +414,8 @@ pub fn check_documents(
         let name = field(&["metadata", "name"], "metadata.name")?;
         let namespace = w.scalars.get(&path(&["metadata", "namespace"])).cloned();
         let mut text = text;
-        if let (Some((key, value)), Some(tp)) = (annotation, pod_template_path(&kind)) {
-            text = annotate(&text, &w, tp, key, value).map_err(|(l, m)| err(l, m))?;
+        if let (Some(entry), Some(tp)) = (annotation, pod_template_path(&kind)) {
+            text = annotate(&text, &w, tp, &[entry]).map_err(|(l, m)| err(l, m))?;
         }
         out.push(Document {
             origin: origin.into(),
@@ -420,23 +424,46 @@ pub fn check_documents(
             kind,
             name,
             namespace,
+            index: n + 1,
+            first_line,
         });
     }
     Ok(out)
 }
 
-/// Inserts `key: value` into the annotations of the pod template at `tp`.
+/// Adds `entries` (annotation name, value) to the pod template of `doc`
+/// when it is a workload (kit's checksums); a template that sets one of
+/// them itself is refused.
+pub fn annotate_workload(
+    doc: &mut Document,
+    entries: &[(&str, &str)],
+    mask: &Masker,
+) -> Result<(), CheckError> {
+    let Some(tp) = pod_template_path(&doc.kind) else {
+        return Ok(());
+    };
+    let err =
+        |(l, m): (usize, String)| CheckError::new(&doc.origin, doc.index, doc.first_line, l, m);
+    let w = walk(&doc.text, mask).map_err(err)?;
+    doc.text = annotate(&doc.text, &w, tp, entries).map_err(err)?;
+    Ok(())
+}
+
+/// Inserts `key: value` entries into the annotations of the pod template at
+/// `tp`.
 fn annotate(
     text: &str,
     w: &Walk,
     tp: &[&str],
-    key: &str,
-    value: &str,
+    entries: &[(&str, &str)],
 ) -> Result<String, (usize, String)> {
     let tpl = path(tp);
     let meta = [tpl.clone(), vec!["metadata".into()]].concat();
     let ann = [meta.clone(), vec!["annotations".into()]].concat();
-    let at = |m: &MapInfo, what: String, lines: &[&str]| -> Result<String, (usize, String)> {
+    let at = |m: &MapInfo,
+              what: String,
+              lines: &[(usize, &str)]|
+     -> Result<String, (usize, String)> {
         if m.flow {
             return Err((
                 1,
@@ -460,37 +487,48 @@ fn annotate(
         }
         let pad = " ".repeat(col);
         let mut ins = String::new();
-        for (depth, l) in lines.iter().enumerate() {
+        for (depth, l) in lines {
             ins.push_str(&pad);
-            ins.push_str(&"  ".repeat(depth));
+            ins.push_str(&"  ".repeat(*depth));
             ins.push_str(l);
             ins.push('\n');
         }
         Ok(format!("{}{ins}{}", &text[..ls], &text[ls..]))
     };
-    let entry = format!("{key}: \"{value}\"");
     let dotted = |p: &[String]| p.join(".");
-    let own = [ann.clone(), vec![key.to_owned()]].concat();
-    if w.null_or_scalar.contains(&own) || w.maps.contains_key(&own) {
-        return Err((
-            1,
-            format!(
-                "{} already sets '{key}', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template",
-                dotted(&ann)
-            ),
-        ));
+    for (key, _) in entries {
+        let own = [ann.clone(), vec![(*key).to_owned()]].concat();
+        if w.null_or_scalar.contains(&own) || w.maps.contains_key(&own) {
+            return Err((
+                1,
+                format!(
+                    "{} already sets '{key}', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template",
+                    dotted(&ann)
+                ),
+            ));
+        }
     }
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{k}: \"{v}\""))
+        .collect();
+    let at_depth =
+        |d: usize| -> Vec<(usize, &str)> { lines.iter().map(|l| (d, l.as_str())).collect() };
     if let Some(m) = w.maps.get(&ann) {
-        return at(m, dotted(&ann), &[&entry]);
+        return at(m, dotted(&ann), &at_depth(0));
     }
     if w.null_or_scalar.contains(&ann) {
         return Err((1, format!("{} is not a mapping", dotted(&ann))));
     }
     if let Some(m) = w.maps.get(&meta) {
-        return at(m, dotted(&meta), &["annotations:", &entry]);
+        let mut l = vec![(0, "annotations:")];
+        l.extend(at_depth(1));
+        return at(m, dotted(&meta), &l);
     }
     if let Some(m) = w.maps.get(&tpl) {
-        return at(m, dotted(&tpl), &["metadata:", "annotations:", &entry]);
+        let mut l = vec![(0, "metadata:"), (1, "annotations:")];
+        l.extend(at_depth(2));
+        return at(m, dotted(&tpl), &l);
     }
     Err((1, format!("a workload without {}", dotted(&tpl))))
 }

@@ -53,6 +53,48 @@ pub(crate) struct TargetContext {
     pub secret_document: Option<String>,
     /// Where the image came from, when a release record gave it.
     pub image_source: Option<String>,
+    /// What the configuration checksum needs: the target, its key, whether
+    /// it has secrets, and the redaction in force.
+    target: kit_env::Target,
+    key: Option<SecretValue>,
+    has_secrets: bool,
+    redact: Option<Fingerprinter>,
+}
+
+/// The pod-template annotation holding the checksum of the ConfigMaps and
+/// Secrets rendered for the same service (so a change to them rolls the
+/// workload's pods).
+pub const CONFIG_CHECKSUM_ANNOTATION: &str = "kit.dev/config-sha256";
+
+impl TargetContext {
+    /// The checksum of `docs` (the target's ConfigMaps and Secrets, each
+    /// `kind/namespace/name` and its text, in that order), keyed like the
+    /// variables' checksum; a fingerprint of it under redaction.
+    pub fn config_checksum(&self, docs: &[&crate::check::Document]) -> Result<String, RenderError> {
+        let mut parts: Vec<(String, &str)> = docs
+            .iter()
+            .map(|d| {
+                let ns = d.namespace.as_deref().unwrap_or("");
+                (
+                    format!("{}/{}/{ns}/{}", d.api_version, d.kind, d.name),
+                    d.text.as_str(),
+                )
+            })
+            .collect();
+        parts.sort();
+        let mut input = Vec::new();
+        for (id, text) in &parts {
+            input.extend_from_slice(id.as_bytes());
+            input.push(0);
+            input.extend_from_slice(&(text.len() as u64).to_be_bytes());
+            input.extend_from_slice(text.as_bytes());
+        }
+        let sum = keyed_hash(&self.target, &input, self.key.as_ref(), self.has_secrets)?;
+        Ok(match &self.redact {
+            Some(f) => f.fingerprint(&sum),
+            None => sum,
+        })
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -227,6 +269,10 @@ pub(crate) fn build(
         checksum: shown_checksum,
         secret_document,
         image_source,
+        target: t.clone(),
+        key: checksum_key.cloned(),
+        has_secrets: !secrets.is_empty(),
+        redact: redact.cloned(),
     })
 }
 
@@ -287,18 +333,29 @@ fn checksum(
         input.extend_from_slice(&(v.len() as u64).to_be_bytes());
         input.extend_from_slice(v.as_bytes());
     }
+    keyed_hash(t, &input, key, !secrets.is_empty())
+}
+
+/// HMAC-SHA256 of `input` keyed by the checksum key; SHA-256 when the
+/// target has no secrets and no key (nothing to hide).
+fn keyed_hash(
+    t: &kit_env::Target,
+    input: &[u8],
+    key: Option<&SecretValue>,
+    has_secrets: bool,
+) -> Result<String, RenderError> {
     let target = t.to_string();
     match key.map(SecretValue::expose) {
         Some(k) if k.len() < MIN_CHECKSUM_KEY_BYTES => Err(RenderError::WeakChecksumKey { target }),
         Some(k) => {
             let mut mac = Hmac::<Sha256>::new_from_slice(k.as_bytes())
                 .expect("HMAC takes keys of any length");
-            mac.update(&input);
+            mac.update(input);
             Ok(hex(&mac.finalize().into_bytes()))
         }
-        None if !secrets.is_empty() => Err(RenderError::NoChecksumKey { target }),
+        None if has_secrets => Err(RenderError::NoChecksumKey { target }),
         // No secret among the inputs: nothing to hide.
-        None => Ok(hex(&Sha256::digest(&input))),
+        None => Ok(hex(&Sha256::digest(input))),
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use kit_core::{Engine, Template, Value};
 use kit_env::{Fingerprinter, Resolution};
 
-use crate::check::{CheckError, Document, check_documents, check_output};
-use crate::context::{ENV_CHECKSUM_ANNOTATION, build};
+use crate::check::{CheckError, Document, annotate_workload, check_documents, check_output};
+use crate::context::{CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, build};
 use crate::error::{ProjectError, RenderError};
 use crate::mask::Masker;
 use crate::project::Project;
@@ -212,19 +212,35 @@ impl<'p> Renderer<'p> {
                 &self.masker,
             )?);
         }
+        let mut rendered = Vec::new();
         for (name, path) in self.project.templates(&t.service)? {
             let origin = format!("{}/{name}", t.service);
             let tpl = self.template(&origin, &path)?;
             let out = tpl.render(&self.engine, &ctx.data)?;
-            let checked = check_documents(
-                &origin,
-                &out,
-                Some((ENV_CHECKSUM_ANNOTATION, &ctx.checksum)),
-                self.project.schema(),
-                &self.masker,
-            )
-            .map_err(|e| self.explain(e, &tpl, &ctx.data, res))?;
+            let checked = check_documents(&origin, &out, None, self.project.schema(), &self.masker)
+                .map_err(|e| self.explain(e, &tpl, &ctx.data, res))?;
+            rendered.push((tpl, checked));
+        }
+        // The ConfigMaps and Secrets of the service (not kit's own Secret:
+        // the variables' checksum covers it) roll its pods when they change.
+        let config: Vec<&Document> = rendered
+            .iter()
+            .flat_map(|(_, d)| d)
+            .filter(|d| matches!(d.kind.as_str(), "ConfigMap" | "Secret"))
+            .collect();
+        let config_checksum = if config.is_empty() {
+            None
+        } else {
+            Some(ctx.config_checksum(&config)?)
+        };
+        let mut entries = vec![(ENV_CHECKSUM_ANNOTATION, ctx.checksum.as_str())];
+        if let Some(c) = &config_checksum {
+            entries.push((CONFIG_CHECKSUM_ANNOTATION, c.as_str()));
+        }
+        for (tpl, checked) in rendered {
             for mut d in checked {
+                annotate_workload(&mut d, &entries, &self.masker)
+                    .map_err(|e| self.explain(e, &tpl, &ctx.data, res))?;
                 // `# Source:` says which release record the image came from.
                 if let Some(note) = &ctx.image_source {
                     d.origin = format!("{} ({note})", d.origin);

@@ -195,10 +195,7 @@ impl Drop for SignalForwarder {
 /// The kubectl arguments for one cluster.
 fn kubectl_args(verb: Verb, context: Option<&str>, extra: &[OsString]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![verb.name().into(), "-f".into(), "-".into()];
-    let has_context = extra
-        .iter()
-        .any(|a| a == "--context" || a.to_string_lossy().starts_with("--context="));
-    if let (Some(ctx), false) = (context, has_context) {
+    if let Some(ctx) = context {
         args.push("--context".into());
         args.push(ctx.into());
     }
@@ -219,16 +216,43 @@ pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
     })?;
     let program = find_program(&args.kubectl.kubectl)?;
     let multi = groups.len() > 1;
-    let contexts: Vec<Option<String>> = groups.iter().map(|g| context_of(&project, g)).collect();
-    if multi && let Some((g, _)) = groups.iter().zip(&contexts).find(|(_, c)| c.is_none()) {
+    if args
+        .kubectl
+        .kubectl_args
+        .iter()
+        .any(|a| a == "--context" || a.to_string_lossy().starts_with("--context="))
+    {
         return Err(Failure::new(
-            Code::Input,
+            Code::Usage,
+            "--context after `--` is not passed on: kit sets the context of each cluster",
+        )
+        .with_hint("give --context CONTEXT (KIT_CONTEXT) before `--`, or set `context:` for the cluster in kit.yaml"));
+    }
+    if multi && args.kubectl.context.is_some() {
+        return Err(Failure::new(
+            Code::Usage,
+            "--context works for a run on one cluster; this run has several",
+        )
+        .with_hint("set `context:` for each cluster in kit.yaml"));
+    }
+    let contexts: Vec<Option<String>> = groups
+        .iter()
+        .map(|g| {
+            args.kubectl
+                .context
+                .clone()
+                .or_else(|| context_of(&project, g))
+        })
+        .collect();
+    if let Some((g, _)) = groups.iter().zip(&contexts).find(|(_, c)| c.is_none()) {
+        return Err(Failure::new(
+            Code::Usage,
             format!(
-                "cluster '{}/{}' has no context in kit.yaml",
+                "cluster '{}/{}' has no context in kit.yaml, and no --context was given",
                 g.environment, g.cluster
             ),
         )
-        .with_hint("runs over several clusters need `context:` for each cluster"));
+        .with_hint("set `context:` for the cluster in kit.yaml (or give --context CONTEXT for a one-cluster run); kit never uses kubectl's current context silently"));
     }
     let mut results: Vec<(String, Option<i32>)> = Vec::new();
     let mut first_failure: Option<i32> = None;
@@ -239,13 +263,11 @@ pub fn run(verb: Verb, args: &KubectlArgs) -> Result<u8, Failure> {
             results.push((name, None));
             continue;
         }
-        if multi {
-            eprintln!(
-                "kit: {} {name} (context {})",
-                verb.name(),
-                ctx.as_deref().unwrap_or("-")
-            );
-        }
+        eprintln!(
+            "kit: {} {name} (context {})",
+            verb.name(),
+            ctx.as_deref().unwrap_or("-")
+        );
         let code = run_kubectl(
             &program,
             &kubectl_args(verb, ctx.as_deref(), &args.kubectl.kubectl_args),

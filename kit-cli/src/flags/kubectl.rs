@@ -15,12 +15,19 @@ pub struct KubectlFlags {
         default_value = "kubectl"
     )]
     pub kubectl: String,
+    /// The kube context, for a run on one cluster whose kit.yaml entry has
+    /// no `context:` (or to override it). Without either, kit refuses to
+    /// run: kubectl's current context is never used silently.
+    #[arg(long, value_name = "CONTEXT", env = "KIT_CONTEXT")]
+    pub context: Option<String>,
     /// With several clusters: go on after a cluster fails (the summary
     /// says which succeeded, failed, or were skipped).
     #[arg(long)]
     pub keep_going: bool,
-    /// Arguments for kubectl, after `--` (`--server-side`, `--prune -l ...`,
-    /// `--dry-run=server`, `--wait`, `--namespace`...).
+    /// More arguments for `kubectl apply` or `kubectl diff`, after `--`
+    /// (e.g. `--server-side`, `--field-manager NAME`; see `kubectl apply
+    /// --help` and `kubectl diff --help` for what each accepts). kit passes
+    /// `--context` itself.
     #[arg(last = true, value_name = "KUBECTL ARGS")]
     pub kubectl_args: Vec<OsString>,
 }
