@@ -557,3 +557,78 @@ fn config_maps_and_secrets_roll_the_services_pods() {
         r.stderr
     );
 }
+
+#[test]
+fn values_prints_what_a_targets_templates_see_secrets_fingerprinted() {
+    let tpl = format!("{CM}  a: \"{{{{a}}}}\"\n");
+    let dir = project(
+        "values:\n  a: 1\n  nested: {list: [x, {k: v}], empty: {}}\nenvironments:\n  prod:\n    values: {a: 2}\n    clusters:\n      c1: {}\nservices:\n  web: {image: nginx}\n",
+        &tpl,
+        "hunter2-pass",
+    );
+    let args = [
+        "values", "-e", "prod", "-c", "c1", "-s", "web", "--set", "a=3",
+    ];
+    let r = cli::kit(&dir, &args, &[("KIT_REDACT_KEY", "k")], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let fp = |v: &str| kit_env::Fingerprinter::with_key(b"k").fingerprint(v);
+    let checksum_line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("  checksum: "))
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        r.stdout,
+        format!(
+            "a: 3\nnested:\n  list:\n    - x\n    - k: v\n  empty: {{}}\nkit:\n  environment: prod\n  cluster: c1\n  service: web\n{checksum_line}\n  image: nginx\nenv:\n  - name: PASSWORD\n    value: {p}\nsecrets:\n  PASSWORD: {p}\nweb:\n  image: nginx\n  env:\n    - name: PASSWORD\n      value: {p}\n",
+            p = fp("hunter2-pass")
+        )
+    );
+    assert!(!r.stdout.contains("hunter2"));
+    // The key, nested, and unused keys warned about.
+    assert_eq!(
+        r.stderr,
+        "warning: values key 'nested' (from kit.yaml (values)) is not used by any template or partial\n"
+    );
+    let mut shown = args.to_vec();
+    shown.extend(["--show-secrets", "-o", "json"]);
+    let r = cli::kit(&dir, &shown, &[], None);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["secrets"]["PASSWORD"], "hunter2-pass");
+    assert_eq!(v["a"], 3);
+    let r = cli::kit(
+        &dir,
+        &["values", "-e", "prod", "-c", "c1", "-s", "api"],
+        &[],
+        None,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (4, "", "error: unknown service 'api' (known: web)\n")
+    );
+}
+
+#[test]
+fn man_pages_exist_for_every_command_kit_1_names() {
+    let root = cli::root();
+    let main = cli::kit(&root, &["man"], &[], None);
+    assert_eq!(main.code, 0);
+    let named: Vec<String> = main
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("kit\\-")?
+                .strip_suffix("(1)")
+                .map(str::to_owned)
+        })
+        .collect();
+    assert!(named.len() > 10, "{named:?}");
+    for cmd in &named {
+        let r = cli::kit(&root, &["man", cmd], &[], None);
+        assert_eq!(r.code, 0, "{cmd}: {}", r.stderr);
+        assert!(r.stdout.contains(&format!(".TH kit-{cmd} 1")), "{cmd}");
+    }
+    let r = cli::kit(&root, &["man", "nope"], &[], None);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+}

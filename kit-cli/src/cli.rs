@@ -96,6 +96,15 @@ pub enum Command {
     #[command(after_help = crate::exit::help_text())]
     Exec(crate::commands::exec::ExecArgs),
 
+    /// Print the values a target's templates see: the merged values, `kit`,
+    /// `env`, `secrets` and the service's image, as YAML (or JSON).
+    ///
+    /// Secret values are shown as keyed fingerprints (`redacted:...`)
+    /// unless --show-secrets. Takes the same -f and --set flags as `kit
+    /// render`, so it shows exactly what a render would use.
+    #[command(after_help = crate::exit::help_text())]
+    Values(crate::commands::values::ValuesArgs),
+
     /// List, read, write and remove secrets by key.
     #[command(after_help = crate::exit::help_text())]
     Secrets(crate::commands::secrets::SecretsArgs),
@@ -113,6 +122,10 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Print kit's man page (roff): `kit man > kit.1`.
-    Man,
+    /// Print a man page (roff): `kit man > kit.1` for kit(1), `kit man
+    /// render > kit-render.1` for kit-render(1), the pages kit(1) refers to.
+    Man {
+        /// The subcommand whose page to print (default: kit's own).
+        command: Option<String>,
+    },
 }

@@ -42,12 +42,32 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "kit", &mut std::io::stdout());
             return ExitCode::SUCCESS;
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
+        Command::Man { command } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            cmd.build();
+            let page = match &command {
+                None => Ok(cmd),
+                Some(name) => cmd
+                    .get_subcommands()
+                    .find(|c| c.get_name() == name)
+                    .cloned()
+                    .map(|c| {
+                        // One page per run: a tiny, deliberate leak.
+                        let page: &'static str = Box::leak(format!("kit-{name}").into_boxed_str());
+                        c.name(page)
+                    })
+                    .ok_or_else(|| {
+                        Failure::new(exit::Code::Usage, format!("kit has no command '{name}'"))
+                            .with_hint("kit help lists the commands")
+                    }),
+            };
             let mut out = Vec::new();
-            return match clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .map_err(|e| Failure::io("cannot render the man page", e))
+            return match page
+                .and_then(|p| {
+                    clap_mangen::Man::new(p)
+                        .render(&mut out)
+                        .map_err(|e| Failure::io("cannot render the man page", e))
+                })
                 .and_then(|()| write_stdout(&out))
             {
                 Ok(()) => ExitCode::SUCCESS,
@@ -55,6 +75,7 @@ fn main() -> ExitCode {
             };
         }
         Command::Env(args) => commands::env::run(&args),
+        Command::Values(args) => commands::values::run(&args),
         Command::Secrets(args) => commands::secrets::run(&args),
         Command::Exec(args) => return exit_code(commands::exec::run(&args)),
         Command::Release(args) => return exit_code(commands::release::release(&args)),

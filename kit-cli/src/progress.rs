@@ -1,9 +1,14 @@
 //! A progress line on standard error, only when it is a terminal (never in
-//! CI logs or pipes).
+//! CI logs or pipes), and only for work that lasts: nothing is drawn in the
+//! first [`DELAY`], so a 5 ms render never flickers a bar.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long work runs before a progress line appears.
+pub const DELAY: Duration = Duration::from_millis(400);
 
 /// Counts finished items and redraws `kit: rendering [#####.....] 37/100`.
 pub struct Progress {
@@ -11,6 +16,7 @@ pub struct Progress {
     total: usize,
     done: AtomicUsize,
     enabled: bool,
+    started: Instant,
 }
 
 impl Progress {
@@ -20,12 +26,13 @@ impl Progress {
             total,
             done: AtomicUsize::new(0),
             enabled: total > 1 && std::io::stderr().is_terminal(),
+            started: Instant::now(),
         }
     }
 
     pub fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if !self.enabled {
+        if !self.enabled || self.started.elapsed() < DELAY {
             return;
         }
         // Redraw about a hundred times in all, and at the end.

@@ -173,6 +173,17 @@ impl Project {
     }
 }
 
+/// The data `res.target`'s templates render with (the merged values,
+/// `kit`, `env`, `secrets`, the service's image): what `kit values` prints.
+/// With `options.redact`, every secret value is a fingerprint.
+pub fn template_context(
+    project: &Project,
+    res: &Resolution,
+    options: &crate::render::RenderOptions,
+) -> Result<Value, RenderError> {
+    build(project, res, options).map(|c| c.data)
+}
+
 /// Builds the context of `res.target`: its layered values with `extra` on
 /// top, its variables (`env:` entries and secrets, conflicts settled), the
 /// keyed checksum, and kit's Secret when the service asks for one.

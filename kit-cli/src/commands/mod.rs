@@ -8,3 +8,4 @@ pub mod release;
 pub mod render;
 pub mod secrets;
 pub mod template;
+pub mod values;
