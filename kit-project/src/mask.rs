@@ -26,14 +26,21 @@ pub const MIN_CONTAINED: usize = 4;
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     values: HashSet<String>,
+    /// The values of at least [`MIN_CONTAINED`] characters, checked inside
+    /// text (counted once, here).
+    long: Vec<String>,
 }
 
 impl Masker {
     /// A masker for these secret values (empty values are ignored).
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        Masker {
-            values: values.into_iter().filter(|v| !v.is_empty()).collect(),
-        }
+        let values: HashSet<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        let long = values
+            .iter()
+            .filter(|v| v.chars().count() >= MIN_CONTAINED)
+            .cloned()
+            .collect();
+        Masker { values, long }
     }
 
     /// Whether `text` must not be shown.
@@ -41,9 +48,9 @@ impl Masker {
         !self.values.is_empty()
             && (self.values.contains(text)
                 || self
-                    .values
+                    .long
                     .iter()
-                    .any(|v| v.chars().count() >= MIN_CONTAINED && text.contains(v.as_str())))
+                    .any(|v| v.len() <= text.len() && text.contains(v.as_str())))
     }
 
     /// `text`, or `<redacted>` when it is or contains a secret.

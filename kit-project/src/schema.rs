@@ -182,27 +182,27 @@ impl Schema {
             return Ok(());
         };
         let root = Node::Ref(def.clone());
-        let mut path = String::new();
+        let mut path = Vec::new();
         self.check(&tree, &root, &mut path, mask)
     }
 
-    fn check(
+    fn check<'t>(
         &self,
-        y: &Tree,
+        y: &'t Tree,
         n: &Node,
-        path: &mut String,
+        path: &mut Vec<Seg<'t>>,
         mask: &Masker,
     ) -> Result<(), SchemaError> {
         let Some(s) = self.resolve(n) else {
             return Ok(());
         };
-        let fail = |path: &str, message: String| SchemaError {
+        let fail = |path: &[Seg<'_>], message: String| SchemaError {
             line: y.line,
             column: y.column,
             message: if path.is_empty() {
                 message
             } else {
-                format!("{path}: {message}")
+                format!("{}: {message}", dotted(path, mask))
             },
         };
         let got = y.kind.describe();
@@ -226,25 +226,17 @@ impl Schema {
                         let hint = closest(&e.key, &known)
                             .map(|k| format!(" (did you mean '{k}'?)"))
                             .unwrap_or_default();
-                        let shown = mask.show(&e.key);
-                        let at = if path.is_empty() {
-                            shown.to_string()
-                        } else {
-                            format!("{path}.{shown}")
-                        };
+                        path.push(Seg::Key(&e.key));
+                        let at = dotted(path, mask);
                         return Err(SchemaError {
                             line: e.line,
                             column: e.column,
                             message: format!("{at}: unknown field{hint}"),
                         });
                     };
-                    let len = path.len();
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(&mask.show(&e.key));
+                    path.push(Seg::Key(&e.key));
                     self.check(&e.value, sub, path, mask)?;
-                    path.truncate(len);
+                    path.pop();
                 }
                 for r in &s.r {
                     if !entries.iter().any(|e| &e.key == r) {
@@ -256,10 +248,9 @@ impl Schema {
             (Y::Seq(items), "array") => {
                 let Some(item) = &s.i else { return Ok(()) };
                 for (i, it) in items.iter().enumerate() {
-                    let len = path.len();
-                    path.push_str(&format!("[{i}]"));
+                    path.push(Seg::Index(i));
                     self.check(it, item, path, mask)?;
-                    path.truncate(len);
+                    path.pop();
                 }
                 Ok(())
             }
@@ -291,6 +282,30 @@ impl Schema {
             (_, t) => Err(fail(path, format!("expected {}, got {got}", expected(t)))),
         }
     }
+}
+
+/// One step of a field path.
+#[derive(Debug, Clone, Copy)]
+enum Seg<'t> {
+    Key(&'t str),
+    Index(usize),
+}
+
+/// `spec.containers[0].image`, keys masked (a key may be a secret).
+fn dotted(path: &[Seg<'_>], mask: &Masker) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&mask.show(k));
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 fn expected(t: &str) -> &'static str {
