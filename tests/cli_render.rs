@@ -333,7 +333,7 @@ fn a_minimal_project_renders() {
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
     assert_eq!(
         r.stdout,
-        "---\n# Source: web/main.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  password: \"yes\"\n"
+        "---\n# Source: web/main.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    kit.dev/environment: \"prod\"\n    kit.dev/cluster: \"c1\"\n    kit.dev/service: \"web\"\n  name: web\ndata:\n  password: \"yes\"\n"
     );
 }
 
@@ -609,7 +609,7 @@ fn a_template_that_sets_kits_annotation_is_refused() {
     assert_eq!((r.code, r.stdout.as_str()), (6, ""));
     assert_eq!(
         r.stderr,
-        "error: web/main.yaml:1:1: spec.template.metadata.annotations already sets 'kit.dev/env-sha256', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template (rendered document 1, line 1)\n  |\n1 | apiVersion: apps/v1\n  | ^\n  = hint: --debug prints the rendered document (secret values as fingerprints)\n"
+        "error: web/main.yaml:1:1: spec.template.metadata.annotations already sets 'kit.dev/env-sha256', which kit sets (a second copy would be a duplicate key, and rollouts depend on it); remove it from the template (rendered document 1, line 1)\n  |\n1 | apiVersion: apps/v1\n  | ^\n  = hint: --debug prints the rendered document (secret values as fingerprints)\n"
     );
 }
 

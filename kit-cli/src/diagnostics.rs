@@ -108,6 +108,8 @@ impl From<kit_project::RenderError> for Failure {
             E::Template(t) => t.into(),
             E::Check(c) => check_failure(c),
             e @ E::Duplicate { .. } => Failure::new(Code::Check, e.to_string()),
+            e @ E::BadLabel { .. } => Failure::new(Code::Input, e.to_string())
+                .with_hint("rename it in kit.yaml: kit labels every object with its environment, cluster and service"),
             e @ (E::NoChecksumKey { .. } | E::WeakChecksumKey { .. }) => {
                 Failure::new(Code::Secrets, e.to_string()).with_hint(format!(
                     "kit keys the {} pod annotation so it reveals nothing about the secrets; create a random key once per environment: head -c 32 /dev/urandom | base64 | kit secrets --secrets-from SOURCE put ENVIRONMENT/common/{}",

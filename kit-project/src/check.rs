@@ -431,21 +431,59 @@ pub fn check_documents(
     Ok(out)
 }
 
-/// Adds `entries` (annotation name, value) to the pod template of `doc`
-/// when it is a workload (kit's checksums); a template that sets one of
-/// them itself is refused.
-pub fn annotate_workload(
+/// Adds kit's labels (`labels`, name and value) to the metadata of `doc`,
+/// and kit's annotations (`annotations`) to its pod template when it is a
+/// workload. A document that already sets one of the labels to the same
+/// value keeps it; any other value of kit's labels or annotations is
+/// refused (a second copy would be a duplicate key).
+pub fn label_and_annotate(
     doc: &mut Document,
-    entries: &[(&str, &str)],
+    labels: &[(&str, &str)],
+    annotations: &[(&str, &str)],
     mask: &Masker,
 ) -> Result<(), CheckError> {
-    let Some(tp) = pod_template_path(&doc.kind) else {
-        return Ok(());
-    };
     let err =
         |(l, m): (usize, String)| CheckError::new(&doc.origin, doc.index, doc.first_line, l, m);
     let w = walk(&doc.text, mask).map_err(err)?;
-    doc.text = annotate(&doc.text, &w, tp, entries).map_err(err)?;
+    let mut inserts = Vec::new();
+    let meta = path(&["metadata"]);
+    let labels: Vec<(&str, &str)> = labels
+        .iter()
+        .copied()
+        .filter(|(k, v)| {
+            let own = [meta.clone(), vec!["labels".into(), (*k).to_owned()]].concat();
+            w.scalars.get(&own).is_none_or(|set| set != v)
+        })
+        .collect();
+    if !labels.is_empty() {
+        inserts.push(
+            insertion(
+                &doc.text,
+                &w,
+                &["metadata", "labels"],
+                1,
+                &labels,
+                "pruning",
+            )
+            .map_err(err)?,
+        );
+    }
+    if let Some(tp) = pod_template_path(&doc.kind)
+        && !annotations.is_empty()
+    {
+        let full: Vec<&str> = tp
+            .iter()
+            .copied()
+            .chain(["metadata", "annotations"])
+            .collect();
+        inserts
+            .push(insertion(&doc.text, &w, &full, tp.len(), annotations, "rollouts").map_err(err)?);
+    }
+    // Bottom-up, so earlier offsets stay valid.
+    inserts.sort_by(|a, b| b.0.cmp(&a.0));
+    for (at, text) in inserts {
+        doc.text.insert_str(at, &text);
+    }
     Ok(())
 }
 
@@ -457,26 +495,64 @@ fn annotate(
     tp: &[&str],
     entries: &[(&str, &str)],
 ) -> Result<String, (usize, String)> {
-    let tpl = path(tp);
-    let meta = [tpl.clone(), vec!["metadata".into()]].concat();
-    let ann = [meta.clone(), vec!["annotations".into()]].concat();
-    let at = |m: &MapInfo,
-              what: String,
-              lines: &[(usize, &str)]|
-     -> Result<String, (usize, String)> {
+    let full: Vec<&str> = tp
+        .iter()
+        .copied()
+        .chain(["metadata", "annotations"])
+        .collect();
+    let (at, ins) = insertion(text, w, &full, tp.len(), entries, "rollouts")?;
+    Ok(format!("{}{ins}{}", &text[..at], &text[at..]))
+}
+
+/// Where and what to insert so that the mapping at `target` holds
+/// `entries` (`key: "value"` lines): into the mapping when it exists, else
+/// creating the missing levels below the deepest existing one (at least
+/// `min_depth` levels of `target` must exist). `why` says what kit needs
+/// the entries for, in messages.
+fn insertion(
+    text: &str,
+    w: &Walk,
+    target: &[&str],
+    min_depth: usize,
+    entries: &[(&str, &str)],
+    why: &str,
+) -> Result<(usize, String), (usize, String)> {
+    let target = path(target);
+    let dotted = |p: &[String]| p.join(".");
+    for (key, _) in entries {
+        let own = [target.clone(), vec![(*key).to_owned()]].concat();
+        if w.null_or_scalar.contains(&own) || w.maps.contains_key(&own) {
+            return Err((
+                1,
+                format!(
+                    "{} already sets '{key}', which kit sets (a second copy would be a duplicate key, and {why} depend on it); remove it from the template",
+                    dotted(&target)
+                ),
+            ));
+        }
+    }
+    for k in (min_depth..=target.len()).rev() {
+        let prefix = &target[..k];
+        if w.null_or_scalar.iter().any(|p| p == prefix) {
+            return Err((1, format!("{} is not a mapping", dotted(prefix))));
+        }
+        let Some(m) = w.maps.get(prefix) else {
+            continue;
+        };
+        let what = dotted(prefix);
         if m.flow {
             return Err((
                 1,
                 format!(
-                    "{what} is a flow mapping; write it in block style so kit can add its annotation"
+                    "{what} is a flow mapping; write it in block style so kit can add its entries"
                 ),
             ));
         }
         let (line, col) = m.first_key.ok_or_else(|| (1, format!("{what} is empty")))?;
-        let starts: Vec<usize> = std::iter::once(0)
+        let Some(ls) = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        let Some(&ls) = starts.get(line.saturating_sub(1)) else {
+            .nth(line.saturating_sub(1))
+        else {
             return Err((line, format!("cannot find the line of {what}")));
         };
         if !text[ls..].chars().take(col).all(|c| c == ' ') {
@@ -487,50 +563,24 @@ fn annotate(
         }
         let pad = " ".repeat(col);
         let mut ins = String::new();
-        for (depth, l) in lines {
+        let missing = &target[k..];
+        for (depth, level) in missing.iter().enumerate() {
             ins.push_str(&pad);
-            ins.push_str(&"  ".repeat(*depth));
-            ins.push_str(l);
-            ins.push('\n');
+            ins.push_str(&"  ".repeat(depth));
+            ins.push_str(level);
+            ins.push_str(":\n");
         }
-        Ok(format!("{}{ins}{}", &text[..ls], &text[ls..]))
-    };
-    let dotted = |p: &[String]| p.join(".");
-    for (key, _) in entries {
-        let own = [ann.clone(), vec![(*key).to_owned()]].concat();
-        if w.null_or_scalar.contains(&own) || w.maps.contains_key(&own) {
-            return Err((
-                1,
-                format!(
-                    "{} already sets '{key}', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template",
-                    dotted(&ann)
-                ),
-            ));
+        for (key, value) in entries {
+            ins.push_str(&pad);
+            ins.push_str(&"  ".repeat(missing.len()));
+            ins.push_str(&format!("{key}: \"{value}\"\n"));
         }
+        return Ok((ls, ins));
     }
-    let lines: Vec<String> = entries
-        .iter()
-        .map(|(k, v)| format!("{k}: \"{v}\""))
-        .collect();
-    let at_depth =
-        |d: usize| -> Vec<(usize, &str)> { lines.iter().map(|l| (d, l.as_str())).collect() };
-    if let Some(m) = w.maps.get(&ann) {
-        return at(m, dotted(&ann), &at_depth(0));
-    }
-    if w.null_or_scalar.contains(&ann) {
-        return Err((1, format!("{} is not a mapping", dotted(&ann))));
-    }
-    if let Some(m) = w.maps.get(&meta) {
-        let mut l = vec![(0, "annotations:")];
-        l.extend(at_depth(1));
-        return at(m, dotted(&meta), &l);
-    }
-    if let Some(m) = w.maps.get(&tpl) {
-        let mut l = vec![(0, "metadata:"), (1, "annotations:")];
-        l.extend(at_depth(2));
-        return at(m, dotted(&tpl), &l);
-    }
-    Err((1, format!("a workload without {}", dotted(&tpl))))
+    Err((
+        1,
+        format!("a workload without {}", dotted(&target[..min_depth])),
+    ))
 }
 
 #[cfg(test)]
@@ -629,7 +679,7 @@ mod tests {
         let e = check_output("s/t", doc, Some(("kit.dev/k", "v")), &Masker::default()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "s/t: rendered document 1, line 1: spec.template.metadata.annotations already sets 'kit.dev/k', which kit sets (a second copy would be a duplicate key, and rollouts on secret changes would stop); remove it from the template"
+            "s/t: rendered document 1, line 1: spec.template.metadata.annotations already sets 'kit.dev/k', which kit sets (a second copy would be a duplicate key, and rollouts depend on it); remove it from the template"
         );
     }
 
@@ -660,5 +710,40 @@ mod tests {
         let cj = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {}\n";
         let docs = check_output("s/t", cj, Some(("k", "v")), &Masker::default()).unwrap();
         assert!(docs[0].text.contains("      template:\n        metadata:\n          annotations:\n            k: \"v\"\n        spec: {}\n"), "{}", docs[0].text);
+    }
+
+    #[test]
+    fn labels_go_into_metadata_and_equal_ones_are_kept() {
+        let m = Masker::default();
+        let mut d = check_output(
+            "s/t",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+            None,
+            &m,
+        )
+        .unwrap()
+        .remove(0);
+        label_and_annotate(&mut d, &[("a/x", "1"), ("a/y", "2")], &[("k", "v")], &m).unwrap();
+        assert_eq!(
+            d.text,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    a/x: \"1\"\n    a/y: \"2\"\n  name: c\n"
+        );
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels:\n    a/x: \"1\"\nspec:\n  template:\n    spec: {}\n";
+        let mut d = check_output("s/t", text, None, &m).unwrap().remove(0);
+        label_and_annotate(&mut d, &[("a/x", "1"), ("a/y", "2")], &[("k", "v")], &m).unwrap();
+        assert_eq!(
+            d.text,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels:\n    a/y: \"2\"\n    a/x: \"1\"\nspec:\n  template:\n    metadata:\n      annotations:\n        k: \"v\"\n    spec: {}\n"
+        );
+        let mut d = check_output("s/t", &text.replace("\"1\"", "other"), None, &m)
+            .unwrap()
+            .remove(0);
+        let e = label_and_annotate(&mut d, &[("a/x", "1")], &[], &m).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("metadata.labels already sets 'a/x', which kit sets"),
+            "{}",
+            e.message
+        );
     }
 }

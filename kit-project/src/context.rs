@@ -61,6 +61,34 @@ pub(crate) struct TargetContext {
     redact: Option<Fingerprinter>,
 }
 
+/// The labels kit puts on every object it renders, naming its target: what
+/// `kit apply --prune` and `kit status --live` select by.
+pub const TARGET_LABELS: [&str; 3] = ["kit.dev/environment", "kit.dev/cluster", "kit.dev/service"];
+
+/// `TARGET_LABELS` with their values for `t`.
+pub fn target_labels(t: &kit_env::Target) -> Result<[(&'static str, &str); 3], RenderError> {
+    let pairs = [
+        (TARGET_LABELS[0], t.environment.as_str(), "environment"),
+        (TARGET_LABELS[1], t.cluster.as_str(), "cluster"),
+        (TARGET_LABELS[2], t.service.as_str(), "service"),
+    ];
+    for (label, v, what) in pairs {
+        let b = v.as_bytes();
+        let ok = !b.is_empty()
+            && b.len() <= 63
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric();
+        if !ok {
+            return Err(RenderError::BadLabel {
+                what,
+                name: v.to_owned(),
+                label,
+            });
+        }
+    }
+    Ok(pairs.map(|(l, v, _)| (l, v)))
+}
+
 /// The pod-template annotation holding the checksum of the ConfigMaps and
 /// Secrets rendered for the same service (so a change to them rolls the
 /// workload's pods).

@@ -194,6 +194,19 @@ pub enum RenderError {
         /// `environment/cluster/service`.
         target: String,
     },
+    /// A name cannot be a label value (kit labels every object with its
+    /// environment, cluster and service).
+    #[error(
+        "{what} '{name}' cannot be the value of kit's label {label}: label values have at most 63 characters and start and end with a letter or digit"
+    )]
+    BadLabel {
+        /// `environment`, `cluster` or `service`.
+        what: &'static str,
+        /// The name.
+        name: String,
+        /// The label.
+        label: &'static str,
+    },
     /// Two documents describe the same object.
     #[error("{second} renders {kind} '{name}'{ns}, which {first} renders too", ns = .namespace.as_ref().map(|n| format!(" in namespace '{n}'")).unwrap_or_default())]
     Duplicate {

@@ -53,7 +53,7 @@ pub mod yaml_input;
 pub use check::{CheckError, Document, INSTALL_ORDER, kind_rank};
 pub use context::{
     CHECKSUM_KEY_NAME, CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, MIN_CHECKSUM_KEY_BYTES,
-    Variables, template_context,
+    TARGET_LABELS, Variables, target_labels, template_context,
 };
 pub use error::{OutputError, ProjectError, RenderError};
 pub use mask::{MIN_CONTAINED, Masker};

@@ -8,8 +8,8 @@ use std::sync::{Arc, RwLock};
 use kit_core::{Engine, Template, Value};
 use kit_env::{Fingerprinter, Resolution};
 
-use crate::check::{CheckError, Document, annotate_workload, check_documents, check_output};
-use crate::context::{CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, build};
+use crate::check::{CheckError, Document, check_documents, check_output, label_and_annotate};
+use crate::context::{CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, build, target_labels};
 use crate::error::{ProjectError, RenderError};
 use crate::mask::Masker;
 use crate::project::Project;
@@ -203,14 +203,18 @@ impl<'p> Renderer<'p> {
     pub fn render(&self, res: &Resolution) -> Result<Vec<Document>, RenderError> {
         let t = &res.target;
         let ctx = build(self.project, res, &self.options)?;
+        let labels = target_labels(t)?;
         let mut docs = Vec::new();
         if let Some(text) = &ctx.secret_document {
-            docs.extend(check_output(
+            for mut d in check_output(
                 &format!("{}/(kit secret)", t.service),
                 text,
                 None,
                 &self.masker,
-            )?);
+            )? {
+                label_and_annotate(&mut d, &labels, &[], &self.masker)?;
+                docs.push(d);
+            }
         }
         let mut rendered = Vec::new();
         for (name, path) in self.project.templates(&t.service)? {
@@ -239,7 +243,7 @@ impl<'p> Renderer<'p> {
         }
         for (tpl, checked) in rendered {
             for mut d in checked {
-                annotate_workload(&mut d, &entries, &self.masker)
+                label_and_annotate(&mut d, &labels, &entries, &self.masker)
                     .map_err(|e| self.explain(e, &tpl, &ctx.data, res))?;
                 // `# Source:` says which release record the image came from.
                 if let Some(note) = &ctx.image_source {
