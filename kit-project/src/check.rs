@@ -480,7 +480,7 @@ pub fn label_and_annotate(
             .push(insertion(&doc.text, &w, &full, tp.len(), annotations, "rollouts").map_err(err)?);
     }
     // Bottom-up, so earlier offsets stay valid.
-    inserts.sort_by(|a, b| b.0.cmp(&a.0));
+    inserts.sort_by_key(|i| std::cmp::Reverse(i.0));
     for (at, text) in inserts {
         doc.text.insert_str(at, &text);
     }
