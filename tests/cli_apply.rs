@@ -59,7 +59,6 @@ fn apply_pipes_exactly_what_render_prints_with_args_passed_through() {
     let mut extra = TARGET.to_vec();
     extra.extend([
         "--",
-        "--server-side",
         "--prune",
         "-l",
         "app.kubernetes.io/managed-by=kit",
@@ -84,6 +83,7 @@ fn apply_pipes_exactly_what_render_prints_with_args_passed_through() {
             "--context",
             "nerdearla",
             "--server-side",
+            "--field-manager=kit",
             "--prune",
             "-l",
             "app.kubernetes.io/managed-by=kit",
@@ -112,7 +112,15 @@ fn contexts_are_explicit_and_printed_never_kubectls_current_one() {
     );
     assert_eq!(
         recorded(&rec, 1).unwrap().0,
-        ["diff", "-f", "-", "--context", "elsewhere"]
+        [
+            "diff",
+            "-f",
+            "-",
+            "--context",
+            "elsewhere",
+            "--server-side",
+            "--field-manager=kit"
+        ]
     );
     // A context after `--` would be ambiguous: refused before kubectl.
     let rec = temp_dir();
@@ -166,7 +174,15 @@ fn contexts_are_explicit_and_printed_never_kubectls_current_one() {
     );
     assert_eq!(
         recorded(&rec, 1).unwrap().0,
-        ["apply", "-f", "-", "--context", "kind-c1"]
+        [
+            "apply",
+            "-f",
+            "-",
+            "--context",
+            "kind-c1",
+            "--server-side",
+            "--field-manager=kit"
+        ]
     );
 }
 
@@ -388,7 +404,7 @@ fn render_output_dir_writes_a_complete_identical_tree() {
         assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
         assert_eq!(
             r.stderr,
-            format!("kit: wrote 13 files under {}\n", d.display())
+            format!("kit: wrote 19 files under {}\n", d.display())
         );
     }
     let (ta, tb) = (tree(&a), tree(&b));
@@ -404,7 +420,7 @@ fn render_output_dir_writes_a_complete_identical_tree() {
         names.contains(&"staging/staging-cluster/worker/shop/secret-worker-env.yaml"),
         "{names:?}"
     );
-    assert_eq!(names.len(), 13);
+    assert_eq!(names.len(), 19);
     let r = kit(
         &[
             "render",

@@ -115,7 +115,7 @@ fn main_applies_every_cluster_server_side() {
         assert_eq!(all.len(), 3);
         for a in &all {
             assert_eq!(a[..3], ["apply", "-f", "-"]);
-            assert_eq!(a.last().unwrap(), "--server-side");
+            assert_eq!(a[5..], ["--server-side", "--field-manager=kit"]);
         }
         assert!(!r.artifact.exists());
     }

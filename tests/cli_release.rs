@@ -827,7 +827,7 @@ fn release_with_apply_sends_the_new_image_to_every_affected_cluster() {
             "--kubectl",
             recorder.to_str().unwrap(),
             "--",
-            "--server-side",
+            "--v=0",
         ],
         &[("KIT_REC_DIR", rec.to_str().unwrap())],
         None,
@@ -839,7 +839,9 @@ fn release_with_apply_sends_the_new_image_to_every_affected_cluster() {
         let args = std::fs::read_to_string(rec.join(format!("{n}.args"))).unwrap();
         assert_eq!(
             args,
-            format!("apply\n-f\n-\n--context\n{context}\n--server-side\n")
+            format!(
+                "apply\n-f\n-\n--context\n{context}\n--server-side\n--field-manager=kit\n--v=0\n"
+            )
         );
         let stdin = std::fs::read_to_string(rec.join(format!("{n}.stdin"))).unwrap();
         assert!(

@@ -70,10 +70,18 @@ fn demo_documents_are_manifests_and_the_password_arrives_exactly() {
     let kinds: Vec<&Value> = docs.iter().map(|d| get(d, &["kind"])).collect();
     assert_eq!(
         kinds,
-        ["Secret", "Service", "Pod", "Deployment", "Deployment"]
-            .map(|k| Value::String(k.into()))
-            .iter()
-            .collect::<Vec<_>>()
+        [
+            "Secret",
+            "Secret",
+            "Secret",
+            "Service",
+            "Pod",
+            "Deployment",
+            "Deployment"
+        ]
+        .map(|k| Value::String(k.into()))
+        .iter()
+        .collect::<Vec<_>>()
     );
     for d in &docs {
         assert!(matches!(get(d, &["apiVersion"]), Value::String(_)));
@@ -86,19 +94,37 @@ fn demo_documents_are_manifests_and_the_password_arrives_exactly() {
                 && get(d, &["kind"]) == &Value::String("Deployment".into())
         })
         .unwrap();
-    let Value::List(env) = get(
-        deploy,
-        &["spec", "template", "spec", "containers", "0", "env"],
-    ) else {
-        panic!("env is a list")
-    };
-    let password = env
+    // The password is in myservicio's Secret (base64, exact), and the
+    // Deployment takes the Secret's variables, never the value itself.
+    let secret = docs
         .iter()
-        .find(|e| get(e, &["name"]) == &Value::String("MYSQL_PASSWORD".into()))
+        .find(|d| get(d, &["metadata", "name"]) == &Value::String("myservicio-env".into()))
         .unwrap();
+    let Value::String(b64) = get(secret, &["data", "MYSQL_PASSWORD"]) else {
+        panic!("data.MYSQL_PASSWORD is a string")
+    };
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert_eq!(decoded, b"!myp4ssw0rd!");
+    assert!(!r.stdout.contains("!myp4ssw0rd!"));
     assert_eq!(
-        get(password, &["value"]),
-        &Value::String("!myp4ssw0rd!".into())
+        get(
+            deploy,
+            &[
+                "spec",
+                "template",
+                "spec",
+                "containers",
+                "0",
+                "envFrom",
+                "0",
+                "secretRef",
+                "name"
+            ]
+        ),
+        &Value::String("myservicio-env".into())
     );
     assert!(matches!(
         get(deploy, &["spec", "template", "metadata", "annotations", "kit.dev/env-sha256"]),
@@ -167,10 +193,10 @@ fn redact_hides_every_secret_of_the_demo() {
         ],
         &[("KIT_REDACT_KEY", "review")],
     );
-    assert!(
-        r.stdout
-            .contains(&format!("value: {}\n", f.fingerprint("!myp4ssw0rd!")))
-    );
+    assert!(r.stdout.contains(&format!(
+        "MYSQL_PASSWORD: {}\n",
+        f.fingerprint("!myp4ssw0rd!")
+    )));
     let r = kit_in(
         &root(),
         &[
@@ -523,10 +549,10 @@ fn redact_key_from_a_file() {
     let r = kit_in(&root(), &args, &[]);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
     let f = kit_env::Fingerprinter::with_key(b"review");
-    assert!(
-        r.stdout
-            .contains(&format!("value: {}\n", f.fingerprint("!myp4ssw0rd!")))
-    );
+    assert!(r.stdout.contains(&format!(
+        "MYSQL_PASSWORD: {}\n",
+        f.fingerprint("!myp4ssw0rd!")
+    )));
 }
 
 // ---- promises kept under attack ----------------------------------------------

@@ -5,7 +5,7 @@
 # On a pull/merge request ("review"): render every cluster with --redact into
 # a review artifact, then `kit diff` every cluster (exit 1, "differences", is
 # what a change looks like and is not a failure).
-# On the main branch ("deploy"): `kit apply` every cluster, server-side.
+# On the main branch ("deploy"): `kit apply` every cluster (server-side apply, kit's default).
 # Anything else: nothing.
 #
 # Environment:
@@ -45,7 +45,7 @@ case "$mode" in
         if [ "$rc" -gt 1 ]; then exit "$rc"; fi
         ;;
     deploy)
-        kit apply -C "$project" --all -- --server-side
+        kit apply -C "$project" --all
         ;;
     skip)
         echo "kit-ci: not a pull request and not $main: nothing to do"

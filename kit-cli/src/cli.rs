@@ -33,7 +33,7 @@ pub enum Command {
     /// With --all, one kubectl run per cluster, stopping at the first
     /// failure unless --keep-going. Exits with kubectl's exit code.
     #[command(after_help = crate::exit::help_text())]
-    Apply(crate::commands::kubectl::KubectlArgs),
+    Apply(crate::commands::kubectl::ApplyArgs),
 
     /// Render, check, and pipe the manifests to `kubectl diff -f -`.
     ///

@@ -21,6 +21,8 @@ pub enum Code {
     Check = 6,
     /// A release could not be recorded.
     Release = 7,
+    /// `kit apply --wait`: a workload did not become ready in time.
+    NotReady = 8,
     /// The program to run (kubectl, `kit exec`'s command) cannot be run.
     NotExecutable = 126,
     /// The program to run was not found.
@@ -56,13 +58,17 @@ pub const TABLE: &[(&str, &str)] = &[
         "release error: not a git checkout, git missing or failing, no upstream branch, uncommitted changes to tracked files under releases/, the push still rejected after the last try, the service pinned",
     ),
     (
+        "8",
+        "kit apply --wait: a workload did not become ready within the timeout (kit names it and says why)",
+    ),
+    (
         "126, 127",
         "the program to run (kubectl for apply and diff, the command of kit exec) is not executable, not found",
     ),
 ];
 
 /// What the exit codes of commands that run another program mean.
-pub const PASSTHROUGH: &str = "kit exec, apply and diff otherwise exit with their command's exit code (128 + N when it is killed by signal N).";
+pub const PASSTHROUGH: &str = "kit exec, apply and diff otherwise exit with their command's exit code (128 + N when it is killed by signal N); kit diff exits 1 when there are differences (or, with --prune, objects to delete).";
 
 /// The table for `--help` and the man page.
 pub fn help_text() -> String {
@@ -99,6 +105,7 @@ mod tests {
             Code::Secrets,
             Code::Check,
             Code::Release,
+            Code::NotReady,
         ] {
             assert!(listed.contains(&(code as u8).to_string().as_str()));
         }

@@ -31,11 +31,16 @@ fn main() -> ExitCode {
         Command::Apply(args) => {
             return exit_code(commands::kubectl::run(
                 commands::kubectl::Verb::Apply,
-                &args,
+                &args.common,
+                &args.apply,
             ));
         }
         Command::Diff(args) => {
-            return exit_code(commands::kubectl::run(commands::kubectl::Verb::Diff, &args));
+            return exit_code(commands::kubectl::run(
+                commands::kubectl::Verb::Diff,
+                &args,
+                &Default::default(),
+            ));
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
@@ -108,7 +113,7 @@ fn exit_code(result: Result<u8, Failure>) -> ExitCode {
 
 /// Writes the whole result at once, only after everything succeeded. A
 /// closed pipe (`kit ... | head`) is not an error worth a message.
-fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

@@ -476,7 +476,9 @@ mod tests {
 
     #[test]
     fn the_context_holds_values_target_variables_and_image() {
-        let p = demo();
+        let mut p = demo();
+        // The demo puts secrets into Secrets; here they are variables.
+        p.file.secrets_as = SecretsAs::Env;
         let t = Target::new("production", "nerdearla-cluster", "myservicio");
         let res = resolution(
             t,

@@ -24,7 +24,8 @@
 //! let rendered = kit_project::render(&project, &secrets, RenderOptions::default(), &|| {})?;
 //! let streams = rendered.streams()?;
 //! assert_eq!(streams.len(), 1);
-//! assert!(streams[0].text.contains("value: \"!myp4ssw0rd!\""));
+//! // The demo's secrets go into one Secret per service (base64 of "!myp4ssw0rd!").
+//! assert!(streams[0].text.contains("MYSQL_PASSWORD: IW15cDRzc3cwcmQh\n"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -65,7 +66,7 @@ pub use pipeline::{Plan, Rendered, render};
 pub use project::{MAX_YAML_BYTES, Project, is_safe_name, read_values, read_yaml, values_map};
 pub use render::{RenderOptions, Renderer};
 pub use select::Selection;
-pub use stream::{ClusterStream, write_stream};
+pub use stream::{ClusterStream, ObjectRef, write_stream};
 pub use unused::UnusedValue;
 pub use values::{MAX_SET_DEPTH, MAX_SET_INDEX, SetError, SetKind, merge, parse_set, set_into};
 pub use yaml_input::parse_yaml;

@@ -13,7 +13,15 @@ use crate::mask::Masker;
 /// refuses duplicates (same apiVersion, kind, namespace and name; names
 /// shown through `mask`), and writes the stream: `---`,
 /// `# Source: service/template`, the document.
-pub fn write_stream(mut docs: Vec<Document>, mask: &Masker) -> Result<String, RenderError> {
+pub fn write_stream(docs: Vec<Document>, mask: &Masker) -> Result<String, RenderError> {
+    ordered_stream(docs, mask).map(|(text, _)| text)
+}
+
+/// [`write_stream`], and the objects in stream order.
+fn ordered_stream(
+    mut docs: Vec<Document>,
+    mask: &Masker,
+) -> Result<(String, Vec<ObjectRef>), RenderError> {
     let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str> = HashMap::new();
     for d in &docs {
         let key = (
@@ -52,7 +60,16 @@ pub fn write_stream(mut docs: Vec<Document>, mask: &Masker) -> Result<String, Re
         out.push('\n');
         out.push_str(&d.text);
     }
-    Ok(out)
+    let objects = docs
+        .into_iter()
+        .map(|d| ObjectRef {
+            api_version: d.api_version,
+            kind: d.kind,
+            namespace: d.namespace,
+            name: d.name,
+        })
+        .collect();
+    Ok((out, objects))
 }
 
 /// The stream for one cluster.
@@ -64,6 +81,32 @@ pub struct ClusterStream {
     pub cluster: String,
     /// The YAML stream, exactly what `kit render` prints for the cluster.
     pub text: String,
+    /// The services rendered for the cluster, in plan order.
+    pub services: Vec<String>,
+    /// Every object of the stream, in stream order.
+    pub objects: Vec<ObjectRef>,
+}
+
+/// Which object a document is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.namespace`, when set.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {} {ns}/{}", self.api_version, self.kind, self.name),
+            None => write!(f, "{} {} {}", self.api_version, self.kind, self.name),
+        }
+    }
 }
 
 /// Writes one ordered stream per cluster (targets come grouped by cluster):
@@ -80,21 +123,28 @@ pub fn cluster_streams(
     let mut out: Vec<ClusterStream> = Vec::new();
     let mut group: Vec<Document> = Vec::new();
     let mut current: Option<(String, String)> = None;
-    let mut flush = |current: &Option<(String, String)>, group: &mut Vec<Document>| {
+    let mut services: Vec<String> = Vec::new();
+    let mut flush = |current: &Option<(String, String)>,
+                     group: &mut Vec<Document>,
+                     services: &mut Vec<String>| {
         if let Some((environment, cluster)) = current {
+            let (text, objects) = ordered_stream(std::mem::take(group), mask)?;
             out.push(ClusterStream {
                 environment: environment.clone(),
                 cluster: cluster.clone(),
-                text: write_stream(std::mem::take(group), mask)?,
+                text,
+                services: std::mem::take(services),
+                objects,
             });
         }
         Ok::<_, RenderError>(())
     };
     for (t, docs) in rendered {
         if current.as_ref() != Some(&cluster(&t)) {
-            flush(&current, &mut group)?;
+            flush(&current, &mut group, &mut services)?;
             current = Some(cluster(&t));
         }
+        services.push(t.service.clone());
         for mut d in docs {
             if multi {
                 d.origin = format!("{}/{}/{}", t.environment, t.cluster, d.origin);
@@ -102,6 +152,6 @@ pub fn cluster_streams(
             group.push(d);
         }
     }
-    flush(&current, &mut group)?;
+    flush(&current, &mut group, &mut services)?;
     Ok(out)
 }

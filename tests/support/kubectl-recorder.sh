@@ -6,8 +6,21 @@
 # $KIT_REC_FAIL_CODE instead. With KIT_REC_WAIT set, it says
 # "stand-in: waiting" on stderr and waits to be signalled; a SIGTERM is
 # recorded in N.signal and ends it with 143.
+#
+# Read-only queries (`kubectl get ...`) are not numbered: their arguments
+# are appended to $KIT_REC_DIR/get.log (one line per query), and the
+# stand-in prints the file $KIT_REC_GET_OUT when set (exit 0), else fails
+# with exit 1 as a cluster that cannot be queried would.
 set -u
 dir=${KIT_REC_DIR:?}
+if [ "${1:-}" = "get" ]; then
+    echo "$*" >> "$dir/get.log"
+    if [ -n "${KIT_REC_GET_OUT:-}" ]; then
+        cat "$KIT_REC_GET_OUT"
+        exit 0
+    fi
+    exit 1
+fi
 n=1
 while [ -e "$dir/$n.args" ]; do n=$((n + 1)); done
 printf '%s\n' "$@" > "$dir/$n.args"

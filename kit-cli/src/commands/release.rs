@@ -328,7 +328,7 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
         debug: Default::default(),
         kubectl: args.kubectl.clone(),
     };
-    super::kubectl::run(super::kubectl::Verb::Apply, &apply)
+    super::kubectl::run(super::kubectl::Verb::Apply, &apply, &Default::default())
 }
 
 pub fn rollback(args: &RollbackArgs) -> Result<Vec<u8>, Failure> {

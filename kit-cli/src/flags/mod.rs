@@ -12,7 +12,8 @@
 //! | [`TargetFlags`] | `-e`, `-c`, `-s` (all required) | env, exec |
 //! | [`VerboseFlag`] | `-v` | render, apply, diff, env, exec |
 //! | [`DebugFlag`] | `--debug` | render, apply, diff |
-//! | [`KubectlFlags`] | `--kubectl`, `--keep-going`, `-- ARGS` | apply, diff |
+//! | [`KubectlFlags`] | `--kubectl`, `--context`, `--keep-going`, `--client-side`, `--prune`, `-- ARGS` | apply, diff |
+//! | [`ApplyFlags`] | `--force-conflicts`, `--create-namespace`, `--wait` | apply |
 //! | [`TemplateFlags`] | `--data`, `--partials`, `--escape`, `--lenient` | template |
 //! | [`ServiceFlags`] | `-e`, `-s` (required) | release, rollback, pin, unpin, history |
 //! | [`MetaFlags`] | `-m`, `--author`, `--source-commit`, `--build-url` | release, rollback, promote, pin, unpin |
@@ -27,7 +28,7 @@ mod release;
 mod source;
 mod template;
 
-pub use kubectl::KubectlFlags;
+pub use kubectl::{ApplyFlags, KubectlFlags};
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
 pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags};
 pub use source::{DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
