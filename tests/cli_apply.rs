@@ -481,3 +481,119 @@ fn repeated_cluster_selectors_run_each_cluster() {
     assert_eq!(contexts, ["nerdearla", "other"]);
     assert!(recorded(&rec, 3).is_none());
 }
+
+#[test]
+fn wait_checks_every_workload_of_the_cluster_after_applying() {
+    let rec = temp_dir();
+    let mut extra = TARGET.to_vec();
+    extra.push("--wait=90s");
+    let r = run_demo("apply", &rec, &extra, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{}", r.stderr);
+    assert_eq!(recorded(&rec, 1).unwrap().0[0], "apply");
+    let waits: Vec<String> = (2..=4)
+        .map(|n| recorded(&rec, n).expect("a wait per workload").0.join(" "))
+        .collect();
+    assert_eq!(
+        waits,
+        [
+            "wait --for=condition=Ready pod/envar-demo --namespace shop --timeout=90s --context nerdearla",
+            "rollout status deployment.apps/myservicio --namespace shop --timeout=90s --context nerdearla",
+            "rollout status deployment.apps/worker --namespace shop --timeout=90s --context nerdearla",
+        ]
+    );
+    assert!(recorded(&rec, 5).is_none());
+    // A bad duration is a usage error before anything runs.
+    let rec = temp_dir();
+    let mut extra = TARGET.to_vec();
+    extra.push("--wait=soon");
+    let r = run_demo("apply", &rec, &extra, &[]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            2,
+            "error: --wait \"soon\" is not a duration\n  = hint: write seconds, minutes or hours: 90s, 5m, 1h\n"
+        )
+    );
+    assert!(recorded(&rec, 1).is_none());
+}
+
+#[test]
+fn create_namespace_and_prune_ask_the_cluster_first() {
+    // The stand-in answers queries from a file: namespace `shop` is missing.
+    let rec = temp_dir();
+    let answers = rec.join("answers");
+    std::fs::write(&answers, "namespace/default\nnamespace/kube-system\n").unwrap();
+    let mut extra = TARGET.to_vec();
+    extra.push("--create-namespace");
+    let r = run_demo(
+        "apply",
+        &rec,
+        &extra,
+        &[("KIT_REC_GET_OUT", answers.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "kit: apply production/nerdearla-cluster (context nerdearla)\nkit: created namespace shop (context nerdearla)\n"
+    );
+    assert_eq!(
+        recorded(&rec, 1).unwrap().0,
+        ["create", "namespace", "shop", "--context", "nerdearla"]
+    );
+    assert_eq!(recorded(&rec, 2).unwrap().0[0], "apply");
+    assert_eq!(
+        std::fs::read_to_string(rec.join("get.log")).unwrap(),
+        "get namespaces -o name --context nerdearla\n"
+    );
+    // --prune lists kit's objects of the run's targets, by its labels.
+    let rec = temp_dir();
+    let answers = rec.join("answers");
+    std::fs::write(&answers, r#"{"items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "shop"}}, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "worker", "namespace": "shop"}}]}"#).unwrap();
+    let mut extra = TARGET.to_vec();
+    extra.push("--prune");
+    let r = run_demo(
+        "diff",
+        &rec,
+        &extra,
+        &[("KIT_REC_GET_OUT", answers.to_str().unwrap())],
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (
+            1,
+            "kit prune: would delete v1 ConfigMap shop/old (context nerdearla)\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    let query = std::fs::read_to_string(rec.join("get.log")).unwrap();
+    assert!(
+        query.ends_with(" --all-namespaces -l kit.dev/environment=production,kit.dev/cluster=nerdearla-cluster,kit.dev/service in (myservicio,envar-demo,worker) -o json --context nerdearla\n"),
+        "{query}"
+    );
+    let r = run_demo(
+        "apply",
+        &rec,
+        &extra,
+        &[("KIT_REC_GET_OUT", answers.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .ends_with("kit: pruning v1 ConfigMap shop/old (context nerdearla)\n"),
+        "{}",
+        r.stderr
+    );
+    let n = (1..).find(|n| recorded(&rec, *n).is_none()).unwrap() - 1;
+    assert_eq!(
+        recorded(&rec, n).unwrap().0,
+        [
+            "delete",
+            "configmap/old",
+            "--context",
+            "nerdearla",
+            "--namespace",
+            "shop"
+        ]
+    );
+}

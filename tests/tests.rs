@@ -5,6 +5,7 @@
 mod cases;
 mod cli_apply;
 mod cli_ci;
+mod cli_cluster;
 mod cli_env;
 mod cli_inputs;
 mod cli_release;

@@ -89,6 +89,12 @@ fn main() -> ExitCode {
         Command::Pin(args) => commands::release::pin(&args, true),
         Command::Unpin(args) => commands::release::pin(&args, false),
         Command::History(args) => commands::release::history(&args),
+        Command::Status(args) if args.live => {
+            return exit_code(
+                commands::release::live_status(&args)
+                    .and_then(|(out, code)| write_stdout(&out).map(|()| code)),
+            );
+        }
         Command::Status(args) => commands::release::status(&args),
     };
     match result.and_then(|out| write_stdout(&out)) {

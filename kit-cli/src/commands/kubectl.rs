@@ -607,7 +607,9 @@ impl Cluster<'_> {
             if let Some(ns) = &o.namespace {
                 args.extend(["--namespace".into(), ns.clone()]);
             }
-            args.push(format!("--timeout={}s", left.as_secs()));
+            // Whole seconds, rounded up: the first wait gets all of TIMEOUT.
+            let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+            args.push(format!("--timeout={secs}s"));
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let (code, _, _) = self.capture(&args)?;
             if code != 0 {
