@@ -81,6 +81,8 @@ pub struct Document {
     /// there (for messages about it).
     pub(crate) index: usize,
     pub(crate) first_line: usize,
+    /// The walk of `text`, kept for kit's insertions (no second parse).
+    walk: Option<Box<Walk>>,
 }
 
 /// Kinds in the order Helm installs them; others come after, by kind name.
@@ -238,10 +240,48 @@ struct Frame {
     current_key: Option<String>,
     keys: Keys,
     pushed_path: bool,
+    /// Whether this mapping's [`MapInfo`] is recorded.
+    recorded: bool,
+}
+
+/// The paths the checks and kit's insertions read (`*`: any key); the walk
+/// records only these (and their prefixes), so a large document costs no
+/// per-node allocation.
+const RECORDED: &[&[&str]] = &[
+    &["apiVersion"],
+    &["kind"],
+    &["metadata", "name"],
+    &["metadata", "namespace"],
+    &["metadata", "labels", "*"],
+    &["spec", "template", "metadata", "annotations", "*"],
+    &[
+        "spec",
+        "jobTemplate",
+        "spec",
+        "template",
+        "metadata",
+        "annotations",
+        "*",
+    ],
+];
+
+/// Whether `path` (and then `last`, when given) is one of [`RECORDED`] or
+/// a prefix of one.
+fn recorded(path: &[String], last: Option<&str>) -> bool {
+    let len = path.len() + usize::from(last.is_some());
+    RECORDED.iter().any(|p| {
+        len <= p.len()
+            && path
+                .iter()
+                .map(String::as_str)
+                .chain(last)
+                .zip(p.iter())
+                .all(|(a, b)| *b == "*" || a == *b)
+    })
 }
 
 /// What the event walk learned about one document.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Walk {
     scalars: HashMap<Vec<String>, String>,
     maps: HashMap<Vec<String>, MapInfo>,
@@ -256,17 +296,6 @@ fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
     for item in Parser::new_from_str(doc) {
         let (event, span) = item.map_err(|e| (e.marker().line(), e.info().to_string()))?;
         let line = span.start.line();
-        // A node in value position (or a sequence item).
-        let value_path = |stack: &Vec<Frame>, path: &Vec<String>| -> Option<Vec<String>> {
-            match stack.last() {
-                Some(f) if f.is_map && !f.key_expected => {
-                    let mut p = path.clone();
-                    p.push(f.current_key.clone().unwrap_or_default());
-                    Some(p)
-                }
-                _ => None,
-            }
-        };
         match event {
             Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
                 let is_map = matches!(event, Event::MappingStart(..));
@@ -278,18 +307,19 @@ fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
                 } else if stack.last().is_some_and(|f| f.is_map && f.key_expected) {
                     return Err((line, "complex mapping keys are not supported".into()));
                 }
-                let pushed_path = match value_path(&stack, &path) {
-                    Some(p) => {
-                        path = p;
+                let pushed_path = match stack.last() {
+                    Some(f) if f.is_map && !f.key_expected => {
+                        path.push(f.current_key.clone().unwrap_or_default());
                         true
                     }
-                    None if stack.last().is_some_and(|f| !f.is_map) => {
+                    Some(f) if !f.is_map => {
                         path.push("[]".into());
                         true
                     }
-                    None => false,
+                    _ => false,
                 };
-                if is_map {
+                let is_recorded = is_map && recorded(&path, None);
+                if is_recorded {
                     w.maps.insert(
                         path.clone(),
                         MapInfo {
@@ -304,6 +334,7 @@ fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
                     current_key: None,
                     keys: Keys::default(),
                     pushed_path,
+                    recorded: is_recorded,
                 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
@@ -327,6 +358,7 @@ fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
                         return Err((line, format!("duplicate key '{}'", mask.show(&key))));
                     }
                     if top.keys.is_empty()
+                        && top.recorded
                         && let Some(m) = w.maps.get_mut(&path)
                     {
                         m.first_key = Some((line, span.start.col()));
@@ -335,9 +367,13 @@ fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
                     top.current_key = Some(key);
                     top.key_expected = false;
                 } else if top.is_map {
-                    let mut p = path.clone();
-                    p.push(top.current_key.clone().unwrap_or_default());
                     top.key_expected = true;
+                    let key = top.current_key.as_deref().unwrap_or_default();
+                    if !recorded(&path, Some(key)) {
+                        continue;
+                    }
+                    let mut p = path.clone();
+                    p.push(key.to_owned());
                     let is_null = style == ScalarStyle::Plain
                         && matches!(&*value, "" | "~" | "null" | "Null" | "NULL");
                     if is_null {
@@ -426,6 +462,7 @@ pub fn check_documents(
             namespace,
             index: n + 1,
             first_line,
+            walk: (annotation.is_none()).then(|| Box::new(w)),
         });
     }
     Ok(out)
@@ -436,7 +473,7 @@ pub fn check_documents(
 /// workload. A document that already sets one of the labels to the same
 /// value keeps it; any other value of kit's labels or annotations is
 /// refused (a second copy would be a duplicate key).
-pub fn label_and_annotate(
+pub(crate) fn label_and_annotate(
     doc: &mut Document,
     labels: &[(&str, &str)],
     annotations: &[(&str, &str)],
@@ -444,7 +481,10 @@ pub fn label_and_annotate(
 ) -> Result<(), CheckError> {
     let err =
         |(l, m): (usize, String)| CheckError::new(&doc.origin, doc.index, doc.first_line, l, m);
-    let w = walk(&doc.text, mask).map_err(err)?;
+    let w = match doc.walk.take() {
+        Some(w) => *w,
+        None => walk(&doc.text, mask).map_err(err)?,
+    };
     let mut inserts = Vec::new();
     let meta = path(&["metadata"]);
     let labels: Vec<(&str, &str)> = labels
