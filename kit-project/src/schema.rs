@@ -379,26 +379,9 @@ fn resolve_plain(s: &str) -> Scalar {
     {
         return Scalar::Int;
     }
-    let (mant, exp) = match u.find(['e', 'E']) {
-        Some(i) => (&u[..i], Some(&u[i + 1..])),
-        None => (u, None),
-    };
-    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
-    let digits = |d: &str| d.bytes().all(|c| c.is_ascii_digit());
-    let exp_ok = exp.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    if mant.contains('.')
-        && !(int.is_empty() && frac.is_empty())
-        && digits(int)
-        && digits(frac)
-        && exp_ok
-    {
-        return Scalar::Float;
-    }
-    if exp.is_some() && !int.is_empty() && digits(int) && !mant.contains('.') && exp_ok {
-        return Scalar::Float;
+    match crate::yaml_input::decimal(u) {
+        Some(d) if d.dot || d.exp.is_some() => return Scalar::Float,
+        _ => {}
     }
     Scalar::Str
 }

@@ -176,19 +176,7 @@ pub(crate) fn odd_number(s: &str) -> Option<(String, String)> {
         return None;
     }
     // A YAML 1.2 decimal float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
-        None => (unsigned, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits_ok = |d: &str| d.bytes().all(|c| c.is_ascii_digit());
-    let exp_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-        !e.is_empty() && digits_ok(e)
-    });
-    if (int.is_empty() && frac.is_empty()) || !digits_ok(int) || !digits_ok(frac) || !exp_ok {
-        return None;
-    }
+    let Decimal { int, frac, .. } = decimal(unsigned)?;
     let x: f64 = t.parse().ok()?;
     if !x.is_finite() {
         return None; // serde-saphyr refuses these with its own message
@@ -205,6 +193,39 @@ pub(crate) fn odd_number(s: &str) -> Option<(String, String)> {
         ));
     }
     None
+}
+
+/// A decimal number's parts, sign removed: `int[.frac][e[+-]exp]`.
+pub(crate) struct Decimal<'a> {
+    pub int: &'a str,
+    pub frac: &'a str,
+    /// A `.` is written.
+    pub dot: bool,
+    /// The exponent's digits (with their sign), when written.
+    pub exp: Option<&'a str>,
+}
+
+/// Splits `unsigned` into a [`Decimal`]; `None` unless it is digits, an
+/// optional `.` and digits (not both parts empty), and an optional
+/// exponent `e`/`E`, sign, digits.
+pub(crate) fn decimal(unsigned: &str) -> Option<Decimal<'_>> {
+    let (mantissa, exp) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |d: &str| d.bytes().all(|c| c.is_ascii_digit());
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    let ok = !(int.is_empty() && frac.is_empty()) && digits(int) && digits(frac) && exp_ok;
+    ok.then_some(Decimal {
+        int,
+        frac,
+        dot: mantissa.contains('.'),
+        exp,
+    })
 }
 
 fn significant(digits: &str) -> String {
