@@ -62,7 +62,26 @@ struct Inline {
 struct SchemaFile {
     version: String,
     kinds: HashMap<String, String>,
-    defs: HashMap<String, Node>,
+    /// Definitions stay unparsed until a document needs them: a
+    /// one-target render parses a few dozen of the ~860.
+    defs: HashMap<String, Lazy>,
+}
+
+/// A definition's JSON, parsed on first use.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+struct Lazy {
+    raw: Box<serde_json::value::RawValue>,
+    #[serde(skip)]
+    node: OnceLock<Option<Node>>,
+}
+
+impl Lazy {
+    fn get(&self) -> Option<&Node> {
+        self.node
+            .get_or_init(|| serde_json::from_str(self.raw.get()).ok())
+            .as_ref()
+    }
 }
 
 /// The API schema of one Kubernetes minor version.
@@ -122,7 +141,13 @@ impl Schema {
         for _ in 0..16 {
             match n {
                 Node::Inline(i) => return Some(i),
-                Node::Ref(r) => n = self.file.defs.get(r.strip_prefix('@').unwrap_or(r))?,
+                Node::Ref(r) => {
+                    n = self
+                        .file
+                        .defs
+                        .get(r.strip_prefix('@').unwrap_or(r))?
+                        .get()?
+                }
             }
         }
         None
@@ -631,6 +656,13 @@ mod tests {
         for v in versions() {
             let s = Schema::bundled(v).unwrap();
             assert!(s.file.kinds.contains_key("apps/v1 Deployment"), "{v}");
+            // Definitions are parsed lazily: every one of them parses.
+            for (name, d) in &s.file.defs {
+                assert!(d.get().is_some(), "{v}: {name}");
+            }
+            for def in s.file.kinds.values() {
+                assert!(s.file.defs.contains_key(def), "{v}: {def}");
+            }
         }
     }
 }
