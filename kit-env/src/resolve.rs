@@ -282,9 +282,15 @@ impl Resolver {
                 if !trim {
                     for (name, (_, key, _)) in &winners {
                         if values[key].expose().ends_with(['\n', '\r']) {
+                            // A name that equals some secret value is not shown.
+                            let hidden = values.values().any(|v| v.expose() == name);
+                            let (name, key) = if hidden {
+                                ("<redacted>".to_owned(), "<redacted>".to_owned())
+                            } else {
+                                (name.clone(), printable(key).to_string())
+                            };
                             warnings.push(format!(
-                                "secret '{name}' ({}) ends in a line break, kept byte-exact (kit --trim, or trim_secrets: true in kit.yaml, removes trailing white space)",
-                                printable(key)
+                                "secret '{name}' ({key}) ends in a line break, kept byte-exact (kit --trim, or trim_secrets: true in kit.yaml, removes trailing white space)"
                             ));
                         }
                     }
