@@ -228,6 +228,7 @@ fn kubectl_args(
 
 /// Runs `kit apply` / `kit diff`; returns the exit code.
 pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Failure> {
+    let wait = apply.wait.as_deref().map(parse_duration).transpose()?;
     // Everything is rendered and checked before any kubectl starts.
     let (project, groups) = render_streams(Job {
         project: &args.project,
@@ -237,7 +238,6 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
         verbose: args.verbose.verbose,
         options: RenderOptions::default().with_debug(args.debug.debug),
     })?;
-    let wait = apply.wait.as_deref().map(parse_duration).transpose()?;
     let program = find_program(&args.kubectl.kubectl)?;
     let multi = groups.len() > 1;
     if args
