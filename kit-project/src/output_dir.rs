@@ -151,10 +151,15 @@ fn write_all(root: &Path, files: &[(PathBuf, &Document)]) -> Result<(), OutputEr
         opts.mode(0o600);
     }
     let mut written = Vec::with_capacity(files.len());
+    // Each directory is created once (not once per file in it).
+    let mut created = std::collections::HashSet::new();
     for (rel, d) in files {
         let path = root.join(rel);
-        if let Some(p) = path.parent() {
+        if let Some(p) = path.parent()
+            && !created.contains(p)
+        {
             dirs.create(p).map_err(|e| io(p, e))?;
+            created.insert(p.to_owned());
         }
         let mut text = String::with_capacity(d.text.len() + d.origin.len() + 12);
         text.push_str("# Source: ");
