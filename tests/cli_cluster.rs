@@ -21,6 +21,19 @@ use std::process::Command;
 
 use cli::{Run, root};
 
+/// A test that needs the test-bed: without it, shown as ignored with the
+/// reason (never as passed).
+macro_rules! cluster_test {
+    (fn $name:ident() $body:block) => {
+        #[test]
+        #[cfg_attr(
+            not(kit_cluster),
+            ignore = "KIT_TEST_KUBECONFIG is unset: no kube-testbed running; the cluster suite was NOT run"
+        )]
+        fn $name() $body
+    };
+}
+
 fn kubeconfig() -> String {
     std::env::var("KIT_TEST_KUBECONFIG").expect("KIT_TEST_KUBECONFIG was set at build time")
 }
@@ -116,274 +129,256 @@ fn secret_values() -> Vec<String> {
     out
 }
 
-#[test]
-#[cfg_attr(
-    not(kit_cluster),
-    ignore = "KIT_TEST_KUBECONFIG is unset: no kube-testbed running; the cluster suite was NOT run"
-)]
-fn the_demo_applies_server_side_and_secrets_stay_in_secrets() {
-    let tag = &unique("kit-apply");
-    let dir = project(tag);
-    // No namespace yet: a clear error, naming it.
-    let r = run(&dir, &target("apply", tag, &[]));
-    assert_ne!(r.code, 0);
-    assert!(
-        r.stderr.contains(&format!(
-            "error: namespace '{tag}' does not exist on context {}\n  = hint: create it, or run kit apply --create-namespace\n",
-            context()
-        )),
-        "{}",
-        r.stderr
-    );
-    let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.starts_with(&format!(
-            "kit: apply production/{tag} (context {})\nkit: created namespace {tag} (context {})\n",
-            context(),
-            context()
-        )),
-        "{}",
-        r.stderr
-    );
-    // Server-side apply: field manager kit, no last-applied annotation, no
-    // secret value anywhere but in the Secrets' data (base64).
-    let (_, yaml, _) = kubectl(&[
-        "get",
-        "all,secrets,configmaps,serviceaccounts",
-        "-n",
-        tag,
-        "-o",
-        "yaml",
-    ]);
-    assert!(yaml.contains("kind: Deployment"), "{yaml}");
-    assert!(!yaml.contains("last-applied-configuration"), "{yaml}");
-    for v in secret_values() {
-        assert!(!yaml.contains(&v), "a secret value is in plain text");
-    }
-    let (_, managers, _) = kubectl(&[
-        "get",
-        "deployment",
-        "myservicio",
-        "-n",
-        tag,
-        "-o",
-        "jsonpath={.metadata.managedFields[*].manager}",
-    ]);
-    assert!(managers.split(' ').any(|m| m == "kit"), "{managers}");
-    // diff: 0 right after, 1 after a values change.
-    let r = run(&dir, &target("diff", tag, &[]));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let r = run(&dir, &target("diff", tag, &["--set", "replicas=5"]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stdout.contains("replicas: 5"), "{}", r.stdout);
-}
-
-#[test]
-#[cfg_attr(
-    not(kit_cluster),
-    ignore = "KIT_TEST_KUBECONFIG is unset: no kube-testbed running; the cluster suite was NOT run"
-)]
-fn another_field_managers_fields_are_a_conflict_until_forced() {
-    let tag = &unique("kit-conflict");
-    let dir = project(tag);
-    let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let patch = format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: myservicio\n  namespace: {tag}\nspec:\n  replicas: 7\n"
-    );
-    let path = dir.join("patch.yaml");
-    std::fs::write(&path, patch).unwrap();
-    let (code, _, err) = kubectl(&[
-        "apply",
-        "--server-side",
-        "--field-manager=someone",
-        "--force-conflicts",
-        "--validate=false",
-        "-f",
-        path.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let r = run(&dir, &target("apply", tag, &[]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("conflict with \"someone\""),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains(".spec.replicas"), "{}", r.stderr);
-    let r = run(&dir, &target("apply", tag, &["--force-conflicts"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let (_, replicas, _) = kubectl(&[
-        "get",
-        "deployment",
-        "myservicio",
-        "-n",
-        tag,
-        "-o",
-        "jsonpath={.spec.replicas}",
-    ]);
-    assert_eq!(replicas, "2");
-}
-
-#[test]
-#[cfg_attr(
-    not(kit_cluster),
-    ignore = "KIT_TEST_KUBECONFIG is unset: no kube-testbed running; the cluster suite was NOT run"
-)]
-fn prune_deletes_only_what_kit_applied_for_the_target_and_no_longer_renders() {
-    let tag = &unique("kit-prune");
-    let dir = project(tag);
-    let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    // Foreign objects beside kit's: no labels; another service's labels;
-    // another cluster's labels.
-    let foreign = format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hand-made\n  namespace: {tag}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: other-service\n  namespace: {tag}\n  labels: {{kit.dev/environment: production, kit.dev/cluster: {tag}, kit.dev/service: billing}}\nspec:\n  ports: [{{port: 80, protocol: TCP}}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: other-cluster\n  namespace: {tag}\n  labels: {{kit.dev/environment: production, kit.dev/cluster: elsewhere, kit.dev/service: myservicio}}\nspec:\n  ports: [{{port: 80, protocol: TCP}}]\n"
-    );
-    let path = dir.join("foreign.yaml");
-    std::fs::write(&path, foreign).unwrap();
-    let (code, _, err) = kubectl(&["apply", "-f", path.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    // The Service's template is dropped from the project.
-    std::fs::remove_file(dir.join("templates/myservicio/service.yaml")).unwrap();
-    let r = run(&dir, &target("diff", tag, &["--prune"]));
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stdout.ends_with(&format!(
-            "kit prune: would delete v1 Service {tag}/myservicio (context {})\n",
-            context()
-        )),
-        "{}",
-        r.stdout
-    );
-    let (code, _, _) = kubectl(&["get", "service", "myservicio", "-n", tag]);
-    assert_eq!(code, 0, "diff deletes nothing");
-    let r = run(&dir, &target("apply", tag, &["--prune"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains(&format!("kit: pruning v1 Service {tag}/myservicio")),
-        "{}",
-        r.stderr
-    );
-    let (code, _, _) = kubectl(&["get", "service", "myservicio", "-n", tag]);
-    assert_eq!(code, 1, "pruned");
-    for (kind, name) in [
-        ("configmap", "hand-made"),
-        ("service", "other-service"),
-        ("service", "other-cluster"),
-    ] {
-        let (code, _, err) = kubectl(&["get", kind, name, "-n", tag]);
-        assert_eq!(code, 0, "{kind}/{name} must stay: {err}");
-    }
-    let (_, names, _) = kubectl(&["get", "deployments", "-n", tag, "-o", "name"]);
-    assert_eq!(
-        names,
-        "deployment.apps/myservicio\ndeployment.apps/worker\n"
-    );
-    // Nothing left to prune.
-    let r = run(&dir, &target("diff", tag, &["--prune"]));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-}
-
-#[test]
-#[cfg_attr(
-    not(kit_cluster),
-    ignore = "KIT_TEST_KUBECONFIG is unset: no kube-testbed running; the cluster suite was NOT run"
-)]
-fn live_status_is_clean_after_apply_and_shows_a_hand_made_change() {
-    let tag = &unique("kit-live");
-    let dir = project(tag);
-    let status = |dir: &Path| kit(dir, &["status", "--live", "--format", "json"]);
-    let r = status(&dir);
-    assert_eq!(r.code, 1, "never applied: {}", r.stderr);
-    let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(rows[0]["state"], "missing");
-    let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = status(&dir);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let states: Vec<(&str, &str)> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["service"].as_str().unwrap(), r["state"].as_str().unwrap()))
-        .collect();
-    assert_eq!(
-        states,
-        [("myservicio", "ok"), ("envar-demo", "ok"), ("worker", "ok")]
-    );
-    let (code, _, err) = kubectl(&[
-        "set",
-        "image",
-        "deployment/myservicio",
-        "myservicio=nginx:by-hand",
-        "-n",
-        tag,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let r = kit(&dir, &["status", "--live"]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    let line = r.stdout.lines().find(|l| l.contains("myservicio")).unwrap();
-    assert!(
-        line.contains("registry.example.com/shop/myservicio:1.4.0"),
-        "{line}"
-    );
-    assert!(line.contains("nginx:by-hand"), "{line}");
-    assert!(line.ends_with("drift"), "{line}");
-}
-
-#[test]
-#[cfg_attr(
-    not(kit_cluster),
-    ignore = "KIT_TEST_KUBECONFIG is unset: no kube-testbed running; the cluster suite was NOT run"
-)]
-fn wait_times_out_naming_the_workload_and_why() {
-    let tag = &unique("kit-wait");
-    let dir = project(tag);
-    let r = run(
-        &dir,
-        &target(
-            "apply",
+cluster_test! {
+    fn the_demo_applies_server_side_and_secrets_stay_in_secrets() {
+        let tag = &unique("kit-apply");
+        let dir = project(tag);
+        // No namespace yet: a clear error, naming it.
+        let r = run(&dir, &target("apply", tag, &[]));
+        assert_ne!(r.code, 0);
+        assert!(
+            r.stderr.contains(&format!(
+                "error: namespace '{tag}' does not exist on context {}\n  = hint: create it, or run kit apply --create-namespace\n",
+                context()
+            )),
+            "{}",
+            r.stderr
+        );
+        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.starts_with(&format!(
+                "kit: apply production/{tag} (context {})\nkit: created namespace {tag} (context {})\n",
+                context(),
+                context()
+            )),
+            "{}",
+            r.stderr
+        );
+        // Server-side apply: field manager kit, no last-applied annotation, no
+        // secret value anywhere but in the Secrets' data (base64).
+        let (_, yaml, _) = kubectl(&[
+            "get",
+            "all,secrets,configmaps,serviceaccounts",
+            "-n",
             tag,
-            &["--create-namespace", "-s", "myservicio", "--wait=3s"],
-        ),
-    );
-    assert_eq!(
-        (r.code, r.stdout.contains("serverside-applied")),
-        (8, true),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains(&format!(
-            "error: apps/v1 Deployment {tag}/myservicio did not become ready within 3s on context {}: 0/2 replicas ready",
-            context()
-        )),
-        "{}",
-        r.stderr
-    );
+            "-o",
+            "yaml",
+        ]);
+        assert!(yaml.contains("kind: Deployment"), "{yaml}");
+        assert!(!yaml.contains("last-applied-configuration"), "{yaml}");
+        for v in secret_values() {
+            assert!(!yaml.contains(&v), "a secret value is in plain text");
+        }
+        let (_, managers, _) = kubectl(&[
+            "get",
+            "deployment",
+            "myservicio",
+            "-n",
+            tag,
+            "-o",
+            "jsonpath={.metadata.managedFields[*].manager}",
+        ]);
+        assert!(managers.split(' ').any(|m| m == "kit"), "{managers}");
+        // diff: 0 right after, 1 after a values change.
+        let r = run(&dir, &target("diff", tag, &[]));
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let r = run(&dir, &target("diff", tag, &["--set", "replicas=5"]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stdout.contains("replicas: 5"), "{}", r.stdout);
+    }
 }
 
-#[test]
-#[cfg_attr(
-    not(kit_cluster),
-    ignore = "KIT_TEST_KUBECONFIG is unset: no kube-testbed running; the cluster suite was NOT run"
-)]
-fn a_render_error_leaves_the_cluster_untouched() {
-    let tag = &unique("kit-untouched");
-    let dir = project(tag);
-    let r = run(
-        &dir,
-        &target(
+cluster_test! {
+    fn another_field_managers_fields_are_a_conflict_until_forced() {
+        let tag = &unique("kit-conflict");
+        let dir = project(tag);
+        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let patch = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: myservicio\n  namespace: {tag}\nspec:\n  replicas: 7\n"
+        );
+        let path = dir.join("patch.yaml");
+        std::fs::write(&path, patch).unwrap();
+        let (code, _, err) = kubectl(&[
             "apply",
+            "--server-side",
+            "--field-manager=someone",
+            "--force-conflicts",
+            "--validate=false",
+            "-f",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let r = run(&dir, &target("apply", tag, &[]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("conflict with \"someone\""),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(".spec.replicas"), "{}", r.stderr);
+        let r = run(&dir, &target("apply", tag, &["--force-conflicts"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (_, replicas, _) = kubectl(&[
+            "get",
+            "deployment",
+            "myservicio",
+            "-n",
             tag,
-            &["--create-namespace", "--set-string", "replicas=five"],
-        ),
-    );
-    assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{}", r.stderr);
-    let (code, _, _) = kubectl(&["get", "namespace", tag]);
-    assert_eq!(code, 1, "not even the namespace was created");
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ]);
+        assert_eq!(replicas, "2");
+    }
+}
+
+cluster_test! {
+    fn prune_deletes_only_what_kit_applied_for_the_target_and_no_longer_renders() {
+        let tag = &unique("kit-prune");
+        let dir = project(tag);
+        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        // Foreign objects beside kit's: no labels; another service's labels;
+        // another cluster's labels.
+        let foreign = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hand-made\n  namespace: {tag}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: other-service\n  namespace: {tag}\n  labels: {{kit.dev/environment: production, kit.dev/cluster: {tag}, kit.dev/service: billing}}\nspec:\n  ports: [{{port: 80, protocol: TCP}}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: other-cluster\n  namespace: {tag}\n  labels: {{kit.dev/environment: production, kit.dev/cluster: elsewhere, kit.dev/service: myservicio}}\nspec:\n  ports: [{{port: 80, protocol: TCP}}]\n"
+        );
+        let path = dir.join("foreign.yaml");
+        std::fs::write(&path, foreign).unwrap();
+        let (code, _, err) = kubectl(&["apply", "-f", path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        // The Service's template is dropped from the project.
+        std::fs::remove_file(dir.join("templates/myservicio/service.yaml")).unwrap();
+        let r = run(&dir, &target("diff", tag, &["--prune"]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stdout.ends_with(&format!(
+                "kit prune: would delete v1 Service {tag}/myservicio (context {})\n",
+                context()
+            )),
+            "{}",
+            r.stdout
+        );
+        let (code, _, _) = kubectl(&["get", "service", "myservicio", "-n", tag]);
+        assert_eq!(code, 0, "diff deletes nothing");
+        let r = run(&dir, &target("apply", tag, &["--prune"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("kit: pruning v1 Service {tag}/myservicio")),
+            "{}",
+            r.stderr
+        );
+        let (code, _, _) = kubectl(&["get", "service", "myservicio", "-n", tag]);
+        assert_eq!(code, 1, "pruned");
+        for (kind, name) in [
+            ("configmap", "hand-made"),
+            ("service", "other-service"),
+            ("service", "other-cluster"),
+        ] {
+            let (code, _, err) = kubectl(&["get", kind, name, "-n", tag]);
+            assert_eq!(code, 0, "{kind}/{name} must stay: {err}");
+        }
+        let (_, names, _) = kubectl(&["get", "deployments", "-n", tag, "-o", "name"]);
+        assert_eq!(
+            names,
+            "deployment.apps/myservicio\ndeployment.apps/worker\n"
+        );
+        // Nothing left to prune.
+        let r = run(&dir, &target("diff", tag, &["--prune"]));
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+}
+
+cluster_test! {
+    fn live_status_is_clean_after_apply_and_shows_a_hand_made_change() {
+        let tag = &unique("kit-live");
+        let dir = project(tag);
+        let status = |dir: &Path| kit(dir, &["status", "--live", "--format", "json"]);
+        let r = status(&dir);
+        assert_eq!(r.code, 1, "never applied: {}", r.stderr);
+        let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(rows[0]["state"], "missing");
+        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = status(&dir);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let states: Vec<(&str, &str)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["service"].as_str().unwrap(), r["state"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            states,
+            [("myservicio", "ok"), ("envar-demo", "ok"), ("worker", "ok")]
+        );
+        let (code, _, err) = kubectl(&[
+            "set",
+            "image",
+            "deployment/myservicio",
+            "myservicio=nginx:by-hand",
+            "-n",
+            tag,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let r = kit(&dir, &["status", "--live"]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let line = r.stdout.lines().find(|l| l.contains("myservicio")).unwrap();
+        assert!(
+            line.contains("registry.example.com/shop/myservicio:1.4.0"),
+            "{line}"
+        );
+        assert!(line.contains("nginx:by-hand"), "{line}");
+        assert!(line.ends_with("drift"), "{line}");
+    }
+}
+
+cluster_test! {
+    fn wait_times_out_naming_the_workload_and_why() {
+        let tag = &unique("kit-wait");
+        let dir = project(tag);
+        let r = run(
+            &dir,
+            &target(
+                "apply",
+                tag,
+                &["--create-namespace", "-s", "myservicio", "--wait=3s"],
+            ),
+        );
+        assert_eq!(
+            (r.code, r.stdout.contains("serverside-applied")),
+            (8, true),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!(
+                "error: apps/v1 Deployment {tag}/myservicio did not become ready within 3s on context {}: 0/2 replicas ready",
+                context()
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+cluster_test! {
+    fn a_render_error_leaves_the_cluster_untouched() {
+        let tag = &unique("kit-untouched");
+        let dir = project(tag);
+        let r = run(
+            &dir,
+            &target(
+                "apply",
+                tag,
+                &["--create-namespace", "--set-string", "replicas=five"],
+            ),
+        );
+        assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{}", r.stderr);
+        let (code, _, _) = kubectl(&["get", "namespace", tag]);
+        assert_eq!(code, 1, "not even the namespace was created");
+    }
 }

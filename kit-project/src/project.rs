@@ -74,6 +74,14 @@ pub fn read_values(path: &Path) -> Result<Option<Value>, ProjectError> {
 /// unknown keys are errors with line and column. Only regular files of at
 /// most [`MAX_YAML_BYTES`] are read (a FIFO would block forever).
 pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
+    let text = read_text(path)?;
+    crate::yaml_input::parse_yaml(&text, path)
+}
+
+/// Reads a text file people give kit (kit.yaml, values, `--set-file`):
+/// only a regular file of at most [`MAX_YAML_BYTES`] (a FIFO would block
+/// forever).
+pub(crate) fn read_text(path: &Path) -> Result<String, ProjectError> {
     let io = |source| ProjectError::Io {
         path: path.to_owned(),
         source,
@@ -91,8 +99,7 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Proje
             reason: "it is larger than 64 MiB".into(),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
-    crate::yaml_input::parse_yaml(&text, path)
+    std::fs::read_to_string(path).map_err(io)
 }
 
 impl Project {

@@ -245,17 +245,9 @@ fn parse_value(chars: &[char], mut i: usize, kind: SetKind) -> Result<(Value, us
 }
 
 fn read_set_file(path: &str) -> Result<Value, String> {
-    let p = std::path::Path::new(path);
-    let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {path}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{path} is not a regular file"));
-    }
-    if meta.len() > crate::project::MAX_YAML_BYTES {
-        return Err(format!("{path} is larger than 64 MiB"));
-    }
-    std::fs::read_to_string(p)
+    crate::project::read_text(path.as_ref())
         .map(Value::String)
-        .map_err(|e| format!("cannot read {path}: {e}"))
+        .map_err(|e| e.to_string())
 }
 
 fn assign(target: &mut Value, path: &[Step], value: Value) -> Result<(), String> {
