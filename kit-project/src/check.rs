@@ -1,15 +1,14 @@
-//! Checking rendered manifests: split the stream into documents, parse each
-//! one (YAML events with positions, no value trees), and check that it is a
-//! mapping with `apiVersion`, `kind` and `metadata.name`, with no duplicate
-//! keys. The walk also finds where a workload's pod template annotations
+//! Checking rendered manifests: split the stream into documents, read each
+//! one once (see [`crate::yaml_tree`]: a fast scanner for block YAML, the
+//! full parser for the rest), and check that it is a mapping with
+//! `apiVersion`, `kind` and `metadata.name`, with no duplicate keys. The walk also finds where a workload's pod template annotations
 //! go, so kit can add its checksum annotation without re-writing the
 //! document: the rendered text reaches the output byte for byte.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::mask::Masker;
-
-use granit_parser::{Event, Parser, ScalarStyle};
+use crate::yaml_tree::{self, Kind, Node};
 
 /// Where a document came from, for messages: `service/template`.
 pub type Origin = String;
@@ -195,55 +194,6 @@ struct MapInfo {
     first_key: Option<(usize, usize)>,
 }
 
-/// The keys of one mapping: a short list while small (most Kubernetes
-/// mappings have a handful of keys), a set past [`Keys::SMALL`], so the
-/// duplicate check stays linear for any mapping.
-#[derive(Debug, Default)]
-struct Keys {
-    small: Vec<String>,
-    large: Option<HashSet<String>>,
-}
-
-impl Keys {
-    const SMALL: usize = 16;
-
-    fn is_empty(&self) -> bool {
-        self.small.is_empty() && self.large.is_none()
-    }
-
-    fn contains(&self, key: &str) -> bool {
-        match &self.large {
-            Some(set) => set.contains(key),
-            None => self.small.iter().any(|k| k == key),
-        }
-    }
-
-    fn insert(&mut self, key: String) {
-        match &mut self.large {
-            Some(set) => {
-                set.insert(key);
-            }
-            None if self.small.len() < Self::SMALL => self.small.push(key),
-            None => {
-                let mut set: HashSet<String> = self.small.drain(..).collect();
-                set.insert(key);
-                self.large = Some(set);
-            }
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Frame {
-    is_map: bool,
-    key_expected: bool,
-    current_key: Option<String>,
-    keys: Keys,
-    pushed_path: bool,
-    /// Whether this mapping's [`MapInfo`] is recorded.
-    recorded: bool,
-}
-
 /// The paths the checks and kit's insertions read (`*`: any key); the walk
 /// records only these (and their prefixes), so a large document costs no
 /// per-node allocation.
@@ -288,116 +238,44 @@ struct Walk {
     null_or_scalar: Vec<Vec<String>>,
 }
 
-fn walk(doc: &str, mask: &Masker) -> Result<Walk, (usize, String)> {
-    let mut w = Walk::default();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    let mut root_seen = false;
-    for item in Parser::new_from_str(doc) {
-        let (event, span) = item.map_err(|e| (e.marker().line(), e.info().to_string()))?;
-        let line = span.start.line();
-        match event {
-            Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
-                let is_map = matches!(event, Event::MappingStart(..));
-                if stack.is_empty() {
-                    if root_seen || !is_map {
-                        return Err((line, "the document is not a mapping".into()));
-                    }
-                    root_seen = true;
-                } else if stack.last().is_some_and(|f| f.is_map && f.key_expected) {
-                    return Err((line, "complex mapping keys are not supported".into()));
-                }
-                let pushed_path = match stack.last() {
-                    Some(f) if f.is_map && !f.key_expected => {
-                        path.push(f.current_key.clone().unwrap_or_default());
-                        true
-                    }
-                    Some(f) if !f.is_map => {
-                        path.push("[]".into());
-                        true
-                    }
-                    _ => false,
-                };
-                let is_recorded = is_map && recorded(&path, None);
-                if is_recorded {
-                    w.maps.insert(
-                        path.clone(),
-                        MapInfo {
-                            flow: matches!(style, granit_parser::StructureStyle::Flow),
-                            first_key: None,
-                        },
-                    );
-                }
-                stack.push(Frame {
-                    is_map,
-                    key_expected: true,
-                    current_key: None,
-                    keys: Keys::default(),
-                    pushed_path,
-                    recorded: is_recorded,
-                });
+impl Walk {
+    /// What the checks and insertions need of `doc`: the mappings, scalars
+    /// and nulls at [`RECORDED`] paths.
+    fn of(doc: &Node<'_>) -> Walk {
+        let mut w = Walk::default();
+        w.record(doc, &mut Vec::new());
+        w
+    }
+
+    fn record(&mut self, map: &Node<'_>, path: &mut Vec<String>) {
+        let Kind::Map { entries, flow } = &map.kind else {
+            return;
+        };
+        self.maps.insert(
+            path.clone(),
+            MapInfo {
+                flow: *flow,
+                first_key: entries.first().map(|e| (e.line, e.column - 1)),
+            },
+        );
+        for e in entries {
+            if e.alias || !recorded(path, Some(&e.key)) {
+                continue;
             }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let f = stack.pop().expect("balanced events");
-                if f.pushed_path {
-                    path.pop();
+            path.push(e.key.to_string());
+            match &e.value.kind {
+                Kind::Map { .. } => self.record(&e.value, path),
+                Kind::Scalar { text, .. } => {
+                    self.null_or_scalar.push(path.clone());
+                    if !e.value.is_null() {
+                        self.scalars.insert(path.clone(), text.to_string());
+                    }
                 }
-                if let Some(parent) = stack.last_mut()
-                    && parent.is_map
-                {
-                    parent.key_expected = true;
-                }
+                _ => {}
             }
-            Event::Scalar(value, style, ..) => {
-                let Some(top) = stack.last_mut() else {
-                    return Err((line, "the document is not a mapping".into()));
-                };
-                if top.is_map && top.key_expected {
-                    let key = value.into_owned();
-                    if top.keys.contains(&key) {
-                        return Err((line, format!("duplicate key '{}'", mask.show(&key))));
-                    }
-                    if top.keys.is_empty()
-                        && top.recorded
-                        && let Some(m) = w.maps.get_mut(&path)
-                    {
-                        m.first_key = Some((line, span.start.col()));
-                    }
-                    top.keys.insert(key.clone());
-                    top.current_key = Some(key);
-                    top.key_expected = false;
-                } else if top.is_map {
-                    top.key_expected = true;
-                    let key = top.current_key.as_deref().unwrap_or_default();
-                    if !recorded(&path, Some(key)) {
-                        continue;
-                    }
-                    let mut p = path.clone();
-                    p.push(key.to_owned());
-                    let is_null = style == ScalarStyle::Plain
-                        && matches!(&*value, "" | "~" | "null" | "Null" | "NULL");
-                    if is_null {
-                        w.null_or_scalar.push(p);
-                    } else {
-                        w.null_or_scalar.push(p.clone());
-                        w.scalars.insert(p, value.into_owned());
-                    }
-                }
-            }
-            Event::Alias(_) => {
-                if let Some(top) = stack.last_mut()
-                    && top.is_map
-                {
-                    top.key_expected = !top.key_expected;
-                }
-            }
-            _ => {}
+            path.pop();
         }
     }
-    if !root_seen {
-        return Err((1, "the document is not a mapping".into()));
-    }
-    Ok(w)
 }
 
 fn path(parts: &[&str]) -> Vec<String> {
@@ -431,13 +309,15 @@ pub fn check_documents(
         let err = |line: usize, message: String| {
             CheckError::new(origin, n + 1, first_line, line, message)
         };
-        let w = walk(&text, mask).map_err(|(l, m)| err(l, m))?;
+        let tree = yaml_tree::parse(&text, mask).map_err(|(l, m)| err(l, m))?;
+        let w = Walk::of(&tree);
         if let Some(schema) = schema {
-            schema.validate(&text, mask).map_err(|e| CheckError {
+            schema.validate_tree(&tree, mask).map_err(|e| CheckError {
                 column: Some(e.column),
                 ..err(e.line, e.message)
             })?;
         }
+        drop(tree);
         let field = |parts: &[&str], what: &str| {
             w.scalars
                 .get(&path(parts))
@@ -483,7 +363,7 @@ pub(crate) fn label_and_annotate(
         |(l, m): (usize, String)| CheckError::new(&doc.origin, doc.index, doc.first_line, l, m);
     let w = match doc.walk.take() {
         Some(w) => *w,
-        None => walk(&doc.text, mask).map_err(err)?,
+        None => Walk::of(&yaml_tree::parse(&doc.text, mask).map_err(err)?),
     };
     let mut inserts = Vec::new();
     let meta = path(&["metadata"]);

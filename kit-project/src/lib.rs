@@ -49,6 +49,8 @@ mod select;
 pub mod stream;
 mod unused;
 mod values;
+mod yaml_scan;
+mod yaml_tree;
 pub mod yaml_input;
 
 pub use check::{CheckError, Document, INSTALL_ORDER, kind_rank};

@@ -14,11 +14,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use granit_parser::{Event, Parser, ScalarStyle};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::mask::Masker;
+use crate::yaml_tree::{Kind, Node};
 
 /// The minor version validated against unless `kit.yaml` chooses another.
 pub const DEFAULT_VERSION: &str = "1.37";
@@ -38,7 +38,7 @@ pub fn versions() -> impl Iterator<Item = &'static str> {
 
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum Node {
+enum Def {
     Ref(String),
     Inline(Box<Inline>),
 }
@@ -47,13 +47,13 @@ enum Node {
 struct Inline {
     t: String,
     #[serde(default)]
-    p: Option<IndexMap<String, Node>>,
+    p: Option<IndexMap<String, Def>>,
     #[serde(default)]
     r: Vec<String>,
     #[serde(default)]
-    i: Option<Node>,
+    i: Option<Def>,
     #[serde(default)]
-    v: Option<Node>,
+    v: Option<Def>,
     #[serde(default)]
     e: Option<Vec<serde_json::Value>>,
 }
@@ -73,11 +73,11 @@ struct SchemaFile {
 struct Lazy {
     raw: Box<serde_json::value::RawValue>,
     #[serde(skip)]
-    node: OnceLock<Option<Node>>,
+    node: OnceLock<Option<Def>>,
 }
 
 impl Lazy {
-    fn get(&self) -> Option<&Node> {
+    fn get(&self) -> Option<&Def> {
         self.node
             .get_or_init(|| serde_json::from_str(self.raw.get()).ok())
             .as_ref()
@@ -136,12 +136,12 @@ impl Schema {
         &self.file.version
     }
 
-    fn resolve<'s>(&'s self, mut n: &'s Node) -> Option<&'s Inline> {
+    fn resolve<'s>(&'s self, mut n: &'s Def) -> Option<&'s Inline> {
         // References chain at most a few levels; bound it anyway.
         for _ in 0..16 {
             match n {
-                Node::Inline(i) => return Some(i),
-                Node::Ref(r) => {
+                Def::Inline(i) => return Some(i),
+                Def::Ref(r) => {
                     n = self
                         .file
                         .defs
@@ -156,21 +156,15 @@ impl Schema {
     /// Validates one rendered document (a YAML mapping). Returns the first
     /// problem found. Documents whose kind is not built in pass.
     pub fn validate(&self, doc: &str, mask: &Masker) -> Result<(), SchemaError> {
-        let Some(tree) = Tree::parse(doc) else {
-            return Ok(()); // not YAML: the document checks report it
-        };
-        let Y::Map(entries) = &tree.kind else {
-            return Ok(());
-        };
-        let text = |k: &str| {
-            entries
-                .iter()
-                .find(|e| e.key == k)
-                .and_then(|e| match &e.value.kind {
-                    Y::Scalar { text, .. } => Some(text.as_str()),
-                    _ => None,
-                })
-        };
+        match crate::yaml_tree::parse(doc, mask) {
+            Ok(tree) => self.validate_tree(&tree, mask),
+            Err(_) => Ok(()), // not YAML: the document checks report it
+        }
+    }
+
+    /// [`Schema::validate`] of a document already read.
+    pub(crate) fn validate_tree(&self, tree: &Node<'_>, mask: &Masker) -> Result<(), SchemaError> {
+        let text = |k: &str| tree.get(k).and_then(Node::text);
         let (Some(api), Some(kind)) = (text("apiVersion"), text("kind")) else {
             return Ok(());
         };
@@ -206,15 +200,15 @@ impl Schema {
             }
             return Ok(());
         };
-        let root = Node::Ref(def.clone());
+        let root = Def::Ref(def.clone());
         let mut path = Vec::new();
-        self.check(&tree, &root, &mut path, mask)
+        self.check(tree, &root, &mut path, mask)
     }
 
     fn check<'t>(
         &self,
-        y: &'t Tree,
-        n: &Node,
+        y: &'t Node<'t>,
+        n: &Def,
         path: &mut Vec<Seg<'t>>,
         mask: &Masker,
     ) -> Result<(), SchemaError> {
@@ -230,19 +224,17 @@ impl Schema {
                 format!("{}: {message}", dotted(path, mask))
             },
         };
-        let got = y.kind.describe();
+        let resolved = match &y.kind {
+            Kind::Scalar { text, plain: true } => resolve_plain(text),
+            _ => Scalar::Str,
+        };
+        let got = describe(&y.kind, resolved);
         match (&y.kind, s.t.as_str()) {
-            (Y::Alias, _) | (_, "any") => Ok(()),
-            (
-                Y::Scalar {
-                    resolved: Scalar::Null,
-                    ..
-                },
-                _,
-            ) => Ok(()),
-            (Y::Map(entries), "object") => {
+            (Kind::Alias, _) | (_, "any") => Ok(()),
+            (Kind::Scalar { .. }, _) if resolved == Scalar::Null => Ok(()),
+            (Kind::Map { entries, .. }, "object") => {
                 for e in entries {
-                    let sub = s.p.as_ref().and_then(|p| p.get(&e.key)).or(s.v.as_ref());
+                    let sub = s.p.as_ref().and_then(|p| p.get(&*e.key)).or(s.v.as_ref());
                     let Some(sub) = sub else {
                         let known: Vec<&str> =
                             s.p.as_ref()
@@ -264,13 +256,13 @@ impl Schema {
                     path.pop();
                 }
                 for r in &s.r {
-                    if !entries.iter().any(|e| &e.key == r) {
+                    if !entries.iter().any(|e| e.key == r.as_str()) {
                         return Err(fail(path, format!("required field '{r}' is missing")));
                     }
                 }
                 Ok(())
             }
-            (Y::Seq(items), "array") => {
+            (Kind::Seq(items), "array") => {
                 let Some(item) = &s.i else { return Ok(()) };
                 for (i, it) in items.iter().enumerate() {
                     path.push(Seg::Index(i));
@@ -279,12 +271,12 @@ impl Schema {
                 }
                 Ok(())
             }
-            (Y::Scalar { resolved, text }, t) => {
+            (Kind::Scalar { text, .. }, t) => {
                 let ok = match t {
-                    "string" => *resolved == Scalar::Str,
-                    "integer" => *resolved == Scalar::Int,
+                    "string" => resolved == Scalar::Str,
+                    "integer" => resolved == Scalar::Int,
                     "number" => matches!(resolved, Scalar::Int | Scalar::Float),
-                    "boolean" => *resolved == Scalar::Bool,
+                    "boolean" => resolved == Scalar::Bool,
                     "int-or-string" => matches!(resolved, Scalar::Int | Scalar::Str),
                     "quantity" => matches!(resolved, Scalar::Int | Scalar::Float | Scalar::Str),
                     _ => false,
@@ -293,7 +285,7 @@ impl Schema {
                     return Err(fail(path, format!("expected {}, got {got}", expected(t))));
                 }
                 if let Some(e) = &s.e
-                    && *resolved == Scalar::Str
+                    && resolved == Scalar::Str
                     && !e.iter().any(|v| v.as_str() == Some(text))
                 {
                     let allowed: Vec<&str> = e.iter().filter_map(|v| v.as_str()).collect();
@@ -411,141 +403,24 @@ fn resolve_plain(s: &str) -> Scalar {
     Scalar::Str
 }
 
-/// A parsed document: just what validation needs, with positions.
-#[derive(Debug)]
-struct Tree {
-    kind: Y,
-    line: usize,
-    column: usize,
-}
-
-#[derive(Debug)]
-struct Entry {
-    key: String,
-    line: usize,
-    column: usize,
-    value: Tree,
-}
-
-#[derive(Debug)]
-enum Y {
-    Map(Vec<Entry>),
-    Seq(Vec<Tree>),
-    Scalar { text: String, resolved: Scalar },
-    Alias,
-}
-
-impl Y {
-    fn describe(&self) -> &'static str {
-        match self {
-            Y::Map(_) => "a mapping",
-            Y::Seq(_) => "a list",
-            Y::Alias => "an alias",
-            Y::Scalar { resolved, .. } => match resolved {
-                Scalar::Null => "null",
-                Scalar::Bool => "a boolean",
-                Scalar::Int => "an integer",
-                Scalar::Float => "a float",
-                Scalar::Str => "a string",
-            },
-        }
-    }
-}
-
-enum Building {
-    Map(Vec<Entry>, Option<(String, usize, usize)>, usize, usize),
-    Seq(Vec<Tree>, usize, usize),
-}
-
-impl Tree {
-    fn parse(doc: &str) -> Option<Tree> {
-        let mut stack: Vec<Building> = Vec::new();
-        let mut root = None;
-        for item in Parser::new_from_str(doc) {
-            let (event, span) = item.ok()?;
-            let (line, column) = (span.start.line(), span.start.col() + 1);
-            let done = match event {
-                Event::MappingStart(..) => {
-                    stack.push(Building::Map(Vec::new(), None, line, column));
-                    None
-                }
-                Event::SequenceStart(..) => {
-                    stack.push(Building::Seq(Vec::new(), line, column));
-                    None
-                }
-                Event::MappingEnd => match stack.pop()? {
-                    Building::Map(e, _, l, c) => Some(Tree {
-                        kind: Y::Map(e),
-                        line: l,
-                        column: c,
-                    }),
-                    Building::Seq(..) => return None,
-                },
-                Event::SequenceEnd => match stack.pop()? {
-                    Building::Seq(items, l, c) => Some(Tree {
-                        kind: Y::Seq(items),
-                        line: l,
-                        column: c,
-                    }),
-                    Building::Map(..) => return None,
-                },
-                Event::Scalar(value, style, _, tag) => {
-                    // A key?
-                    if let Some(Building::Map(_, key @ None, ..)) = stack.last_mut() {
-                        *key = Some((value.into_owned(), line, column));
-                        continue;
-                    }
-                    let resolved = if style == ScalarStyle::Plain && tag.is_none() {
-                        resolve_plain(&value)
-                    } else {
-                        Scalar::Str
-                    };
-                    Some(Tree {
-                        kind: Y::Scalar {
-                            text: value.into_owned(),
-                            resolved,
-                        },
-                        line,
-                        column,
-                    })
-                }
-                Event::Alias(_) => {
-                    if let Some(Building::Map(_, key @ None, ..)) = stack.last_mut() {
-                        *key = Some(("*".into(), line, column));
-                        continue;
-                    }
-                    Some(Tree {
-                        kind: Y::Alias,
-                        line,
-                        column,
-                    })
-                }
-                _ => None,
-            };
-            if let Some(t) = done {
-                match stack.last_mut() {
-                    Some(Building::Map(entries, key, ..)) => {
-                        let Some((k, l, c)) = key.take() else {
-                            return None; // a complex key
-                        };
-                        entries.push(Entry {
-                            key: k,
-                            line: l,
-                            column: c,
-                            value: t,
-                        });
-                    }
-                    Some(Building::Seq(items, ..)) => items.push(t),
-                    None => root = Some(t),
-                }
-            }
-        }
-        root
+/// How a node reads, for messages (`expected an integer, got a string`).
+fn describe(kind: &Kind<'_>, resolved: Scalar) -> &'static str {
+    match kind {
+        Kind::Map { .. } => "a mapping",
+        Kind::Seq(_) => "a list",
+        Kind::Alias => "an alias",
+        Kind::Scalar { .. } => match resolved {
+            Scalar::Null => "null",
+            Scalar::Bool => "a boolean",
+            Scalar::Int => "an integer",
+            Scalar::Float => "a float",
+            Scalar::Str => "a string",
+        },
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn check(doc: &str) -> Result<(), String> {
@@ -555,7 +430,7 @@ mod tests {
             .map_err(|e| format!("{}:{}: {}", e.line, e.column, e.message))
     }
 
-    pub(super) const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx\n          imagePullPolicy: Always\n          ports:\n            - containerPort: 80\n          resources:\n            requests:\n              cpu: 100m\n              memory: 1\n";
+    pub(crate) const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx\n          imagePullPolicy: Always\n          ports:\n            - containerPort: 80\n          resources:\n            requests:\n              cpu: 100m\n              memory: 1\n";
 
     #[test]
     fn a_valid_deployment_passes() {
