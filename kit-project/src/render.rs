@@ -72,6 +72,8 @@ pub struct Renderer<'p> {
     project: &'p Project,
     engine: Engine,
     templates: RwLock<HashMap<PathBuf, Arc<Template>>>,
+    /// Each service's template files, listed once per run.
+    listings: RwLock<HashMap<String, Arc<Vec<(String, PathBuf)>>>>,
     templates_root: Option<PathBuf>,
     options: RenderOptions,
     masker: Masker,
@@ -108,6 +110,7 @@ impl<'p> Renderer<'p> {
             project,
             engine,
             templates: RwLock::new(HashMap::new()),
+            listings: RwLock::new(HashMap::new()),
             templates_root: project.templates_dir().canonicalize().ok(),
             options,
             masker: Masker::new(secret_values),
@@ -117,6 +120,24 @@ impl<'p> Renderer<'p> {
     /// The masker for messages of this run (every secret value).
     pub fn masker(&self) -> &Masker {
         &self.masker
+    }
+
+    /// The template files of `service`, listed once per run.
+    fn listing(&self, service: &str) -> Result<Arc<Vec<(String, PathBuf)>>, RenderError> {
+        if let Some(l) = self
+            .listings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(service)
+        {
+            return Ok(l.clone());
+        }
+        let l = Arc::new(self.project.templates(service)?);
+        self.listings
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(service.to_owned(), l.clone());
+        Ok(l)
     }
 
     fn template(&self, origin: &str, path: &Path) -> Result<Arc<Template>, RenderError> {
@@ -217,9 +238,9 @@ impl<'p> Renderer<'p> {
             }
         }
         let mut rendered = Vec::new();
-        for (name, path) in self.project.templates(&t.service)? {
+        for (name, path) in self.listing(&t.service)?.iter() {
             let origin = format!("{}/{name}", t.service);
-            let tpl = self.template(&origin, &path)?;
+            let tpl = self.template(&origin, path)?;
             let out = tpl.render(&self.engine, &ctx.data)?;
             let checked = check_documents(&origin, &out, None, self.project.schema(), &self.masker)
                 .map_err(|e| self.explain(e, &tpl, &ctx.data, res))?;

@@ -164,26 +164,44 @@ fn walk(
     Ok(())
 }
 
-/// The folder of `path` with links resolved and checked inside `root`,
-/// resolved once per store (cached in `dirs`, by the folder as given).
+/// The folder `dir` (a path under the store's directory `given_root`) with
+/// links resolved and checked inside `root` (the directory resolved).
+/// Each folder is resolved once per store, from its parent's resolution and
+/// one `lstat` of its own (cached in `dirs`), instead of a `readlink` per
+/// component of the path for every file.
 fn real_folder(
+    given_root: &Path,
     root: &Path,
-    parent: &Path,
+    dir: &Path,
     dirs: &Mutex<HashMap<PathBuf, PathBuf>>,
 ) -> Result<PathBuf, Error> {
+    if dir == given_root {
+        return Ok(root.to_owned());
+    }
     let known = dirs
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(parent)
+        .get(dir)
         .cloned();
     if let Some(p) = known {
         return Ok(p);
     }
-    let p = inside(root, parent)?;
+    let real = match (dir.parent(), dir.file_name()) {
+        (Some(parent), Some(name)) if parent.starts_with(given_root) => {
+            let real_parent = real_folder(given_root, root, parent, dirs)?;
+            let meta = std::fs::symlink_metadata(dir).map_err(|e| io(dir, e))?;
+            if meta.file_type().is_symlink() {
+                inside(root, dir)?
+            } else {
+                real_parent.join(name)
+            }
+        }
+        _ => inside(root, dir)?,
+    };
     dirs.lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(parent.to_owned(), p.clone());
-    Ok(p)
+        .insert(dir.to_owned(), real.clone());
+    Ok(real)
 }
 
 /// Opens `path` for reading without following a link in its last
@@ -205,6 +223,7 @@ fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
 /// file itself only when it is a link), one `fstat` on what was opened.
 /// `Ok(None)` when there is no such file.
 fn read_checked(
+    given_root: &Path,
     root: &Path,
     path: &Path,
     key: &str,
@@ -213,7 +232,7 @@ fn read_checked(
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return Ok(None);
     };
-    let folder = match real_folder(root, parent, dirs) {
+    let folder = match real_folder(given_root, root, parent, dirs) {
         Ok(f) => f,
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(None);
@@ -314,9 +333,11 @@ impl SecretStore for LocalStore {
                 p => self.path(p)?,
             };
             let mut keys = Vec::new();
-            if std::fs::symlink_metadata(&dir).is_ok() {
-                inside(&root, &dir)?;
-                walk(&root, &dir, prefix, 0, &mut keys)?;
+            match real_folder(&self.root, &root, &dir, &self.checked_dirs) {
+                Ok(_) => walk(&root, &dir, prefix, 0, &mut keys)?,
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
             }
             keys.sort();
             Ok(keys)
@@ -340,7 +361,8 @@ impl SecretStore for LocalStore {
                 Err(_) if !self.root.exists() => return Err(not_found()),
                 Err(e) => return Err(e),
             };
-            read_checked(&root, &path, key, &self.checked_dirs)?.ok_or_else(not_found)
+            read_checked(&self.root, &root, &path, key, &self.checked_dirs)?
+                .ok_or_else(not_found)
         })
     }
 
