@@ -49,9 +49,9 @@ mod select;
 pub mod stream;
 mod unused;
 mod values;
+pub mod yaml_input;
 mod yaml_scan;
 mod yaml_tree;
-pub mod yaml_input;
 
 pub use check::{CheckError, Document, INSTALL_ORDER, kind_rank};
 pub use context::{

@@ -127,9 +127,8 @@ pub(crate) fn write_tree(
     result.map(|()| files.len())
 }
 
-fn private_dirs() -> std::fs::DirBuilder {
+fn private_dir() -> std::fs::DirBuilder {
     let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
@@ -139,10 +138,58 @@ fn private_dirs() -> std::fs::DirBuilder {
 }
 
 /// Writes every file under `root` (created here), then makes them durable
-/// with one sync of the file system instead of one per file.
+/// with one sync of the file system instead of one per file (elsewhere than
+/// Linux, each file is synced as it is written). A few threads write the
+/// files, creating directories on the way (creating files and directories
+/// is mostly kernel work, which runs in parallel across directories).
 fn write_all(root: &Path, files: &[(PathBuf, &Document)]) -> Result<(), OutputError> {
-    let dirs = private_dirs();
-    dirs.create(root).map_err(|e| io(root, e))?;
+    private_dir().create(root).map_err(|e| io(root, e))?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(files.len().div_ceil(64).max(1));
+    let chunk = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let writers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut created = std::collections::HashSet::new();
+                    part.iter()
+                        .try_for_each(|f| write_one(root, f, &mut created))
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("a file writer does not panic"))
+    })?;
+    sync_tree(root).map_err(|e| io(root, e))
+}
+
+/// Writes one document's file (new, private), creating its directories
+/// top-down unless this thread did already (`created`). Another writer may
+/// have created one: `root` is kit's own fresh directory, so an existing
+/// directory in it is one of this run's.
+fn write_one<'f>(
+    root: &Path,
+    (rel, d): &'f (PathBuf, &Document),
+    created: &mut std::collections::HashSet<&'f Path>,
+) -> Result<(), OutputError> {
+    let mut ancestors: Vec<&Path> = rel
+        .ancestors()
+        .skip(1)
+        .take_while(|a| !a.as_os_str().is_empty() && !created.contains(a))
+        .collect();
+    ancestors.reverse();
+    for a in ancestors {
+        let p = root.join(a);
+        match private_dir().create(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(&p, e)),
+            _ => {}
+        }
+        created.insert(a);
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -150,36 +197,26 @@ fn write_all(root: &Path, files: &[(PathBuf, &Document)]) -> Result<(), OutputEr
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut written = Vec::with_capacity(files.len());
-    // Each directory is created once (not once per file in it).
-    let mut created = std::collections::HashSet::new();
-    for (rel, d) in files {
-        let path = root.join(rel);
-        if let Some(p) = path.parent()
-            && !created.contains(p)
-        {
-            dirs.create(p).map_err(|e| io(p, e))?;
-            created.insert(p.to_owned());
-        }
-        let mut text = String::with_capacity(d.text.len() + d.origin.len() + 12);
-        text.push_str("# Source: ");
-        text.push_str(&d.origin);
-        text.push('\n');
-        text.push_str(&d.text);
-        let mut f = opts.open(&path).map_err(|e| io(&path, e))?;
-        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| io(&path, e))?;
-        written.push(f);
-    }
-    sync_files(root, &written).map_err(|e| io(root, e))
+    let path = root.join(rel);
+    let mut text = String::with_capacity(d.text.len() + d.origin.len() + 12);
+    text.push_str("# Source: ");
+    text.push_str(&d.origin);
+    text.push('\n');
+    text.push_str(&d.text);
+    let mut f = opts.open(&path).map_err(|e| io(&path, e))?;
+    std::io::Write::write_all(&mut f, text.as_bytes()).map_err(|e| io(&path, e))?;
+    #[cfg(not(target_os = "linux"))]
+    f.sync_all().map_err(|e| io(&path, e))?;
+    Ok(())
 }
 
-/// One `syncfs` for the whole tree on Linux; elsewhere each file.
-fn sync_files(root: &Path, files: &[std::fs::File]) -> std::io::Result<()> {
+/// One `syncfs` for the whole tree on Linux (files and directories);
+/// elsewhere the files are synced as written, and this syncs `root`.
+fn sync_tree(root: &Path) -> std::io::Result<()> {
+    let d = std::fs::File::open(root)?;
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::io::AsRawFd;
-        let _ = files;
-        let d = std::fs::File::open(root)?;
         // SAFETY: syncfs on a file descriptor we own.
         if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
             return Err(std::io::Error::last_os_error());
@@ -188,8 +225,7 @@ fn sync_files(root: &Path, files: &[std::fs::File]) -> std::io::Result<()> {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = root;
-        files.iter().try_for_each(std::fs::File::sync_all)
+        d.sync_all()
     }
 }
 

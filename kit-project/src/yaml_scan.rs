@@ -69,7 +69,13 @@ fn plain_text(doc: &str) -> bool {
             || !doc.chars().any(|c| {
                 matches!(
                     c,
-                    '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                    '\u{80}'
+                        ..='\u{9f}'
+                            | '\u{2028}'
+                            | '\u{2029}'
+                            | '\u{feff}'
+                            | '\u{fffe}'
+                            | '\u{ffff}'
                 )
             }))
 }
@@ -167,7 +173,8 @@ impl<'a> Scanner<'a> {
     /// A block mapping at `indent` whose first key is on line `li` at byte
     /// `col` (a `- key: value` item puts it after the dash).
     fn map(&mut self, indent: usize, mut li: usize, mut col: usize) -> Option<Node<'a>> {
-        let mut entries = Vec::new();
+        // Most manifest mappings have a handful of keys.
+        let mut entries = Vec::with_capacity(6);
         let mut keys = Keys::default();
         let (line, column) = (li + 1, self.lines[li].column(col));
         loop {
@@ -459,8 +466,8 @@ fn read_key(text: &str, col: usize) -> KeyRead<'_> {
             // A plain key ends at the first `: ` (or `:` ending the line);
             // a ` #` before it starts a comment instead.
             let b = rest.as_bytes();
-            let Some(end) = (0..b.len())
-                .find(|&i| b[i] == b':' && matches!(b.get(i + 1), None | Some(b' ')))
+            let Some(end) =
+                (0..b.len()).find(|&i| b[i] == b':' && matches!(b.get(i + 1), None | Some(b' ')))
             else {
                 return KeyRead::NotKey;
             };
@@ -741,17 +748,55 @@ mod tests {
     /// styles.
     fn generate(r: &mut Rng, out: &mut String, depth: usize, indent: usize) {
         const KEYS: &[&str] = &[
-            "a", "name", "app.kubernetes.io/name", "x y", "é", "y", "on", "x#y", "a:b", "-k",
-            "\"q\"", "'s'", "\"a\\\"b\"", "'it''s'", "k ", "1", "~",
+            "a",
+            "name",
+            "app.kubernetes.io/name",
+            "x y",
+            "é",
+            "y",
+            "on",
+            "x#y",
+            "a:b",
+            "-k",
+            "\"q\"",
+            "'s'",
+            "\"a\\\"b\"",
+            "'it''s'",
+            "k ",
+            "1",
+            "~",
         ];
         const SCALARS: &[&str] = &[
-            "v", "", "~", "null", "3", "-1", "a b", "a #b", "a#b", "http://x:1", "é", "\"\"",
-            "\"a\\nb\"", "\"\\u00e9\"", "'a''b'", "''", "'#'", "{}", "[]", "v # c", "[a]",
-            "[\"a\", 'b', c d]", "[ ]", "\\", "\"\\\\\"", "\"\\\"\"",
+            "v",
+            "",
+            "~",
+            "null",
+            "3",
+            "-1",
+            "a b",
+            "a #b",
+            "a#b",
+            "http://x:1",
+            "é",
+            "\"\"",
+            "\"a\\nb\"",
+            "\"\\u00e9\"",
+            "'a''b'",
+            "''",
+            "'#'",
+            "{}",
+            "[]",
+            "v # c",
+            "[a]",
+            "[\"a\", 'b', c d]",
+            "[ ]",
+            "\\",
+            "\"\\\\\"",
+            "\"\\\"\"",
         ];
         const ODD: &[&str] = &[
-            "\"\\x\"", "{ }", "- x", "x:", "a: b", "|", "|-", "\"a\" b", "'a'#c", "@x", "%x",
-            "!x", "*x", "&x v", "[a, ]", "[a: b]", "[-]", "[a,b]", "{a: b}",
+            "\"\\x\"", "{ }", "- x", "x:", "a: b", "|", "|-", "\"a\" b", "'a'#c", "@x", "%x", "!x",
+            "*x", "&x v", "[a, ]", "[a: b]", "[-]", "[a,b]", "{a: b}",
         ];
         let mut scalar = |r: &mut Rng| {
             if r.below(8) == 0 {
@@ -838,9 +883,9 @@ mod tests {
     #[test]
     fn reads_mutated_fixtures_as_the_parser_does() {
         const EDITS: &[&str] = &[
-            " ", "  ", "\n", ":", ": ", "-", "- ", "#", " #", "'", "\"", "|", "|-", "|+", ">",
-            "{", "}", "[", "]", "{}", "[]", "&a ", "*a", "!t ", "\\", "\\u", "é", "\t", "---",
-            "?", ",", "x", "\n  ", "\n- ", "\r", "...", "%", "''",
+            " ", "  ", "\n", ":", ": ", "-", "- ", "#", " #", "'", "\"", "|", "|-", "|+", ">", "{",
+            "}", "[", "]", "{}", "[]", "&a ", "*a", "!t ", "\\", "\\u", "é", "\t", "---", "?", ",",
+            "x", "\n  ", "\n- ", "\r", "...", "%", "''",
         ];
         let docs = corpus();
         let (runs, seed) = runs(6000);

@@ -33,11 +33,17 @@ pub(crate) struct Node<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Kind<'a> {
     /// A mapping, its entries in document order; `flow` for `{...}`.
-    Map { entries: Vec<Entry<'a>>, flow: bool },
+    Map {
+        entries: Vec<Entry<'a>>,
+        flow: bool,
+    },
     Seq(Vec<Node<'a>>),
     /// A scalar; `plain` when written plain and untagged (so YAML's type
     /// resolution applies: `3` is a number, `~` is null).
-    Scalar { text: Cow<'a, str>, plain: bool },
+    Scalar {
+        text: Cow<'a, str>,
+        plain: bool,
+    },
     Alias,
 }
 
@@ -212,7 +218,10 @@ pub(crate) fn parse_events<'a>(doc: &'a str, mask: &Masker) -> Result<Node<'a>, 
                 })
             }
             Event::Alias(_) => {
-                if let Some(Building::Map { key: key @ None, .. }) = stack.last_mut() {
+                if let Some(Building::Map {
+                    key: key @ None, ..
+                }) = stack.last_mut()
+                {
                     *key = Some((Cow::Borrowed("*"), true, line, column));
                     continue;
                 }

@@ -335,8 +335,7 @@ impl SecretStore for LocalStore {
             let mut keys = Vec::new();
             match real_folder(&self.root, &root, &dir, &self.checked_dirs) {
                 Ok(_) => walk(&root, &dir, prefix, 0, &mut keys)?,
-                Err(Error::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
             keys.sort();
@@ -361,8 +360,7 @@ impl SecretStore for LocalStore {
                 Err(_) if !self.root.exists() => return Err(not_found()),
                 Err(e) => return Err(e),
             };
-            read_checked(&self.root, &root, &path, key, &self.checked_dirs)?
-                .ok_or_else(not_found)
+            read_checked(&self.root, &root, &path, key, &self.checked_dirs)?.ok_or_else(not_found)
         })
     }
 
