@@ -6,7 +6,12 @@
 //!   parsing flags: load kit.yaml, plan, resolve every target's secrets,
 //!   render and check in parallel, write one stream per cluster;
 //! - `fleet/render+streams`: the same with the secrets already resolved
-//!   (the engine, the checks and the streams alone).
+//!   (the engine, the checks and the streams alone);
+//! - `fleet/render+write_dir`: the same, written as files instead
+//!   (`--output-dir`: one file per document, private, synced once), into a
+//!   fresh directory each time (the ratio to `render+streams` is issue 13's
+//!   file-writer target);
+//! - `fleet/write_dir`: the file writer alone, on documents rendered once.
 //!
 //! `cargo bench -p kit-benches --bench fleet_render` (needs python3 to
 //! generate the project, once, under the system's temporary directory).
@@ -83,7 +88,28 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let out_root = std::env::temp_dir().join(format!("kit-fleet-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out_root);
+    let mut n = 0u64;
+    let mut fresh = || {
+        n += 1;
+        out_root.join(n.to_string())
+    };
+    g.bench_function("render+write_dir", |b| {
+        b.iter(|| {
+            kit_project::render(&project, &secrets, RenderOptions::default(), &|| {})
+                .unwrap()
+                .write_dir(&fresh())
+                .unwrap()
+        })
+    });
+    let rendered =
+        kit_project::render(&project, &secrets, RenderOptions::default(), &|| {}).unwrap();
+    g.bench_function("write_dir", |b| {
+        b.iter(|| rendered.write_dir(&fresh()).unwrap())
+    });
     g.finish();
+    let _ = std::fs::remove_dir_all(&out_root);
 }
 
 criterion_group!(benches, bench);

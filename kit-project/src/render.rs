@@ -66,6 +66,9 @@ impl RenderOptions {
     }
 }
 
+/// A service's template files: (name in its folder, path).
+type Listing = Arc<Vec<(String, PathBuf)>>;
+
 /// A project with its engine and compiled templates, shared by all the
 /// targets of a run (compile once, render many; safe to use from threads).
 pub struct Renderer<'p> {
@@ -73,7 +76,7 @@ pub struct Renderer<'p> {
     engine: Engine,
     templates: RwLock<HashMap<PathBuf, Arc<Template>>>,
     /// Each service's template files, listed once per run.
-    listings: RwLock<HashMap<String, Arc<Vec<(String, PathBuf)>>>>,
+    listings: RwLock<HashMap<String, Listing>>,
     templates_root: Option<PathBuf>,
     options: RenderOptions,
     masker: Masker,
@@ -123,7 +126,7 @@ impl<'p> Renderer<'p> {
     }
 
     /// The template files of `service`, listed once per run.
-    fn listing(&self, service: &str) -> Result<Arc<Vec<(String, PathBuf)>>, RenderError> {
+    fn listing(&self, service: &str) -> Result<Listing, RenderError> {
         if let Some(l) = self
             .listings
             .read()

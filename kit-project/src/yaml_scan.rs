@@ -798,7 +798,7 @@ mod tests {
             "\"\\x\"", "{ }", "- x", "x:", "a: b", "|", "|-", "\"a\" b", "'a'#c", "@x", "%x", "!x",
             "*x", "&x v", "[a, ]", "[a: b]", "[-]", "[a,b]", "{a: b}",
         ];
-        let mut scalar = |r: &mut Rng| {
+        let scalar = |r: &mut Rng| {
             if r.below(8) == 0 {
                 r.pick(ODD)
             } else {

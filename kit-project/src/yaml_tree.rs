@@ -124,7 +124,9 @@ pub(crate) struct Keys<'a> {
 impl<'a> Keys<'a> {
     const SMALL: usize = 16;
 
-    /// Adds `key`; false when it was there already.
+    /// Adds `key`; false when it was there already. (A `Cow`, so a key
+    /// borrowed from the document is kept without a copy.)
+    #[allow(clippy::ptr_arg)]
     pub fn insert(&mut self, key: &Cow<'a, str>) -> bool {
         match &mut self.large {
             Some(set) => set.insert(key.clone()),
