@@ -1,8 +1,9 @@
 //! Checking rendered manifests: split the stream into documents, read each
-//! one once (`yaml_tree.rs`: a fast scanner for block YAML, the
-//! full parser for the rest), and check that it is a mapping with
-//! `apiVersion`, `kind` and `metadata.name`, with no duplicate keys. The walk also finds where a workload's pod template annotations
-//! go, so kit can add its checksum annotation without re-writing the
+//! one once (`yaml_tree.rs`: a fast scanner for block YAML, the full parser
+//! for the rest), and check that it is a mapping with `apiVersion`, `kind`
+//! and `metadata.name`, with no duplicate keys. The walk also finds where a
+//! workload's pod template annotations go, so kit can add its checksum
+//! annotation without re-writing the
 //! document: the rendered text reaches the output byte for byte.
 
 use std::collections::HashMap;
