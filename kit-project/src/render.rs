@@ -66,6 +66,29 @@ impl RenderOptions {
     }
 }
 
+/// The value at `key` in a run's cache, made by `make` on first use (two
+/// threads may both make it; either result is the same).
+fn read_through<Q, K, V, E>(
+    cache: &RwLock<HashMap<K, V>>,
+    key: &Q,
+    make: impl FnOnce() -> Result<V, E>,
+) -> Result<V, E>
+where
+    Q: ?Sized + std::hash::Hash + Eq + ToOwned<Owned = K>,
+    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
+    V: Clone,
+{
+    if let Some(v) = cache.read().unwrap_or_else(|e| e.into_inner()).get(key) {
+        return Ok(v.clone());
+    }
+    let v = make()?;
+    cache
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key.to_owned(), v.clone());
+    Ok(v)
+}
+
 /// A service's template files: (name in its folder, path).
 type Listing = Arc<Vec<(String, PathBuf)>>;
 
@@ -127,31 +150,17 @@ impl<'p> Renderer<'p> {
 
     /// The template files of `service`, listed once per run.
     fn listing(&self, service: &str) -> Result<Listing, RenderError> {
-        if let Some(l) = self
-            .listings
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(service)
-        {
-            return Ok(l.clone());
-        }
-        let l = Arc::new(self.project.templates(service)?);
-        self.listings
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(service.to_owned(), l.clone());
-        Ok(l)
+        read_through(&self.listings, service, || {
+            Ok(Arc::new(self.project.templates(service)?))
+        })
     }
 
+    /// The compiled template at `path`, read and compiled once per run.
     fn template(&self, origin: &str, path: &Path) -> Result<Arc<Template>, RenderError> {
-        if let Some(t) = self
-            .templates
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(path)
-        {
-            return Ok(t.clone());
-        }
+        read_through(&self.templates, path, || self.compile(origin, path))
+    }
+
+    fn compile(&self, origin: &str, path: &Path) -> Result<Arc<Template>, RenderError> {
         let refused = |reason: String| ProjectError::UnsafePath {
             path: path.to_owned(),
             reason,
@@ -171,12 +180,7 @@ impl<'p> Renderer<'p> {
                 path: path.to_owned(),
                 source: std::io::ErrorKind::NotFound.into(),
             })?;
-        let t = Arc::new(self.engine.compile(origin, &source)?);
-        self.templates
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(path.to_owned(), t.clone());
-        Ok(t)
+        Ok(Arc::new(self.engine.compile(origin, &source)?))
     }
 
     /// Adds to a check error the template line that wrote the failing
