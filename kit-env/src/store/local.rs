@@ -239,7 +239,7 @@ fn read_checked(
         }
         Err(e) => return Err(e),
     };
-    let file = match open_no_follow(&folder.join(name)) {
+    let mut file = match open_no_follow(&folder.join(name)) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         // A link (ELOOP under O_NOFOLLOW): follow it only to a file inside.
@@ -260,13 +260,20 @@ fn read_checked(
     if meta.len() > MAX_VALUE_BYTES as u64 {
         return Err(Error::TooLarge { key: key.into() });
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_VALUE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io(path, e))?;
-    if bytes.len() > MAX_VALUE_BYTES {
-        return Err(Error::TooLarge { key: key.into() });
+    // The size `fstat` gave, read without a further read to find the end:
+    // a file that changes while kit reads it is torn either way (kit's own
+    // writes replace files whole, by rename).
+    let mut bytes = vec![0; meta.len() as usize];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(path, e)),
+        }
     }
+    bytes.truncate(filled);
     Ok(Some(bytes))
 }
 
