@@ -123,10 +123,12 @@ impl<'p> Renderer<'p> {
         resolutions: &[Resolution],
         options: RenderOptions,
     ) -> Result<Renderer<'p>, RenderError> {
-        let secret_values: Vec<String> = resolutions
+        // Each distinct value once (targets share most of their layers).
+        let distinct: std::collections::HashSet<&str> = resolutions
             .iter()
-            .flat_map(|r| r.variables.iter().map(|v| v.value.expose().to_owned()))
+            .flat_map(|r| r.variables.iter().map(|v| v.value.expose()))
             .collect();
+        let secret_values: Vec<String> = distinct.into_iter().map(str::to_owned).collect();
         let partials = project.partials_dir();
         let mut engine = Engine::new().with_sensitive_values(secret_values.iter().cloned());
         if partials.is_dir() {
