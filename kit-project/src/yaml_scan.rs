@@ -744,6 +744,49 @@ mod tests {
         assert!(accepted * 2 > docs.len(), "{accepted} of {}", docs.len());
     }
 
+    /// The render fuzz target's corpus and seeds (`TEMPLATE \0 PARTIAL \0
+    /// JSON`): each template as written, and rendered in YAML mode with its
+    /// data as `kit render` would, read by both.
+    #[test]
+    fn reads_the_fuzz_corpus_as_the_parser_does() {
+        let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+        let (mut seen, mut accepted) = (0, 0);
+        for dir in ["corpus/render", "seeds/render"] {
+            let Ok(entries) = std::fs::read_dir(fuzz.join(dir)) else {
+                continue;
+            };
+            for e in entries {
+                let Ok(text) = std::fs::read_to_string(e.unwrap().path()) else {
+                    continue; // not UTF-8: the target skips it too
+                };
+                let mut parts = text.splitn(3, '\0');
+                let template = parts.next().unwrap_or_default();
+                let partial = parts.next().unwrap_or_default();
+                let data = serde_json::from_str(parts.next().unwrap_or_default())
+                    .unwrap_or_else(|_| serde_json::json!({"name": "web", "a": "x: y"}));
+                let mut engine =
+                    kit_core::Engine::new().with_undefined(kit_core::UndefinedBehavior::Lenient);
+                engine.add_partial("p", partial);
+                let mut texts = vec![template.to_owned()];
+                if let Ok(t) = engine.compile("fuzz", template)
+                    && let Ok(out) = t.render(&engine, &kit_core::Value::from(&data))
+                {
+                    texts.push(out);
+                }
+                for t in texts {
+                    for (_, d) in crate::check::split_documents(&t) {
+                        seen += 1;
+                        accepted += usize::from(agrees(&d));
+                    }
+                }
+            }
+        }
+        eprintln!("accepted {accepted} of {seen}");
+        // The seeds are in the repository (the corpus only where fuzzing
+        // ran), and their Deployment takes the fast path.
+        assert!(seen > 100 && accepted > 0, "{accepted} of {seen}");
+    }
+
     /// Documents generated from random trees in random (not always valid)
     /// styles.
     fn generate(r: &mut Rng, out: &mut String, depth: usize, indent: usize) {
