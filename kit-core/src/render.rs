@@ -4,11 +4,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::Escape;
-use crate::ast::{Block, Name, Node, PartialRef, Section, Source, VarEscape};
+use crate::ast::{Block, Name, Node, Parent, PartialRef, Section, Source, VarEscape};
 use crate::data::{Data, Scalar};
 use crate::engine::{Engine, Template, UndefinedBehavior};
 use crate::error::{Error, Location};
 use crate::suggest::suggest;
+use crate::yaml::YamlPosition;
 use crate::{html, yaml};
 
 /// Block arguments in force, innermost last; lookups prefer the outermost
@@ -215,53 +216,74 @@ impl<'e> Renderer<'e> {
                 }
                 Node::Section(s) => self.section(s, f, stack)?,
                 Node::Partial { name, indent, pos } => {
-                    let Some(tpl) = self.find_partial(name, *pos, f, stack)? else {
-                        continue;
-                    };
-                    self.enter(f, *pos)?;
-                    let indent = self.nested_indent(f.indent, indent.as_deref());
-                    let inner = Frame {
-                        src: &tpl.src,
-                        escape: tpl.escape,
-                        indent: &indent,
-                        chain: f.chain,
-                    };
-                    self.nodes(&tpl.nodes, inner, stack)?;
-                    self.depth -= 1;
+                    self.partial(name, indent.as_deref(), *pos, f, stack)?
                 }
-                Node::Parent(p) => {
-                    let Some(tpl) = self.find_partial(&p.name, p.pos, f, stack)? else {
-                        continue;
-                    };
-                    self.enter(f, p.pos)?;
-                    let indent = self.nested_indent(f.indent, p.indent.as_deref());
-                    let chain = Chain {
-                        args: &p.args,
-                        outer: f.chain,
-                    };
-                    let inner = Frame {
-                        src: &tpl.src,
-                        escape: tpl.escape,
-                        indent: &indent,
-                        chain: Some(&chain),
-                    };
-                    self.nodes(&tpl.nodes, inner, stack)?;
-                    self.depth -= 1;
-                }
-                Node::Block(b) => {
-                    let chosen = f.chain.and_then(|c| c.find(&b.name)).unwrap_or(b);
-                    self.enter(f, b.pos)?;
-                    let indent = self.nested_indent(f.indent, b.indent.as_deref());
-                    let inner = Frame {
-                        src: &chosen.src,
-                        indent: &indent,
-                        ..f
-                    };
-                    self.nodes(&chosen.body, inner, stack)?;
-                    self.depth -= 1;
-                }
+                Node::Parent(p) => self.parent(p, f, stack)?,
+                Node::Block(b) => self.block(b, f, stack)?,
             }
         }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn partial(
+        &mut self,
+        name: &PartialRef,
+        indent: Option<&str>,
+        pos: usize,
+        f: Frame<'_>,
+        stack: &mut Vec<Data<'_>>,
+    ) -> Result<(), Error> {
+        let Some(tpl) = self.find_partial(name, pos, f, stack)? else {
+            return Ok(());
+        };
+        self.enter(f, pos)?;
+        let indent = self.nested_indent(f.indent, indent);
+        let inner = Frame {
+            src: &tpl.src,
+            escape: tpl.escape,
+            indent: &indent,
+            chain: f.chain,
+        };
+        self.nodes(&tpl.nodes, inner, stack)?;
+        self.depth -= 1;
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn parent(&mut self, p: &Parent, f: Frame<'_>, stack: &mut Vec<Data<'_>>) -> Result<(), Error> {
+        let Some(tpl) = self.find_partial(&p.name, p.pos, f, stack)? else {
+            return Ok(());
+        };
+        self.enter(f, p.pos)?;
+        let indent = self.nested_indent(f.indent, p.indent.as_deref());
+        let chain = Chain {
+            args: &p.args,
+            outer: f.chain,
+        };
+        let inner = Frame {
+            src: &tpl.src,
+            escape: tpl.escape,
+            indent: &indent,
+            chain: Some(&chain),
+        };
+        self.nodes(&tpl.nodes, inner, stack)?;
+        self.depth -= 1;
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn block(&mut self, b: &Block, f: Frame<'_>, stack: &mut Vec<Data<'_>>) -> Result<(), Error> {
+        let chosen = f.chain.and_then(|c| c.find(&b.name)).unwrap_or(b);
+        self.enter(f, b.pos)?;
+        let indent = self.nested_indent(f.indent, b.indent.as_deref());
+        let inner = Frame {
+            src: &chosen.src,
+            indent: &indent,
+            ..f
+        };
+        self.nodes(&chosen.body, inner, stack)?;
+        self.depth -= 1;
         Ok(())
     }
 
@@ -346,6 +368,15 @@ impl<'e> Renderer<'e> {
                 UndefinedBehavior::Lenient => Ok(()),
             };
         };
+        // The common case first: a string as a whole plain scalar value
+        // (`key: {{v}}`, `- {{v}}`), which cannot be refused.
+        if let (VarEscape::Yaml(YamlPosition::Plain { key: false, flow }), Scalar::Str(s)) =
+            (escape, value.scalar())
+        {
+            self.indent_if_due(f.indent);
+            yaml::write_string_scalar(self.out, s, flow);
+            return Ok(());
+        }
         let yaml_pos = match escape {
             VarEscape::Yaml(p) => Some(p),
             _ => None,
@@ -375,30 +406,7 @@ impl<'e> Renderer<'e> {
                 });
             }
             Scalar::Lambda(l) => {
-                let source = l.call("");
-                let tpl = Template::compile(
-                    &format!("<lambda {} in {}>", name.dotted, f.src.name),
-                    &source,
-                    Escape::None,
-                )?;
-                let mut rendered = String::new();
-                let mut sub = Renderer {
-                    engine: self.engine,
-                    out: &mut rendered,
-                    trace: None,
-                    depth: self.depth + 1,
-                    pending_indent: false,
-                };
-                self.enter(f, pos)?;
-                let inner = Frame {
-                    src: &tpl.src,
-                    escape: Escape::None,
-                    indent: "",
-                    chain: f.chain,
-                };
-                sub.nodes(&tpl.nodes, inner, stack)?;
-                self.depth -= 1;
-                owned = rendered;
+                owned = self.lambda_value(l, name, pos, f, stack)?;
                 (&owned, true, false)
             }
         };
@@ -439,6 +447,43 @@ impl<'e> Renderer<'e> {
             }
         }
         Ok(())
+    }
+
+    /// The text of a lambda interpolated with `{{name}}`: its result
+    /// rendered as a template.
+    #[inline(never)]
+    fn lambda_value(
+        &mut self,
+        l: &crate::value::Lambda,
+        name: &Name,
+        pos: usize,
+        f: Frame<'_>,
+        stack: &mut Vec<Data<'_>>,
+    ) -> Result<String, Error> {
+        let source = l.call("");
+        let tpl = Template::compile(
+            &format!("<lambda {} in {}>", name.dotted, f.src.name),
+            &source,
+            Escape::None,
+        )?;
+        let mut rendered = String::new();
+        let mut sub = Renderer {
+            engine: self.engine,
+            out: &mut rendered,
+            trace: None,
+            depth: self.depth + 1,
+            pending_indent: false,
+        };
+        self.enter(f, pos)?;
+        let inner = Frame {
+            src: &tpl.src,
+            escape: Escape::None,
+            indent: "",
+            chain: f.chain,
+        };
+        sub.nodes(&tpl.nodes, inner, stack)?;
+        self.depth -= 1;
+        Ok(rendered)
     }
 
     fn section<'v>(

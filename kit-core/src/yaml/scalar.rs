@@ -59,6 +59,7 @@ fn describe(c: char) -> String {
 /// assert!(!is_plain_string("!secret", false));  // a tag
 /// assert!(!is_plain_string("a: b", false));     // a mapping
 /// ```
+#[inline]
 pub fn is_plain_string(s: &str, flow: bool) -> bool {
     plain_safe(s, flow) && !may_resolve_to_non_string(s)
 }
@@ -68,41 +69,14 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
-    if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t') {
+    if matches!(last, b' ' | b'\t') {
         return false;
     }
-    if matches!(
-        first,
-        b',' | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'#'
-            | b'&'
-            | b'*'
-            | b'!'
-            | b'|'
-            | b'>'
-            | b'\''
-            | b'"'
-            | b'%'
-            | b'@'
-            | b'`'
-    ) {
+    // One table lookup for the first byte (most values start with a letter
+    // or digit); a branch, not a jump table, for the common case.
+    if !matches!(FIRST_BYTE[first as usize], First::Ordinary) && !first_bytes_plain(b, flow) {
         return false;
     }
-    if matches!(first, b'-' | b'?' | b':') {
-        match b.get(1) {
-            None | Some(b' ' | b'\t') => return false,
-            Some(&c) if flow && is_flow_indicator(c as char) => return false,
-            _ => {}
-        }
-    }
-    if b.starts_with(b"---") || b.starts_with(b"...") {
-        return false;
-    }
-    // Jump from one byte that needs a second look to the next, eight bytes
-    // at a time; only those bytes are checked one by one.
     let mut i = 0;
     loop {
         // Two calls, so that each classifier is inlined into its own loop.
@@ -118,6 +92,52 @@ fn plain_safe(s: &str, flow: bool) -> bool {
             Some(next) => i = next,
             None => return false,
         }
+    }
+}
+
+/// What the first byte of a would-be plain scalar means.
+#[derive(Clone, Copy)]
+enum First {
+    Ordinary,
+    /// Starts something else (`#`, `&`, `[`, a quote...), or white space.
+    Indicator,
+    /// `-`, `?`, `:`: an indicator when followed by white space (or, in flow
+    /// context, a flow indicator); `-` may also start `---`.
+    IndicatorBeforeSpace,
+    /// `.`: may start `...`.
+    Dot,
+}
+
+static FIRST_BYTE: [First; 256] = {
+    let mut t = [First::Ordinary; 256];
+    let indicators = b" \t,[]{}#&*!|>'\"%@`";
+    let mut i = 0;
+    while i < indicators.len() {
+        t[indicators[i] as usize] = First::Indicator;
+        i += 1;
+    }
+    t[b'-' as usize] = First::IndicatorBeforeSpace;
+    t[b'?' as usize] = First::IndicatorBeforeSpace;
+    t[b':' as usize] = First::IndicatorBeforeSpace;
+    t[b'.' as usize] = First::Dot;
+    t
+};
+
+/// Whether the start of `b`, whose first byte is not [`First::Ordinary`],
+/// can start a plain scalar.
+#[inline(never)]
+fn first_bytes_plain(b: &[u8], flow: bool) -> bool {
+    match FIRST_BYTE[b[0] as usize] {
+        First::Ordinary => true,
+        First::Indicator => false,
+        First::IndicatorBeforeSpace => {
+            let before_space = match b.get(1) {
+                None | Some(b' ' | b'\t') => true,
+                Some(&c) => flow && is_flow_indicator(c as char),
+            };
+            !before_space && !b.starts_with(b"---")
+        }
+        First::Dot => !b.starts_with(b"..."),
     }
 }
 
@@ -164,10 +184,26 @@ fn special_in_flow(v: u64) -> u64 {
         | eq_bytes(v, b'?')
 }
 
+/// The 1 to 7 bytes of `b` as the low bytes of a word (the rest zero),
+/// without a variable-length copy: two overlapping loads.
+#[inline(always)]
+fn load_short(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+        lo | hi << (8 * (n - 4))
+    } else if n > 0 {
+        b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
+    } else {
+        0
+    }
+}
+
 /// The index of the first byte at or after `i` that `special` marks (the
 /// high bit of its byte in the word), or `b.len()`. Reads eight bytes at a
 /// time; the last word of a string of eight bytes or more overlaps the one
-/// before, a shorter string is padded with `a` (which no classifier marks).
+/// before, the marks past the end of a shorter string are masked off.
 #[inline(always)]
 fn find_special(b: &[u8], mut i: usize, special: impl Fn(u64) -> u64) -> usize {
     let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
@@ -178,9 +214,8 @@ fn find_special(b: &[u8], mut i: usize, special: impl Fn(u64) -> u64) -> usize {
             let start = b.len() - 8;
             special(word(&b[start..])) >> (8 * (i - start))
         } else {
-            let mut w = [b'a'; 8];
-            w[..b.len() - i].copy_from_slice(&b[i..]);
-            special(u64::from_le_bytes(w))
+            let rest = &b[i..];
+            special(load_short(rest)) & ((1u64 << (8 * rest.len())) - 1)
         };
         if marks != 0 {
             return i + (marks.trailing_zeros() / 8) as usize;
@@ -239,10 +274,42 @@ static PLAIN_BYTE: [bool; 256] = {
     t
 };
 
+/// The first bytes of the plain scalars [`may_resolve_to_non_string`]
+/// matches: digits, `.`, `+`, `-` (numbers, dates, `.inf`), `~`, `<`, `=`,
+/// and the first letters of null, booleans and their YAML 1.1 forms.
+static MAY_START_NON_STRING: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b"0123456789.+-~<=nNtTfFyYoO";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Bytes of numbers in any base: hex digits, `xXoObB_.:eE+-`.
+static NUMBER_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let bytes = b"0123456789abcdefABCDEFxXoObB_.:+-";
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Whether some YAML 1.1 or 1.2 resolver could read the plain scalar `s` as
 /// something other than a string: null, boolean, integer, float, timestamp,
 /// merge key or value key. A superset of the real rules.
 fn may_resolve_to_non_string(s: &str) -> bool {
+    // Every such scalar starts with one of few bytes; most strings do not.
+    match s.as_bytes().first() {
+        None => return true,
+        Some(&c) if !MAY_START_NON_STRING[c as usize] => return false,
+        Some(_) => {}
+    }
     if s.len() <= 6 {
         let mut buf = [0u8; 6];
         let lower = &mut buf[..s.len()];
@@ -277,10 +344,7 @@ fn may_resolve_to_non_string(s: &str) -> bool {
         _ => return false,
     }
     // Numbers in any base, with `_`, exponents and sexagesimal `:` parts.
-    if body
-        .bytes()
-        .all(|c| c.is_ascii_hexdigit() || b"xXoObB_.:eE+-".contains(&c))
-    {
+    if body.bytes().all(|c| NUMBER_BYTE[c as usize]) {
         return true;
     }
     // Dates and timestamps: `2024-01-01`, `2001-12-14t21:59:43.10-05:00`...
@@ -358,6 +422,7 @@ pub fn write_double_quoted(out: &mut String, s: &str) {
 /// kit_core::yaml::write_string_scalar(&mut out, "on", false);
 /// assert_eq!(out, "\"on\"");
 /// ```
+#[inline]
 pub fn write_string_scalar(out: &mut String, s: &str, flow: bool) {
     if is_plain_string(s, flow) {
         out.push_str(s);
@@ -799,6 +864,73 @@ mod tests {
             write_double_quoted(&mut out, &s);
             assert_eq!(out, double_quoted_reference(&s), "{s:?}");
         }
+    }
+
+    /// The non-string resolution rules without the first-byte and table
+    /// shortcuts, as the reference for them.
+    fn may_resolve_reference(s: &str) -> bool {
+        let lower = s.to_ascii_lowercase();
+        let words = [
+            "", "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n", "<<", "=",
+            ".inf", "+.inf", "-.inf", ".nan",
+        ];
+        if words.contains(&lower.as_str()) {
+            return true;
+        }
+        let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+        let b = body.as_bytes();
+        match b.first() {
+            Some(c) if c.is_ascii_digit() || *c == b'.' => {}
+            _ => return false,
+        }
+        if body
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() || b"xXoObB_.:eE+-".contains(&c))
+        {
+            return true;
+        }
+        b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+    }
+
+    #[test]
+    fn non_string_shortcuts_agree_with_the_reference() {
+        let alphabet: Vec<char> = "0123456789.+-_:eExXoObBnNuUlLtTrRfFaAsSyYiIzZ~<=é "
+            .chars()
+            .collect();
+        let mut state: u64 = 0x1234_5678_9ABC_DEF1;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut seen_true = 0;
+        for _ in 0..200_000 {
+            let len = (next() % 8) as usize;
+            let s: String = (0..len)
+                .map(|_| alphabet[next() as usize % alphabet.len()])
+                .collect();
+            let want = may_resolve_reference(&s);
+            seen_true += usize::from(want);
+            assert_eq!(may_resolve_to_non_string(&s), want, "{s:?}");
+        }
+        for word in [
+            "NULL",
+            "True",
+            "oFF",
+            "Yes",
+            "+.INF",
+            ".NaN",
+            "2024-01-01",
+            "0x1F",
+            "1_000",
+        ] {
+            assert!(may_resolve_to_non_string(word), "{word}");
+        }
+        assert!(
+            seen_true > 1_000,
+            "the generator reaches the rules: {seen_true}"
+        );
     }
 
     #[test]
