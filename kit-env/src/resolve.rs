@@ -197,27 +197,24 @@ impl Resolver {
             .iter()
             .flat_map(|t| Layer::ALL.map(|l| layout.layer_prefix(t, l)))
             .collect();
-        let total = prefixes.len();
-        let mut tasks = JoinSet::new();
-        for p in prefixes {
-            let inner = self.inner.clone();
-            tasks.spawn(async move {
-                let keys = inner.list(&p).await?;
-                Ok::<_, Error>((p, keys))
-            });
-        }
-        let mut listed = HashMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (p, keys) = joined.expect("list task panicked")?;
-            listed.insert(p, keys);
-            self.report("listing", listed.len(), total);
-        }
+        let listed: HashMap<String, Arc<Vec<String>>> = self
+            .run_all(
+                prefixes.into_iter().collect(),
+                "listing",
+                |inner, p| async move {
+                    let keys = inner.list(&p).await?;
+                    Ok((p, keys))
+                },
+            )
+            .await?
+            .into_iter()
+            .collect();
 
-        // Winners per target, by name.
+        // Winners per target, by name (borrowing the listed keys).
         let mut plans = Vec::with_capacity(targets.len());
-        let mut wanted = BTreeSet::new();
+        let mut wanted: BTreeSet<&str> = BTreeSet::new();
         for t in targets {
-            let mut winners: BTreeMap<String, (Layer, String, Vec<String>)> = BTreeMap::new();
+            let mut winners: BTreeMap<&str, (Layer, &str, Vec<&str>)> = BTreeMap::new();
             let mut warnings = Vec::new();
             for layer in Layer::ALL {
                 let prefix = layout.layer_prefix(t, layer);
@@ -246,34 +243,31 @@ impl Resolver {
                         });
                     }
                     let entry = winners
-                        .entry(rest.to_owned())
-                        .or_insert_with(|| (layer, key.clone(), Vec::new()));
-                    if entry.1 != *key {
-                        let old = std::mem::replace(&mut entry.1, key.clone());
+                        .entry(rest)
+                        .or_insert_with(|| (layer, key.as_str(), Vec::new()));
+                    if entry.1 != key {
+                        let old = std::mem::replace(&mut entry.1, key.as_str());
                         entry.0 = layer;
                         entry.2.push(old);
                     }
                 }
             }
-            wanted.extend(winners.values().map(|w| w.1.clone()));
+            wanted.extend(winners.values().map(|w| w.1));
             plans.push((t, winners, warnings));
         }
 
-        let total = wanted.len();
-        let mut tasks = JoinSet::new();
-        for key in wanted {
-            let inner = self.inner.clone();
-            tasks.spawn(async move {
-                let v = inner.value(&key).await?;
-                Ok::<_, Error>((key, v))
-            });
-        }
-        let mut values = HashMap::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (k, v) = joined.expect("get task panicked")?;
-            values.insert(k, v);
-            self.report("fetching", values.len(), total);
-        }
+        let values: HashMap<String, SecretValue> = self
+            .run_all(
+                wanted.into_iter().map(str::to_owned).collect(),
+                "fetching",
+                |inner, key| async move {
+                    let v = inner.value(&key).await?;
+                    Ok((key, v))
+                },
+            )
+            .await?
+            .into_iter()
+            .collect();
 
         let trim = self.inner.trim;
         Ok(plans
@@ -281,13 +275,13 @@ impl Resolver {
             .map(|(t, winners, mut warnings)| {
                 if !trim {
                     for (name, (_, key, _)) in &winners {
-                        if values[key].expose().ends_with(['\n', '\r']) {
+                        if values[*key].expose().ends_with(['\n', '\r']) {
                             // A name that equals some secret value is not shown.
-                            let hidden = values.values().any(|v| v.expose() == name);
+                            let hidden = values.values().any(|v| v.expose() == *name);
                             let (name, key) = if hidden {
                                 ("<redacted>".to_owned(), "<redacted>".to_owned())
                             } else {
-                                (name.clone(), printable(key).to_string())
+                                ((*name).to_owned(), printable(key).to_string())
                             };
                             warnings.push(format!(
                                 "secret '{name}' ({key}) ends in a line break, kept byte-exact (kit --trim, or trim_secrets: true in kit.yaml, removes trailing white space)"
@@ -295,23 +289,59 @@ impl Resolver {
                         }
                     }
                 }
-                (t, winners, warnings)
-            })
-            .map(|(t, winners, warnings)| Resolution {
-                target: t.clone(),
-                variables: winners
-                    .into_iter()
-                    .map(|(name, (layer, key, overridden))| Variable {
-                        name,
-                        value: values[&key].clone(),
-                        layer,
-                        key,
-                        overridden,
-                    })
-                    .collect(),
-                warnings,
+                Resolution {
+                    target: t.clone(),
+                    variables: winners
+                        .into_iter()
+                        .map(|(name, (layer, key, overridden))| Variable {
+                            name: name.to_owned(),
+                            value: values[key].clone(),
+                            layer,
+                            key: key.to_owned(),
+                            overridden: overridden.into_iter().map(str::to_owned).collect(),
+                        })
+                        .collect(),
+                    warnings,
+                }
             })
             .collect())
+    }
+
+    /// Runs `job` for every item and collects the results: one task each
+    /// (within the request bound) for a remote store, so that requests
+    /// overlap; one after another in this task for a store that reads in
+    /// place ([`SecretStore::reads_in_place`]), where a task per item would
+    /// cost more than the read. Reports progress as `phase`.
+    async fn run_all<T, R, F, Fut>(
+        &self,
+        items: Vec<T>,
+        phase: &'static str,
+        job: F,
+    ) -> Result<Vec<R>, Error>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+        F: Fn(Arc<Inner>, T) -> Fut,
+        Fut: Future<Output = Result<R, Error>> + Send + 'static,
+    {
+        let total = items.len();
+        let mut out = Vec::with_capacity(total);
+        if self.inner.store.reads_in_place() {
+            for item in items {
+                out.push(job(self.inner.clone(), item).await?);
+                self.report(phase, out.len(), total);
+            }
+            return Ok(out);
+        }
+        let mut tasks = JoinSet::new();
+        for item in items {
+            tasks.spawn(job(self.inner.clone(), item));
+        }
+        while let Some(joined) = tasks.join_next().await {
+            out.push(joined.expect("store task panicked")?);
+            self.report(phase, out.len(), total);
+        }
+        Ok(out)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Secret values and their fingerprints.
 
 use std::fmt;
+use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -14,12 +15,12 @@ use sha2::Sha256;
 /// assert_eq!(v.expose(), "hunter2");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct SecretValue(String);
+pub struct SecretValue(Arc<str>);
 
 impl SecretValue {
     /// Wraps a value.
     pub fn new(value: String) -> Self {
-        SecretValue(value)
+        SecretValue(value.into())
     }
 
     /// The value itself.

@@ -416,6 +416,10 @@ impl SecretStore for LocalStore {
     fn stats(&self) -> Stats {
         self.counters.stats()
     }
+
+    fn reads_in_place(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -92,4 +92,8 @@ impl SecretStore for MemoryStore {
     fn stats(&self) -> Stats {
         self.counters.stats()
     }
+
+    fn reads_in_place(&self) -> bool {
+        true
+    }
 }

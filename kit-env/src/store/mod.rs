@@ -53,6 +53,14 @@ pub trait SecretStore: Send + Sync {
 
     /// Requests made so far.
     fn stats(&self) -> Stats;
+
+    /// Whether `list` and `get` finish without waiting for a network (a
+    /// directory, memory). The [`crate::Resolver`] then makes its requests
+    /// one after another in one task; for other stores (S3) it overlaps
+    /// them, within its bound. `false` unless a store says otherwise.
+    fn reads_in_place(&self) -> bool {
+        false
+    }
 }
 
 /// Request counts of a store.
