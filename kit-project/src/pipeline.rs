@@ -113,12 +113,15 @@ pub fn render(
             .collect::<Result<Vec<_>, _>>()?
     } else {
         let chunk = resolutions.len().div_ceil(threads);
+        let render_all =
+            |rs: &[Resolution]| rs.iter().map(render_one).collect::<Result<Vec<_>, _>>();
         std::thread::scope(|scope| {
-            let handles: Vec<_> = resolutions
-                .chunks(chunk)
-                .map(|rs| scope.spawn(|| rs.iter().map(render_one).collect::<Result<Vec<_>, _>>()))
-                .collect();
+            // The first chunk on this thread, the others on new ones.
+            let mut chunks = resolutions.chunks(chunk);
+            let first = chunks.next().unwrap_or_default();
+            let handles: Vec<_> = chunks.map(|rs| scope.spawn(|| render_all(rs))).collect();
             let mut out = Vec::with_capacity(resolutions.len());
+            out.extend(render_all(first)?);
             for h in handles {
                 out.extend(h.join().expect("render thread panicked")?);
             }
