@@ -7,6 +7,10 @@
 // `[A-Za-z_]` are meant for readers of the help, not HTML or links.
 #![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
+/// mimalloc rather than the C library's allocator: see kit-cli/Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cli;
 mod commands;
 mod data;
