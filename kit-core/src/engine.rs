@@ -69,7 +69,7 @@ pub struct Engine {
     sources: HashMap<String, String>,
     loader: Option<Box<dyn Loader>>,
     cache: RwLock<PartialCache>,
-    sensitive: HashSet<String>,
+    sensitive: HashSet<Arc<str>>,
 }
 
 impl Default for Engine {
@@ -141,8 +141,11 @@ impl Engine {
     /// assert!(err.to_string().contains("written raw inside a double-quoted scalar"));
     /// # Ok::<(), kit_core::Error>(())
     /// ```
-    pub fn with_sensitive_values(mut self, values: impl IntoIterator<Item = String>) -> Self {
-        self.sensitive.extend(values);
+    pub fn with_sensitive_values<S: Into<Arc<str>>>(
+        mut self,
+        values: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.sensitive.extend(values.into_iter().map(Into::into));
         self
     }
 

@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Secret values shorter than this are masked only when a piece of text
 /// equals them (masking every `1` or `a` inside names would garble messages
@@ -25,16 +26,20 @@ pub const MIN_CONTAINED: usize = 4;
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
-    values: HashSet<String>,
+    values: HashSet<Arc<str>>,
     /// The values of at least [`MIN_CONTAINED`] characters, checked inside
     /// text (counted once, here).
-    long: Vec<String>,
+    long: Vec<Arc<str>>,
 }
 
 impl Masker {
     /// A masker for these secret values (empty values are ignored).
-    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let values: HashSet<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+    pub fn new<S: Into<Arc<str>>>(values: impl IntoIterator<Item = S>) -> Self {
+        let values: HashSet<Arc<str>> = values
+            .into_iter()
+            .map(Into::into)
+            .filter(|v| !v.is_empty())
+            .collect();
         let long = values
             .iter()
             .filter(|v| v.chars().count() >= MIN_CONTAINED)
@@ -50,7 +55,7 @@ impl Masker {
                 || self
                     .long
                     .iter()
-                    .any(|v| v.len() <= text.len() && text.contains(v.as_str())))
+                    .any(|v| v.len() <= text.len() && text.contains(&**v)))
     }
 
     /// `text`, or `<redacted>` when it is or contains a secret.

@@ -128,7 +128,8 @@ impl<'p> Renderer<'p> {
             .iter()
             .flat_map(|r| r.variables.iter().map(|v| v.value.expose()))
             .collect();
-        let secret_values: Vec<String> = distinct.into_iter().map(str::to_owned).collect();
+        // Shared by the engine and the masker.
+        let secret_values: Vec<Arc<str>> = distinct.into_iter().map(Arc::from).collect();
         let partials = project.partials_dir();
         let mut engine = Engine::new().with_sensitive_values(secret_values.iter().cloned());
         if partials.is_dir() {

@@ -77,6 +77,18 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     if !matches!(FIRST_BYTE[first as usize], First::Ordinary) && !first_bytes_plain(b, flow) {
         return false;
     }
+    // Most values are short: up to 16 bytes in at most two overlapping
+    // words, without a loop.
+    if b.len() <= 16 {
+        let clean = if flow {
+            short_marks(b, special_in_flow) == 0
+        } else {
+            short_marks(b, special_in_block) == 0
+        };
+        if clean {
+            return true;
+        }
+    }
     let mut i = 0;
     loop {
         // Two calls, so that each classifier is inlined into its own loop.
@@ -197,6 +209,19 @@ fn load_short(b: &[u8]) -> u64 {
         b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
     } else {
         0
+    }
+}
+
+/// The marks of `special` over the 1 to 16 bytes of `b` (zero when none
+/// needs a second look): two overlapping words, or one for fewer than 8.
+#[inline(always)]
+fn short_marks(b: &[u8], special: impl Fn(u64) -> u64) -> u64 {
+    let n = b.len();
+    if n >= 8 {
+        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
+        special(word(&b[..8])) | special(word(&b[n - 8..]))
+    } else {
+        special(load_short(b)) & ((1u64 << (8 * n)) - 1)
     }
 }
 
