@@ -48,16 +48,26 @@ fn same_key(a: &str, b: &str) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    // Keys are short: compare inline, eight bytes at a time, rather than
-    // calling memcmp.
-    let mut i = 0;
-    while i + 8 <= a.len() {
-        if a[i..i + 8] != b[i..i + 8] {
-            return false;
+    // Keys are short: compare inline in a few word loads (overlapping at
+    // the end) rather than calling memcmp or looping over bytes.
+    let n = a.len();
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or([0; 4]));
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if w8(a, i) != w8(b, i) {
+                return false;
+            }
+            i += 8;
         }
-        i += 8;
+        w8(a, n - 8) == w8(b, n - 8)
+    } else if n >= 4 {
+        w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4)
+    } else {
+        // Up to three bytes: first, middle and last cover them all.
+        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
     }
-    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
 }
 
 impl<'v> Data<'v> {
@@ -144,6 +154,42 @@ impl<'v> Data<'v> {
             Data::Kit(Value::Map(m)) => m.keys().map(String::as_str).collect(),
             Data::Json(serde_json::Value::Object(m)) => m.keys().map(String::as_str).collect(),
             _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_key;
+
+    #[test]
+    fn key_comparison_agrees_with_equality() {
+        let mut state: u64 = 0x0DDB_1A5E_5BAD_5EED;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..100_000 {
+            let len = (next() % 20) as usize;
+            let a: String = (0..len)
+                .map(|_| (b'a' + (next() % 3) as u8) as char)
+                .collect();
+            // Often the same, else one byte changed or another length.
+            let b = match next() % 3 {
+                0 => a.clone(),
+                1 if len > 0 => {
+                    let mut b = a.clone().into_bytes();
+                    let i = next() as usize % len;
+                    b[i] = b'z';
+                    String::from_utf8(b).unwrap()
+                }
+                _ => (0..(next() % 20))
+                    .map(|_| (b'a' + (next() % 3) as u8) as char)
+                    .collect(),
+            };
+            assert_eq!(same_key(&a, &b), a == b, "{a:?} {b:?}");
         }
     }
 }

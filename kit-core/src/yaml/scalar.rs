@@ -64,6 +64,9 @@ pub fn is_plain_string(s: &str, flow: bool) -> bool {
     plain_safe(s, flow) && !may_resolve_to_non_string(s)
 }
 
+// Closures, not the classifier functions themselves: a function item passed
+// as `impl Fn` is called through a shim that is not inlined.
+#[allow(clippy::redundant_closure)]
 fn plain_safe(s: &str, flow: bool) -> bool {
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
@@ -81,9 +84,9 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     // words, without a loop.
     if b.len() <= 16 {
         let clean = if flow {
-            short_marks(b, special_in_flow) == 0
+            short_marks(b, |v| special_in_flow(v)) == 0
         } else {
-            short_marks(b, special_in_block) == 0
+            short_marks(b, |v| special_in_block(v)) == 0
         };
         if clean {
             return true;
@@ -93,9 +96,9 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     loop {
         // Two calls, so that each classifier is inlined into its own loop.
         i = if flow {
-            find_special(b, i, special_in_flow)
+            find_special(b, i, |v| special_in_flow(v))
         } else {
-            find_special(b, i, special_in_block)
+            find_special(b, i, |v| special_in_block(v))
         };
         if i == b.len() {
             return true;
