@@ -178,18 +178,25 @@ impl<'e> Renderer<'e> {
         }
     }
 
+    #[inline]
     fn text(&mut self, text: &str, indent: &str) {
         if indent.is_empty() {
             self.out.push_str(text);
+            self.pending_indent = text.ends_with('\n');
         } else {
-            for line in text.split_inclusive('\n') {
-                self.indent_if_due(indent);
-                self.out.push_str(line);
-                self.pending_indent = line.ends_with('\n');
-            }
-            return;
+            self.indented_text(text, indent);
         }
-        self.pending_indent = text.ends_with('\n');
+    }
+
+    /// Text inside an indented partial or block: the indentation before
+    /// each line.
+    #[inline(never)]
+    fn indented_text(&mut self, text: &str, indent: &str) {
+        for line in text.split_inclusive('\n') {
+            self.indent_if_due(indent);
+            self.out.push_str(line);
+            self.pending_indent = line.ends_with('\n');
+        }
     }
 
     fn nodes<'v>(
