@@ -161,16 +161,11 @@ impl<'v> Data<'v> {
 #[cfg(test)]
 mod tests {
     use super::same_key;
+    use crate::xorshift::xorshift;
 
     #[test]
     fn key_comparison_agrees_with_equality() {
-        let mut state: u64 = 0x0DDB_1A5E_5BAD_5EED;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x0DDB_1A5E_5BAD_5EED);
         for _ in 0..100_000 {
             let len = (next() % 20) as usize;
             let a: String = (0..len)

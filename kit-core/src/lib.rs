@@ -39,6 +39,8 @@ mod parse;
 mod render;
 mod suggest;
 pub mod value;
+#[cfg(test)]
+mod xorshift;
 pub mod yaml;
 
 pub use engine::{DEFAULT_MAX_DEPTH, Engine, Escape, Template, Trace, UndefinedBehavior};

@@ -305,28 +305,21 @@ static PLAIN_BYTE: [bool; 256] = {
 /// The first bytes of the plain scalars [`may_resolve_to_non_string`]
 /// matches: digits, `.`, `+`, `-` (numbers, dates, `.inf`), `~`, `<`, `=`,
 /// and the first letters of null, booleans and their YAML 1.1 forms.
-static MAY_START_NON_STRING: [bool; 256] = {
-    let mut t = [false; 256];
-    let starts = b"0123456789.+-~<=nNtTfFyYoO";
-    let mut i = 0;
-    while i < starts.len() {
-        t[starts[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+static MAY_START_NON_STRING: [bool; 256] = byte_set(b"0123456789.+-~<=nNtTfFyYoO");
 
 /// Bytes of numbers in any base: hex digits, `xXoObB_.:eE+-`.
-static NUMBER_BYTE: [bool; 256] = {
+static NUMBER_BYTE: [bool; 256] = byte_set(b"0123456789abcdefABCDEFxXoObB_.:+-");
+
+/// A lookup table: `true` for the bytes in `bytes`.
+const fn byte_set(bytes: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
-    let bytes = b"0123456789abcdefABCDEFxXoObB_.:+-";
     let mut i = 0;
     while i < bytes.len() {
         t[bytes[i] as usize] = true;
         i += 1;
     }
     t
-};
+}
 
 /// Whether some YAML 1.1 or 1.2 resolver could read the plain scalar `s` as
 /// something other than a string: null, boolean, integer, float, timestamp,
@@ -653,6 +646,7 @@ pub(crate) fn write_non_string(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xorshift::{mostly_a, xorshift};
 
     fn plain(s: &str) -> String {
         let mut out = String::new();
@@ -801,29 +795,8 @@ mod tests {
 
     #[test]
     fn fast_plain_scan_agrees_with_the_reference() {
-        let alphabet: Vec<char> = "ab19 :#,[]{}-.?\t\u{7f}\u{85}é\u{2028}\u{feff}\u{1}z"
-            .chars()
-            .collect();
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..50_000 {
-            let len = (next() % 24) as usize;
-            let s: String = (0..len)
-                .map(|_| {
-                    // Mostly ordinary letters, so that whole clean words occur.
-                    let r = next();
-                    if r % 4 != 0 {
-                        'a'
-                    } else {
-                        alphabet[(r as usize / 4) % alphabet.len()]
-                    }
-                })
-                .collect();
+        let alphabet = "ab19 :#,[]{}-.?\t\u{7f}\u{85}é\u{2028}\u{feff}\u{1}z";
+        for s in mostly_a(0x9E37_79B9_7F4A_7C15, alphabet, 50_000) {
             for flow in [false, true] {
                 assert_eq!(
                     plain_safe(&s, flow),
@@ -865,29 +838,8 @@ mod tests {
 
     #[test]
     fn fast_double_quoted_agrees_with_the_reference() {
-        let alphabet: Vec<char> =
-            "ab\"\\\n\t\u{0}\u{1b}\u{7f}\u{85}\u{a0}é\u{2028}\u{feff}\u{fffe}\u{1F600}z"
-                .chars()
-                .collect();
-        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..50_000 {
-            let len = (next() % 24) as usize;
-            let s: String = (0..len)
-                .map(|_| {
-                    let r = next();
-                    if r % 4 != 0 {
-                        'a'
-                    } else {
-                        alphabet[(r as usize / 4) % alphabet.len()]
-                    }
-                })
-                .collect();
+        let alphabet = "ab\"\\\n\t\u{0}\u{1b}\u{7f}\u{85}\u{a0}é\u{2028}\u{feff}\u{fffe}\u{1F600}z";
+        for s in mostly_a(0x2545_F491_4F6C_DD1D, alphabet, 50_000) {
             let mut out = String::new();
             write_double_quoted(&mut out, &s);
             assert_eq!(out, double_quoted_reference(&s), "{s:?}");
@@ -925,13 +877,7 @@ mod tests {
         let alphabet: Vec<char> = "0123456789.+-_:eExXoObBnNuUlLtTrRfFaAsSyYiIzZ~<=é "
             .chars()
             .collect();
-        let mut state: u64 = 0x1234_5678_9ABC_DEF1;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x1234_5678_9ABC_DEF1);
         let mut seen_true = 0;
         for _ in 0..200_000 {
             let len = (next() % 8) as usize;
