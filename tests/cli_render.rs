@@ -884,6 +884,36 @@ fn output_dir_is_all_or_nothing() {
 }
 
 #[test]
+fn output_dir_refuses_the_same_object_twice_on_a_cluster_like_the_stream() {
+    // Two services of one cluster render the same ConfigMap: separate files,
+    // but one object on the cluster. Both ways of rendering refuse it with
+    // the same message, and nothing is written.
+    let dir = copy_demo();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n  namespace: default\n";
+    for service in ["myservicio", "envar-demo"] {
+        write(&dir, &[(&format!("templates/{service}/cm.yaml"), cm)]);
+    }
+    let message = "error: envar-demo/cm.yaml renders v1/ConfigMap 'shared' in namespace 'default', which myservicio/cm.yaml renders too\n";
+    let target = ["render", "-e", "production", "-c", "nerdearla-cluster"];
+    let stream = kit_in(&dir, &target, &[]);
+    assert_eq!(
+        (stream.code, stream.stdout.as_str(), stream.stderr.as_str()),
+        (6, "", message)
+    );
+    let files = kit_in(&dir, &[&target[..], &["--output-dir", "out"]].concat(), &[]);
+    assert_eq!(
+        (files.code, files.stdout.as_str(), files.stderr.as_str()),
+        (6, "", message)
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("out"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn values_from_kit_yaml_cannot_change_the_demo_manifests_shape() {
     let dir = copy_demo();
     let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap();

@@ -171,6 +171,10 @@ fn check_failure(c: kit_project::CheckError) -> Failure {
 impl From<kit_project::OutputError> for Failure {
     fn from(e: kit_project::OutputError) -> Self {
         use kit_project::OutputError as E;
+        if let E::Check(render) = e {
+            // Exactly what the same run without --output-dir reports.
+            return Failure::from(*render);
+        }
         match &e {
             E::NotEmpty(dir) => Failure::new(
                 Code::Usage,

@@ -253,6 +253,10 @@ pub enum OutputError {
         /// The path, relative to the directory (masked).
         path: String,
     },
+    /// A check of the rendered documents failed (the same object twice on
+    /// one cluster): nothing was written.
+    #[error(transparent)]
+    Check(Box<RenderError>),
     /// Writing failed.
     #[error("{}: {source}", .path.display())]
     Io {

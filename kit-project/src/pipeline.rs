@@ -81,8 +81,11 @@ impl Rendered {
     }
 
     /// Writes one file per document under `dir`, all or nothing (see
-    /// [`crate::output_dir`]); returns the number of files.
+    /// [`crate::output_dir`]); returns the number of files. The same object
+    /// twice on one cluster is refused, as [`Rendered::streams`] refuses it.
     pub fn write_dir(&self, dir: &Path) -> Result<usize, OutputError> {
+        crate::stream::refuse_duplicate_objects(&self.targets, &self.masker)
+            .map_err(|e| OutputError::Check(Box::new(e)))?;
         crate::output_dir::write_tree(dir, &self.targets, &self.masker)
     }
 }

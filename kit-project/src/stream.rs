@@ -22,27 +22,7 @@ fn ordered_stream(
     mut docs: Vec<Document>,
     mask: &Masker,
 ) -> Result<(String, Vec<ObjectRef>), RenderError> {
-    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str> = HashMap::new();
-    for d in &docs {
-        let key = (
-            d.api_version.as_str(),
-            d.kind.as_str(),
-            d.namespace.as_deref(),
-            d.name.as_str(),
-        );
-        if let Some(first) = seen.insert(key, &d.origin) {
-            return Err(RenderError::Duplicate {
-                first: first.to_owned(),
-                second: d.origin.clone(),
-                kind: mask
-                    .show(&format!("{}/{}", d.api_version, d.kind))
-                    .into_owned(),
-                name: mask.show(&d.name).into_owned(),
-                namespace: d.namespace.as_deref().map(|n| mask.show(n).into_owned()),
-            });
-        }
-    }
-    drop(seen);
+    refuse_duplicates(docs.iter().map(|d| (d.origin.as_str(), d)), mask)?;
     // A stable sort keeps the rendering order within a kind.
     docs.sort_by(|a, b| {
         kind_rank(&a.kind)
@@ -70,6 +50,67 @@ fn ordered_stream(
         })
         .collect();
     Ok((out, objects))
+}
+
+/// Refuses the second of two documents of one cluster that describe the
+/// same object (apiVersion, kind, namespace, name), naming where both came
+/// from (`origin`, as messages show it).
+fn refuse_duplicates<'d>(
+    docs: impl IntoIterator<Item = (&'d str, &'d Document)>,
+    mask: &Masker,
+) -> Result<(), RenderError> {
+    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str> = HashMap::new();
+    for (origin, d) in docs {
+        let key = (
+            d.api_version.as_str(),
+            d.kind.as_str(),
+            d.namespace.as_deref(),
+            d.name.as_str(),
+        );
+        if let Some(first) = seen.insert(key, origin) {
+            return Err(RenderError::Duplicate {
+                first: first.to_owned(),
+                second: origin.to_owned(),
+                kind: mask
+                    .show(&format!("{}/{}", d.api_version, d.kind))
+                    .into_owned(),
+                name: mask.show(&d.name).into_owned(),
+                namespace: d.namespace.as_deref().map(|n| mask.show(n).into_owned()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The check [`cluster_streams`] makes, without writing the streams (for
+/// `--output-dir`): no object twice on one cluster, with the same message.
+pub(crate) fn refuse_duplicate_objects(
+    rendered: &[(Target, Vec<Document>)],
+    mask: &Masker,
+) -> Result<(), RenderError> {
+    fn cluster(t: &Target) -> (&str, &str) {
+        (&t.environment, &t.cluster)
+    }
+    let multi = rendered
+        .first()
+        .is_some_and(|(first, _)| rendered.iter().any(|(t, _)| cluster(t) != cluster(first)));
+    for group in rendered.chunk_by(|(a, _), (b, _)| cluster(a) == cluster(b)) {
+        let shown: Vec<(String, &Document)> = group
+            .iter()
+            .flat_map(|(t, docs)| {
+                docs.iter().map(move |d| {
+                    let origin = if multi {
+                        format!("{}/{}/{}", t.environment, t.cluster, d.origin)
+                    } else {
+                        d.origin.clone()
+                    };
+                    (origin, d)
+                })
+            })
+            .collect();
+        refuse_duplicates(shown.iter().map(|(o, d)| (o.as_str(), *d)), mask)?;
+    }
+    Ok(())
 }
 
 /// The stream for one cluster.
