@@ -874,13 +874,19 @@ fn output_dir_is_all_or_nothing() {
         let dir = project(MINIMAL, bad, "x");
         let r = kit_in(&dir, &args, &[]);
         assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{bad}");
-        let left: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.contains("out"))
-            .collect();
-        assert!(left.is_empty(), "left behind: {left:?}");
+        assert_no_output_left(&dir);
     }
+}
+
+/// Nothing named like the output directory (`out`, or its hidden staging
+/// sibling) is left in `dir`.
+fn assert_no_output_left(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("out"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[test]
@@ -905,12 +911,7 @@ fn output_dir_refuses_the_same_object_twice_on_a_cluster_like_the_stream() {
         (files.code, files.stdout.as_str(), files.stderr.as_str()),
         (6, "", message)
     );
-    let left: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.contains("out"))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_no_output_left(&dir);
 }
 
 #[test]
