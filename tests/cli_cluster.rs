@@ -109,6 +109,53 @@ fn run(dir: &Path, args: &[String]) -> Run {
 
 /// Every secret value of the demo's production secrets (long enough to
 /// search for).
+/// A new project for a new namespace named after `base`, applied once by
+/// kit: (the namespace, the project).
+fn applied(base: &str) -> (String, PathBuf) {
+    let (tag, dir, r) = first_apply(base, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (tag, dir)
+}
+
+/// A new project for a new namespace named after `base`, and kit's first
+/// `apply --create-namespace` of it with `extra` flags: (the namespace, the
+/// project, the run).
+fn first_apply(base: &str, extra: &[&'static str]) -> (String, PathBuf, Run) {
+    let tag = unique(base);
+    let dir = project(&tag);
+    let flags: Vec<&'static str> = ["--create-namespace"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let r = run(&dir, &target("apply", &tag, &flags));
+    (tag, dir, r)
+}
+
+/// Applies `yaml` with kubectl (`flags` before `-f`), as someone other than
+/// kit would; the file is kept in the project folder as `name`.
+fn kubectl_apply(dir: &Path, name: &str, yaml: &str, flags: &[&str]) {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).unwrap();
+    let path = path.to_str().unwrap();
+    let args: Vec<&str> = ["apply"]
+        .into_iter()
+        .chain(flags.iter().copied())
+        .chain(["-f", path])
+        .collect();
+    let (code, _, err) = kubectl(&args);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// A field of the myservicio Deployment in namespace `tag`, by kubectl
+/// jsonpath (`{.spec.replicas}`).
+fn myservicio_field(tag: &str, jsonpath: &str) -> String {
+    let output = format!("jsonpath={jsonpath}");
+    let (code, value, err) =
+        kubectl(&["get", "deployment", "myservicio", "-n", tag, "-o", &output]);
+    assert_eq!(code, 0, "{err}");
+    value
+}
+
 fn secret_values() -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root().join("fixtures/demo/secrets/production")];
@@ -170,15 +217,7 @@ cluster_test! {
         for v in secret_values() {
             assert!(!yaml.contains(&v), "a secret value is in plain text");
         }
-        let (_, managers, _) = kubectl(&[
-            "get",
-            "deployment",
-            "myservicio",
-            "-n",
-            tag,
-            "-o",
-            "jsonpath={.metadata.managedFields[*].manager}",
-        ]);
+        let managers = myservicio_field(tag, "{.metadata.managedFields[*].manager}");
         assert!(managers.split(' ').any(|m| m == "kit"), "{managers}");
         // diff: 0 right after, 1 after a values change.
         let r = run(&dir, &target("diff", tag, &[]));
@@ -191,25 +230,22 @@ cluster_test! {
 
 cluster_test! {
     fn another_field_managers_fields_are_a_conflict_until_forced() {
-        let tag = &unique("kit-conflict");
-        let dir = project(tag);
-        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (tag, dir) = applied("kit-conflict");
+        let tag = &tag;
         let patch = format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: myservicio\n  namespace: {tag}\nspec:\n  replicas: 7\n"
         );
-        let path = dir.join("patch.yaml");
-        std::fs::write(&path, patch).unwrap();
-        let (code, _, err) = kubectl(&[
-            "apply",
-            "--server-side",
-            "--field-manager=someone",
-            "--force-conflicts",
-            "--validate=false",
-            "-f",
-            path.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{err}");
+        kubectl_apply(
+            &dir,
+            "patch.yaml",
+            &patch,
+            &[
+                "--server-side",
+                "--field-manager=someone",
+                "--force-conflicts",
+                "--validate=false",
+            ],
+        );
         let r = run(&dir, &target("apply", tag, &[]));
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert!(
@@ -220,34 +256,21 @@ cluster_test! {
         assert!(r.stderr.contains(".spec.replicas"), "{}", r.stderr);
         let r = run(&dir, &target("apply", tag, &["--force-conflicts"]));
         assert_eq!(r.code, 0, "{}", r.stderr);
-        let (_, replicas, _) = kubectl(&[
-            "get",
-            "deployment",
-            "myservicio",
-            "-n",
-            tag,
-            "-o",
-            "jsonpath={.spec.replicas}",
-        ]);
+        let replicas = myservicio_field(tag, "{.spec.replicas}");
         assert_eq!(replicas, "2");
     }
 }
 
 cluster_test! {
     fn prune_deletes_only_what_kit_applied_for_the_target_and_no_longer_renders() {
-        let tag = &unique("kit-prune");
-        let dir = project(tag);
-        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (tag, dir) = applied("kit-prune");
+        let tag = &tag;
         // Foreign objects beside kit's: no labels; another service's labels;
         // another cluster's labels.
         let foreign = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hand-made\n  namespace: {tag}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: other-service\n  namespace: {tag}\n  labels: {{kit.dev/environment: production, kit.dev/cluster: {tag}, kit.dev/service: billing}}\nspec:\n  ports: [{{port: 80, protocol: TCP}}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: other-cluster\n  namespace: {tag}\n  labels: {{kit.dev/environment: production, kit.dev/cluster: elsewhere, kit.dev/service: myservicio}}\nspec:\n  ports: [{{port: 80, protocol: TCP}}]\n"
         );
-        let path = dir.join("foreign.yaml");
-        std::fs::write(&path, foreign).unwrap();
-        let (code, _, err) = kubectl(&["apply", "-f", path.to_str().unwrap()]);
-        assert_eq!(code, 0, "{err}");
+        kubectl_apply(&dir, "foreign.yaml", &foreign, &[]);
         // The Service's template is dropped from the project.
         std::fs::remove_file(dir.join("templates/myservicio/service.yaml")).unwrap();
         let r = run(&dir, &target("diff", tag, &["--prune"]));
@@ -338,16 +361,7 @@ cluster_test! {
 
 cluster_test! {
     fn wait_times_out_naming_the_workload_and_why() {
-        let tag = &unique("kit-wait");
-        let dir = project(tag);
-        let r = run(
-            &dir,
-            &target(
-                "apply",
-                tag,
-                &["--create-namespace", "-s", "myservicio", "--wait=3s"],
-            ),
-        );
+        let (tag, _dir, r) = first_apply("kit-wait", &["-s", "myservicio", "--wait=3s"]);
         assert_eq!(
             (r.code, r.stdout.contains("serverside-applied")),
             (8, true),
@@ -367,18 +381,9 @@ cluster_test! {
 
 cluster_test! {
     fn a_render_error_leaves_the_cluster_untouched() {
-        let tag = &unique("kit-untouched");
-        let dir = project(tag);
-        let r = run(
-            &dir,
-            &target(
-                "apply",
-                tag,
-                &["--create-namespace", "--set-string", "replicas=five"],
-            ),
-        );
+        let (tag, _dir, r) = first_apply("kit-untouched", &["--set-string", "replicas=five"]);
         assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{}", r.stderr);
-        let (code, _, _) = kubectl(&["get", "namespace", tag]);
+        let (code, _, _) = kubectl(&["get", "namespace", &tag]);
         assert_eq!(code, 1, "not even the namespace was created");
     }
 }
