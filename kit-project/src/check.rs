@@ -155,35 +155,43 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
 /// documents that hold only blank lines and comments. Returns each
 /// document's first line number (1-based) and text.
 fn split(text: &str) -> Vec<(usize, String)> {
-    let mut docs = Vec::new();
-    let mut cur = String::new();
-    let mut start_line = 1;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        let is_marker = bare == "---"
-            || bare.starts_with("--- #")
-            || (bare.starts_with("---") && bare[3..].trim().is_empty())
-            || bare == "...";
-        if is_marker {
-            docs.push((start_line, std::mem::take(&mut cur)));
-            start_line = i + 2;
-            continue;
+    // Each document is the text between two marker lines: found from one
+    // line break to the next (only a line starting with `-` or `.` can be
+    // one), copied once.
+    let mut pieces: Vec<(usize, &str)> = Vec::new();
+    let (mut start, mut start_line) = (0, 1);
+    let (mut at, mut line) = (0, 1);
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1);
+    for end in ends.chain((!text.ends_with('\n')).then_some(text.len())) {
+        if matches!(text.as_bytes().get(at), Some(b'-' | b'.')) {
+            let bare = text[at..end].trim_end_matches(['\n', '\r']);
+            let is_marker = bare.starts_with("---")
+                && (bare.starts_with("--- #") || bare[3..].trim().is_empty())
+                || bare == "...";
+            if is_marker {
+                pieces.push((start_line, &text[start..at]));
+                start = end;
+                start_line = line + 1;
+            }
         }
-        cur.push_str(line);
+        (at, line) = (end, line + 1);
     }
-    docs.push((start_line, cur));
-    docs.into_iter()
+    pieces.push((start_line, &text[start..]));
+    pieces
+        .into_iter()
         .filter(|(_, d)| {
             d.lines().any(|l| {
                 let t = l.trim_start();
                 !t.is_empty() && !t.starts_with('#')
             })
         })
-        .map(|(n, mut d)| {
-            if !d.ends_with('\n') {
-                d.push('\n');
+        .map(|(n, d)| {
+            let mut owned = String::with_capacity(d.len() + 1);
+            owned.push_str(d);
+            if !owned.ends_with('\n') {
+                owned.push('\n');
             }
-            (n, d)
+            (n, owned)
         })
         .collect()
 }
@@ -544,6 +552,101 @@ mod tests {
         assert_eq!(e.message, "the document is not a mapping");
         let e = check_output("s/t", "a: [\n", None, &Masker::default()).unwrap_err();
         assert_eq!(e.doc, 1);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_mappings_of_any_size() {
+        let head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n";
+        for n in [1, 15, 16, 17, 40] {
+            for dup in [0, n / 2, n - 1] {
+                let keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+                let block: String = keys.iter().map(|k| format!("  {k}: v\n")).collect();
+                let flow = format!("  {{{}}}\n", keys.join(": v, ") + ": v");
+                // Block mappings are read by the scanner, flow ones by the
+                // event parser.
+                for (body, line) in [(block, 6 + n), (flow, 6)] {
+                    let doc = format!("{head}{body}");
+                    check_output("s/t", &doc, None, &Masker::default()).unwrap();
+                    let doc = if body.starts_with("  {") {
+                        format!("{head}  {{{}, k{dup}: w}}\n", keys.join(": v, ") + ": v")
+                    } else {
+                        format!("{head}{body}  k{dup}: w\n")
+                    };
+                    let e = check_output("s/t", &doc, None, &Masker::default()).unwrap_err();
+                    assert_eq!(e.message, format!("duplicate key 'k{dup}'"), "{doc}");
+                    assert_eq!(e.line, line, "{doc}");
+                }
+            }
+        }
+    }
+
+    /// The splitter as first written: a copy line by line.
+    fn split_reference(text: &str) -> Vec<(usize, String)> {
+        let mut docs = Vec::new();
+        let mut cur = String::new();
+        let mut start_line = 1;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            let bare = line.trim_end_matches(['\n', '\r']);
+            if bare == "---"
+                || bare.starts_with("--- #")
+                || (bare.starts_with("---") && bare[3..].trim().is_empty())
+                || bare == "..."
+            {
+                docs.push((start_line, std::mem::take(&mut cur)));
+                start_line = i + 2;
+                continue;
+            }
+            cur.push_str(line);
+        }
+        docs.push((start_line, cur));
+        docs.retain(|(_, d)| {
+            d.lines()
+                .any(|l| !l.trim_start().is_empty() && !l.trim_start().starts_with('#'))
+        });
+        for (_, d) in &mut docs {
+            if !d.ends_with('\n') {
+                d.push('\n');
+            }
+        }
+        docs
+    }
+
+    #[test]
+    fn splitting_agrees_with_a_line_by_line_copy() {
+        let pieces = [
+            "---",
+            "--- ",
+            "--- # c",
+            "---x",
+            "----",
+            "...",
+            ".. .",
+            "a: b",
+            "  c: d",
+            "# c",
+            "",
+            " ",
+            "\r",
+            "--- \t",
+            "k: \u{e9}",
+        ];
+        let mut seed = 0x5EED_0FD0_C5E5_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..next() % 8 {
+                text.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+                if next() % 5 != 0 {
+                    text.push('\n');
+                }
+            }
+            assert_eq!(split(&text), split_reference(&text), "{text:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,12 @@
 //! unchecked. Messages name the field path, never a value.
 
 use std::collections::{HashMap, HashSet};
+
+// The schema's maps hash with foldhash, not SipHash: their keys come from
+// the bundled schema, and documents only look keys up (nothing a document
+// holds is inserted), so there is no flooding to resist; lookups are a
+// good part of validating.
+use foldhash::fast::RandomState as Fast;
 use std::sync::OnceLock;
 
 use indexmap::IndexMap;
@@ -47,7 +53,7 @@ enum Def {
 struct Inline {
     t: String,
     #[serde(default)]
-    p: Option<IndexMap<String, Def>>,
+    p: Option<IndexMap<String, Def, Fast>>,
     #[serde(default)]
     r: Vec<String>,
     #[serde(default)]
@@ -61,10 +67,10 @@ struct Inline {
 #[derive(Debug, Deserialize)]
 struct SchemaFile {
     version: String,
-    kinds: HashMap<String, String>,
+    kinds: HashMap<String, String, Fast>,
     /// Definitions stay unparsed until a document needs them: a
     /// one-target render parses a few dozen of the ~860.
-    defs: HashMap<String, Lazy>,
+    defs: HashMap<String, Lazy, Fast>,
 }
 
 /// A definition's JSON, parsed on first use.
@@ -89,7 +95,7 @@ impl Lazy {
 pub struct Schema {
     file: SchemaFile,
     /// API groups with built-in kinds (`""` for the core group).
-    groups: HashSet<String>,
+    groups: HashSet<String, Fast>,
 }
 
 /// One problem found in a document. Never holds a value.

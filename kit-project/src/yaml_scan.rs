@@ -26,21 +26,23 @@ const MAX_KEY: usize = 1024;
 
 /// The tree of `doc`, or `None` when the event parser must read it.
 pub(crate) fn scan(doc: &str) -> Option<Node<'_>> {
-    if !plain_text(doc) {
-        return None;
-    }
+    let all_ascii = plain_text(doc)?;
     let mut lines = Vec::with_capacity(doc.len() / 24 + 1);
-    for text in doc.strip_suffix('\n').unwrap_or(doc).split('\n') {
+    let body = doc.strip_suffix('\n').unwrap_or(doc);
+    let mut from = 0;
+    for end in memchr::memchr_iter(b'\n', body.as_bytes()).chain([body.len()]) {
+        let text = &body[from..end];
+        from = end + 1;
         if text.starts_with("---") || text.starts_with("...") {
             return None; // a document marker or something that looks like one
         }
-        let indent = text.len() - text.trim_start_matches(' ').len();
+        let indent = text.bytes().take_while(|&b| b == b' ').count();
         let rest = &text[indent..];
         lines.push(Line {
             text,
             indent,
             blank: rest.is_empty() || rest.starts_with('#'),
-            ascii: rest.is_ascii(),
+            ascii: all_ascii || rest.is_ascii(),
         });
     }
     let mut s = Scanner { lines, i: 0 };
@@ -59,25 +61,31 @@ pub(crate) fn scan(doc: &str) -> Option<Node<'_>> {
 
 /// Whether `doc` holds only characters the scanner handles: no tab, no
 /// carriage return, no control character, nothing YAML forbids or could read
-/// as a line break or byte order mark.
-fn plain_text(doc: &str) -> bool {
-    let ascii_ok = doc
-        .bytes()
-        .all(|b| b >= 0x80 || (b >= 0x20 && b != 0x7f) || b == b'\n');
-    ascii_ok
-        && (doc.is_ascii()
-            || !doc.chars().any(|c| {
-                matches!(
-                    c,
-                    '\u{80}'
-                        ..='\u{9f}'
-                            | '\u{2028}'
-                            | '\u{2029}'
-                            | '\u{feff}'
-                            | '\u{fffe}'
-                            | '\u{ffff}'
-                )
-            }))
+/// as a line break or byte order mark. `Some(true)` when it is all ASCII.
+fn plain_text(doc: &str) -> Option<bool> {
+    // A block of bytes at a time, without stopping inside one, so that the
+    // compiler can check many bytes per instruction.
+    let mut high = 0u8;
+    for block in doc.as_bytes().chunks(64) {
+        let mut bad = false;
+        for &b in block {
+            bad |= (b < 0x20 && b != b'\n') | (b == 0x7f);
+            high |= b;
+        }
+        if bad {
+            return None;
+        }
+    }
+    if high < 0x80 {
+        return Some(true);
+    }
+    let forbidden = doc.chars().any(|c| {
+        matches!(
+            c,
+            '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
+    });
+    (!forbidden).then_some(false)
 }
 
 #[derive(Clone, Copy)]
@@ -182,7 +190,7 @@ impl<'a> Scanner<'a> {
             let KeyRead::Key(key, after) = read_key(text, col) else {
                 return None;
             };
-            if !keys.insert(&key) {
+            if !keys.insert(&entries, &key) {
                 return None; // the event parser reports it
             }
             self.i = li + 1;
@@ -472,7 +480,8 @@ fn read_key(text: &str, col: usize) -> KeyRead<'_> {
                 return KeyRead::NotKey;
             };
             let key = rest[..end].trim_end_matches(' ');
-            if key.contains(" #") {
+            let kb = key.as_bytes();
+            if (1..kb.len()).any(|i| kb[i] == b'#' && kb[i - 1] == b' ') {
                 return KeyRead::NotKey;
             }
             (Cow::Borrowed(key), end)
@@ -512,9 +521,13 @@ fn plain_value(rest: &str) -> Option<&str> {
     if starts_special(rest.as_bytes()[0], rest) {
         return None;
     }
-    let end = rest.find(" #").unwrap_or(rest.len());
+    let b = rest.as_bytes();
+    let end = (1..b.len())
+        .find(|&i| b[i] == b'#' && b[i - 1] == b' ')
+        .map_or(b.len(), |i| i - 1);
     let v = rest[..end].trim_end_matches(' ');
-    if v.contains(": ") || v.ends_with(':') {
+    let vb = v.as_bytes();
+    if vb.last() == Some(&b':') || (1..vb.len()).any(|i| vb[i] == b' ' && vb[i - 1] == b':') {
         return None;
     }
     Some(v)

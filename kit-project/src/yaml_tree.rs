@@ -112,36 +112,40 @@ enum Building<'a> {
     Seq(Vec<Node<'a>>, usize, usize),
 }
 
-/// The keys of one mapping: a short list while small (most Kubernetes
-/// mappings have a handful of keys), a set past [`Keys::SMALL`], so the
-/// duplicate check stays linear for any mapping.
+/// The duplicate-key check of one mapping: the entries already read are
+/// compared while few (most Kubernetes mappings have a handful of keys), a
+/// set takes over past [`Keys::SMALL`], so the check stays linear for any
+/// mapping.
 #[derive(Default)]
 pub(crate) struct Keys<'a> {
-    small: Vec<Cow<'a, str>>,
     large: Option<std::collections::HashSet<Cow<'a, str>>>,
 }
 
 impl<'a> Keys<'a> {
     const SMALL: usize = 16;
 
-    /// Adds `key`; false when it was there already. (A `Cow`, so a key
-    /// borrowed from the document is kept without a copy.)
+    /// Whether `key` is new to the mapping whose entries so far are
+    /// `entries` (aliases used as keys are never duplicates), remembering
+    /// it. (A `Cow`, so a key borrowed from the document is kept without a
+    /// copy.)
     #[allow(clippy::ptr_arg)]
-    pub fn insert(&mut self, key: &Cow<'a, str>) -> bool {
-        match &mut self.large {
-            Some(set) => set.insert(key.clone()),
-            None if self.small.contains(key) => false,
-            None if self.small.len() < Self::SMALL => {
-                self.small.push(key.clone());
-                true
-            }
-            None => {
-                let mut set: std::collections::HashSet<_> = self.small.drain(..).collect();
-                set.insert(key.clone());
-                self.large = Some(set);
-                true
-            }
+    pub fn insert(&mut self, entries: &[Entry<'a>], key: &Cow<'a, str>) -> bool {
+        if let Some(set) = &mut self.large {
+            return set.insert(key.clone());
         }
+        if entries.iter().any(|e| !e.alias && e.key == *key) {
+            return false;
+        }
+        if entries.len() >= Self::SMALL {
+            let mut set: std::collections::HashSet<_> = entries
+                .iter()
+                .filter(|e| !e.alias)
+                .map(|e| e.key.clone())
+                .collect();
+            set.insert(key.clone());
+            self.large = Some(set);
+        }
+        true
     }
 }
 
@@ -201,10 +205,12 @@ pub(crate) fn parse_events<'a>(doc: &'a str, mask: &Masker) -> Result<Node<'a>, 
                 None => None,
             },
             Event::Scalar(value, style, _, tag) => {
-                if let Some(Building::Map { key, keys, .. }) = stack.last_mut()
+                if let Some(Building::Map {
+                    key, keys, entries, ..
+                }) = stack.last_mut()
                     && key.is_none()
                 {
-                    if !keys.insert(&value) {
+                    if !keys.insert(entries, &value) {
                         return Err((line, format!("duplicate key '{}'", mask.show(&value))));
                     }
                     *key = Some((value, false, line, column));
