@@ -389,7 +389,20 @@ fn resolve_plain(s: &str) -> Scalar {
         | ".nan" | ".NaN" | ".NAN" => return Scalar::Float,
         _ => {}
     }
-    let t = s.replace('_', "");
+    // Numbers start with a digit or a dot, after a sign and underscores
+    // (ignored): most strings end here.
+    if !s
+        .bytes()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'.' | b'+' | b'-' | b'_'))
+    {
+        return Scalar::Str;
+    }
+    let t: std::borrow::Cow<'_, str> = if s.contains('_') {
+        s.replace('_', "").into()
+    } else {
+        s.into()
+    };
     let u = t.strip_prefix(['-', '+']).unwrap_or(&t);
     let all = |d: &str, f: fn(&u8) -> bool| !d.is_empty() && d.as_bytes().iter().all(f);
     if all(u, u8::is_ascii_digit)
@@ -428,6 +441,57 @@ fn describe(kind: &Kind<'_>, resolved: Scalar) -> &'static str {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// [`resolve_plain`] as first written: no shortcut.
+    fn resolve_plain_reference(s: &str) -> Scalar {
+        match s {
+            "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+            "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true"
+            | "True" | "TRUE" | "false" | "False" | "FALSE" | "on" | "On" | "ON" | "off"
+            | "Off" | "OFF" => return Scalar::Bool,
+            ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
+            | "-.INF" | ".nan" | ".NaN" | ".NAN" => return Scalar::Float,
+            _ => {}
+        }
+        let t = s.replace('_', "");
+        let u = t.strip_prefix(['-', '+']).unwrap_or(&t);
+        let all = |d: &str, f: fn(&u8) -> bool| !d.is_empty() && d.as_bytes().iter().all(f);
+        if all(u, u8::is_ascii_digit)
+            || u.strip_prefix("0x")
+                .is_some_and(|d| all(d, u8::is_ascii_hexdigit))
+            || u.strip_prefix("0o")
+                .is_some_and(|d| all(d, |c| (b'0'..=b'7').contains(c)))
+            || u.strip_prefix("0b")
+                .is_some_and(|d| all(d, |c| *c == b'0' || *c == b'1'))
+        {
+            return Scalar::Int;
+        }
+        match crate::yaml_input::decimal(u) {
+            Some(d) if d.dot || d.exp.is_some() => Scalar::Float,
+            _ => Scalar::Str,
+        }
+    }
+
+    #[test]
+    fn plain_scalars_resolve_as_without_the_shortcut() {
+        let alphabet = b"0179_+-.eExXoObBaAfFnNyYtT~ :";
+        let mut seed = 0x0DD5_CA1A_5EED_0001_u64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 7) as usize;
+            let s: String = (0..len)
+                .map(|i| alphabet[((seed >> (8 + 6 * i)) % alphabet.len() as u64) as usize] as char)
+                .collect();
+            assert_eq!(resolve_plain(&s), resolve_plain_reference(&s), "{s:?}");
+        }
+        for s in [
+            "yes", "No", "~", ".inf", "-.INF", "0x1F", "1_000", "_1", "+.5", "1e3", "1.", "x1",
+        ] {
+            assert_eq!(resolve_plain(s), resolve_plain_reference(s), "{s:?}");
+        }
+    }
 
     fn check(doc: &str) -> Result<(), String> {
         Schema::bundled(DEFAULT_VERSION)
