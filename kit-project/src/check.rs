@@ -151,6 +151,10 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
     split(text)
 }
 
+/// Bytes of spare capacity in each document's text, for kit's labels and
+/// annotations (a few lines).
+const INSERTION_ROOM: usize = 256;
+
 /// Splits a rendered template into documents at `---` lines, dropping
 /// documents that hold only blank lines and comments. Returns each
 /// document's first line number (1-based) and text.
@@ -186,7 +190,10 @@ fn split(text: &str) -> Vec<(usize, String)> {
             })
         })
         .map(|(n, d)| {
-            let mut owned = String::with_capacity(d.len() + 1);
+            // Room for the labels and annotations kit inserts, so that the
+            // insertion moves the text in place instead of copying it to a
+            // new buffer.
+            let mut owned = String::with_capacity(d.len() + 1 + INSERTION_ROOM);
             owned.push_str(d);
             if !owned.ends_with('\n') {
                 owned.push('\n');
@@ -242,8 +249,8 @@ fn recorded(path: &[String], last: Option<&str>) -> bool {
 /// What the event walk learned about one document.
 #[derive(Debug, Default, Clone)]
 struct Walk {
-    scalars: HashMap<Vec<String>, String>,
-    maps: HashMap<Vec<String>, MapInfo>,
+    scalars: HashMap<Vec<String>, String, foldhash::fast::RandomState>,
+    maps: HashMap<Vec<String>, MapInfo, foldhash::fast::RandomState>,
     null_or_scalar: Vec<Vec<String>>,
 }
 
@@ -479,7 +486,7 @@ fn insertion(
         }
         let (line, col) = m.first_key.ok_or_else(|| (1, format!("{what} is empty")))?;
         let Some(ls) = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .nth(line.saturating_sub(1))
         else {
             return Err((line, format!("cannot find the line of {what}")));
