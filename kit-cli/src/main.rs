@@ -124,8 +124,19 @@ fn exit_code(result: Result<u8, Failure>) -> ExitCode {
 /// Writes the whole result at once, only after everything succeeded. A
 /// closed pipe (`kit ... | head`) is not an error worth a message.
 pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    write_stdout_all([bytes])
+}
+
+/// [`write_stdout`] of several pieces, in order.
+pub(crate) fn write_stdout_all<'a>(
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    let written = pieces
+        .into_iter()
+        .try_for_each(|p| out.write_all(p))
+        .and_then(|()| out.flush());
+    match written {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::io("cannot write to standard output", e)),

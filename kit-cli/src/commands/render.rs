@@ -145,10 +145,9 @@ pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
         eprintln!("kit: wrote {n} files under {}", dir.display());
         return Ok(Vec::new());
     }
-    Ok(rendered
-        .streams()?
-        .into_iter()
-        .map(|s| s.text)
-        .collect::<String>()
-        .into_bytes())
+    // Every check has passed: the streams go out one after another (not
+    // gathered into one more copy of the output).
+    let streams = rendered.streams()?;
+    crate::write_stdout_all(streams.iter().map(|s| s.text.as_bytes()))?;
+    Ok(Vec::new())
 }
