@@ -117,6 +117,7 @@ impl<'v> Data<'v> {
         }
     }
 
+    #[inline]
     pub fn scalar(self) -> Scalar<'v> {
         match self {
             Data::Kit(v) => match v {
