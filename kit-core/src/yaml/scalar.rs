@@ -64,9 +64,6 @@ pub fn is_plain_string(s: &str, flow: bool) -> bool {
     plain_safe(s, flow) && !may_resolve_to_non_string(s)
 }
 
-// Closures, not the classifier functions themselves: a function item passed
-// as `impl Fn` is called through a shim that is not inlined.
-#[allow(clippy::redundant_closure)]
 fn plain_safe(s: &str, flow: bool) -> bool {
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
@@ -84,9 +81,9 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     // words, without a loop.
     if b.len() <= 16 {
         let clean = if flow {
-            short_marks(b, |v| special_in_flow(v)) == 0
+            short_marks::<InFlow>(b) == 0
         } else {
-            short_marks(b, |v| special_in_block(v)) == 0
+            short_marks::<InBlock>(b) == 0
         };
         if clean {
             return true;
@@ -96,9 +93,9 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     loop {
         // Two calls, so that each classifier is inlined into its own loop.
         i = if flow {
-            find_special(b, i, |v| special_in_flow(v))
+            find_special::<InFlow>(b, i)
         } else {
-            find_special(b, i, |v| special_in_block(v))
+            find_special::<InBlock>(b, i)
         };
         if i == b.len() {
             return true;
@@ -180,23 +177,49 @@ fn del_or_non_ascii(v: u64) -> u64 {
     (((v & LOWS) + ONES) | v) & HIGHS
 }
 
-/// Bytes a plain scalar in block context must look at twice: controls,
-/// DEL, non-ASCII, `:` and `#`.
-#[inline(always)]
-fn special_in_block(v: u64) -> u64 {
-    below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b':') | eq_bytes(v, b'#')
+/// Which bytes of a word need a second look: the high bit of each. A type
+/// per classifier (not a closure), so that each scan is compiled with its
+/// classifier inlined.
+trait Special {
+    fn marks(v: u64) -> u64;
 }
 
-/// As [`special_in_block`], plus the flow indicators and `?`.
-#[inline(always)]
-fn special_in_flow(v: u64) -> u64 {
-    special_in_block(v)
-        | eq_bytes(v, b',')
-        | eq_bytes(v, b'[')
-        | eq_bytes(v, b']')
-        | eq_bytes(v, b'{')
-        | eq_bytes(v, b'}')
-        | eq_bytes(v, b'?')
+/// Bytes a plain scalar in block context must look at twice: controls,
+/// DEL, non-ASCII, `:` and `#`.
+struct InBlock;
+
+impl Special for InBlock {
+    #[inline(always)]
+    fn marks(v: u64) -> u64 {
+        below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b':') | eq_bytes(v, b'#')
+    }
+}
+
+/// As [`InBlock`], plus the flow indicators and `?`.
+struct InFlow;
+
+impl Special for InFlow {
+    #[inline(always)]
+    fn marks(v: u64) -> u64 {
+        InBlock::marks(v)
+            | eq_bytes(v, b',')
+            | eq_bytes(v, b'[')
+            | eq_bytes(v, b']')
+            | eq_bytes(v, b'{')
+            | eq_bytes(v, b'}')
+            | eq_bytes(v, b'?')
+    }
+}
+
+/// Bytes a double-quoted scalar writes otherwise: controls, DEL,
+/// non-ASCII, `"` and `\`.
+struct InDoubleQuotes;
+
+impl Special for InDoubleQuotes {
+    #[inline(always)]
+    fn marks(v: u64) -> u64 {
+        below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b'"') | eq_bytes(v, b'\\')
+    }
 }
 
 /// The 1 to 7 bytes of `b` as the low bytes of a word (the rest zero),
@@ -218,13 +241,13 @@ fn load_short(b: &[u8]) -> u64 {
 /// The marks of `special` over the 1 to 16 bytes of `b` (zero when none
 /// needs a second look): two overlapping words, or one for fewer than 8.
 #[inline(always)]
-fn short_marks(b: &[u8], special: impl Fn(u64) -> u64) -> u64 {
+fn short_marks<S: Special>(b: &[u8]) -> u64 {
     let n = b.len();
     if n >= 8 {
         let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
-        special(word(&b[..8])) | special(word(&b[n - 8..]))
+        S::marks(word(&b[..8])) | S::marks(word(&b[n - 8..]))
     } else {
-        special(load_short(b)) & ((1u64 << (8 * n)) - 1)
+        S::marks(load_short(b)) & ((1u64 << (8 * n)) - 1)
     }
 }
 
@@ -233,17 +256,17 @@ fn short_marks(b: &[u8], special: impl Fn(u64) -> u64) -> u64 {
 /// time; the last word of a string of eight bytes or more overlaps the one
 /// before, the marks past the end of a shorter string are masked off.
 #[inline(always)]
-fn find_special(b: &[u8], mut i: usize, special: impl Fn(u64) -> u64) -> usize {
+fn find_special<S: Special>(b: &[u8], mut i: usize) -> usize {
     let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
     while i < b.len() {
         let marks = if i + 8 <= b.len() {
-            special(word(&b[i..i + 8]))
+            S::marks(word(&b[i..i + 8]))
         } else if b.len() >= 8 {
             let start = b.len() - 8;
-            special(word(&b[start..])) >> (8 * (i - start))
+            S::marks(word(&b[start..])) >> (8 * (i - start))
         } else {
             let rest = &b[i..];
-            special(load_short(rest)) & ((1u64 << (8 * rest.len())) - 1)
+            S::marks(load_short(rest)) & ((1u64 << (8 * rest.len())) - 1)
         };
         if marks != 0 {
             return i + (marks.trailing_zeros() / 8) as usize;
@@ -386,9 +409,8 @@ pub fn write_double_quoted(out: &mut String, s: &str) {
     let mut i = 0;
     // Printable ASCII other than `"` and `\` is written as it is: jump from
     // one other byte to the next.
-    let special = |v| below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b'"') | eq_bytes(v, b'\\');
     loop {
-        i = find_special(bytes, i, special);
+        i = find_special::<InDoubleQuotes>(bytes, i);
         if i == bytes.len() {
             break;
         }
