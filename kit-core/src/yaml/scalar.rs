@@ -354,32 +354,19 @@ fn may_resolve_to_non_string(s: &str) -> bool {
         Some(&c) if !MAY_START_NON_STRING[c as usize] => return false,
         Some(_) => {}
     }
-    if s.len() <= 6 {
-        let mut buf = [0u8; 6];
-        let lower = &mut buf[..s.len()];
-        lower.copy_from_slice(s.as_bytes());
-        lower.make_ascii_lowercase();
-        if matches!(
-            &*lower,
-            b"" | b"~"
-                | b"null"
-                | b"true"
-                | b"false"
-                | b"yes"
-                | b"no"
-                | b"on"
-                | b"off"
-                | b"y"
-                | b"n"
-                | b"<<"
-                | b"="
-                | b".inf"
-                | b"+.inf"
-                | b"-.inf"
-                | b".nan"
-        ) {
-            return true;
-        }
+    // Null, booleans (YAML 1.1's too), `<<`, `=`, infinity and NaN, in any
+    // case, by length.
+    const WORDS: [&[&str]; 5] = [
+        &["~", "y", "n", "="],
+        &["no", "on", "<<"],
+        &["yes", "off"],
+        &["null", "true", ".inf", ".nan"],
+        &["false", "+.inf", "-.inf"],
+    ];
+    if let Some(words) = WORDS.get(s.len() - 1)
+        && words.iter().any(|w| w.eq_ignore_ascii_case(s))
+    {
+        return true;
     }
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
     let b = body.as_bytes();
