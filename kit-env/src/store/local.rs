@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{BoxFuture, Counters, Encryption, SecretStore, Stats};
 use crate::MAX_VALUE_BYTES;
@@ -30,6 +30,10 @@ use crate::error::Error;
 /// before it stops with an error: far beyond the layout's four levels, and a
 /// bound on link loops.
 const MAX_DEPTH: usize = 16;
+
+/// Folders resolved so far: the path as given (its bytes: hashing a
+/// `Path` walks its components) to the path with links resolved.
+type Folders = Mutex<HashMap<std::ffi::OsString, Arc<Path>>>;
 
 /// A store in a directory.
 #[derive(Debug)]
@@ -41,7 +45,7 @@ pub struct LocalStore {
     real_root: OnceLock<PathBuf>,
     /// Folders already found inside the directory (by their path as given),
     /// so each is resolved once per run, not once per file.
-    checked_dirs: Mutex<HashMap<PathBuf, PathBuf>>,
+    checked_dirs: Folders,
 }
 
 impl LocalStore {
@@ -77,15 +81,15 @@ impl LocalStore {
     }
 
     /// The directory, with links resolved.
-    fn real_root(&self) -> Result<PathBuf, Error> {
+    fn real_root(&self) -> Result<&Path, Error> {
         if let Some(r) = self.real_root.get() {
-            return Ok(r.clone());
+            return Ok(r);
         }
         let real = self.root.canonicalize().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => self.missing_dir(),
             _ => io(&self.root, e),
         })?;
-        Ok(self.real_root.get_or_init(|| real).clone())
+        Ok(self.real_root.get_or_init(|| real))
     }
 }
 
@@ -173,34 +177,34 @@ fn real_folder(
     given_root: &Path,
     root: &Path,
     dir: &Path,
-    dirs: &Mutex<HashMap<PathBuf, PathBuf>>,
-) -> Result<PathBuf, Error> {
-    if dir == given_root {
-        return Ok(root.to_owned());
-    }
+    dirs: &Folders,
+) -> Result<Arc<Path>, Error> {
     let known = dirs
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(dir)
+        .get(dir.as_os_str())
         .cloned();
     if let Some(p) = known {
         return Ok(p);
+    }
+    if dir == given_root {
+        return Ok(root.into());
     }
     let real = match (dir.parent(), dir.file_name()) {
         (Some(parent), Some(name)) if parent.starts_with(given_root) => {
             let real_parent = real_folder(given_root, root, parent, dirs)?;
             let meta = std::fs::symlink_metadata(dir).map_err(|e| io(dir, e))?;
             if meta.file_type().is_symlink() {
-                inside(root, dir)?
+                inside(root, dir)?.into()
             } else {
-                real_parent.join(name)
+                real_parent.join(name).into()
             }
         }
-        _ => inside(root, dir)?,
+        _ => inside(root, dir)?.into(),
     };
     dirs.lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(dir.to_owned(), real.clone());
+        .insert(dir.as_os_str().to_owned(), Arc::clone(&real));
     Ok(real)
 }
 
@@ -227,7 +231,7 @@ fn read_checked(
     root: &Path,
     path: &Path,
     key: &str,
-    dirs: &Mutex<HashMap<PathBuf, PathBuf>>,
+    dirs: &Folders,
 ) -> Result<Option<Vec<u8>>, Error> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return Ok(None);
@@ -340,8 +344,8 @@ impl SecretStore for LocalStore {
                 p => self.path(p)?,
             };
             let mut keys = Vec::new();
-            match real_folder(&self.root, &root, &dir, &self.checked_dirs) {
-                Ok(_) => walk(&root, &dir, prefix, 0, &mut keys)?,
+            match real_folder(&self.root, root, &dir, &self.checked_dirs) {
+                Ok(_) => walk(root, &dir, prefix, 0, &mut keys)?,
                 Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
@@ -367,7 +371,7 @@ impl SecretStore for LocalStore {
                 Err(_) if !self.root.exists() => return Err(not_found()),
                 Err(e) => return Err(e),
             };
-            read_checked(&self.root, &root, &path, key, &self.checked_dirs)?.ok_or_else(not_found)
+            read_checked(&self.root, root, &path, key, &self.checked_dirs)?.ok_or_else(not_found)
         })
     }
 
@@ -386,7 +390,7 @@ impl SecretStore for LocalStore {
             create_private_dirs(&parent).map_err(|e| io(&parent, e))?;
             // A linked layer directory must not carry the write elsewhere.
             let root = self.real_root()?;
-            inside(&root, &parent)?;
+            inside(root, &parent)?;
             if let Ok(m) = std::fs::symlink_metadata(&path)
                 && !m.is_file()
             {
