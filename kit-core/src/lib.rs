@@ -39,6 +39,7 @@ mod parse;
 mod render;
 mod suggest;
 pub mod value;
+mod word_scan;
 #[cfg(test)]
 mod xorshift;
 pub mod yaml;

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::position::{FragmentPos, YamlPosition};
+use crate::word_scan::{Special, below, del_or_non_ascii, eq_bytes, find_special, short_marks};
 
 /// Why a value was refused. Never contains the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,37 +154,6 @@ fn first_bytes_plain(b: &[u8], flow: bool) -> bool {
     }
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const LOWS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `v` that equals `byte` (exact: no false
-/// positives from borrows between bytes).
-#[inline(always)]
-fn eq_bytes(v: u64, byte: u8) -> u64 {
-    let x = v ^ (ONES * byte as u64);
-    !(((x & LOWS) + LOWS) | x) & HIGHS
-}
-
-/// The high bit of each byte of `v` below `n` (`n <= 0x80`).
-#[inline(always)]
-fn below(v: u64, n: u8) -> u64 {
-    !(((v & LOWS) + ONES * (0x80 - n as u64)) | v) & HIGHS
-}
-
-/// The high bit of each byte of `v` that is DEL or not ASCII.
-#[inline(always)]
-fn del_or_non_ascii(v: u64) -> u64 {
-    (((v & LOWS) + ONES) | v) & HIGHS
-}
-
-/// Which bytes of a word need a second look: the high bit of each. A type
-/// per classifier (not a closure), so that each scan is compiled with its
-/// classifier inlined.
-trait Special {
-    fn marks(v: u64) -> u64;
-}
-
 /// Bytes a plain scalar in block context must look at twice: controls,
 /// DEL, non-ASCII, `:` and `#`.
 struct InBlock;
@@ -220,60 +190,6 @@ impl Special for InDoubleQuotes {
     fn marks(v: u64) -> u64 {
         below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b'"') | eq_bytes(v, b'\\')
     }
-}
-
-/// The 1 to 7 bytes of `b` as the low bytes of a word (the rest zero),
-/// without a variable-length copy: two overlapping loads.
-#[inline(always)]
-fn load_short(b: &[u8]) -> u64 {
-    let n = b.len();
-    if n >= 4 {
-        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
-        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
-        lo | hi << (8 * (n - 4))
-    } else if n > 0 {
-        b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
-    } else {
-        0
-    }
-}
-
-/// The marks of `special` over the 1 to 16 bytes of `b` (zero when none
-/// needs a second look): two overlapping words, or one for fewer than 8.
-#[inline(always)]
-fn short_marks<S: Special>(b: &[u8]) -> u64 {
-    let n = b.len();
-    if n >= 8 {
-        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
-        S::marks(word(&b[..8])) | S::marks(word(&b[n - 8..]))
-    } else {
-        S::marks(load_short(b)) & ((1u64 << (8 * n)) - 1)
-    }
-}
-
-/// The index of the first byte at or after `i` that `special` marks (the
-/// high bit of its byte in the word), or `b.len()`. Reads eight bytes at a
-/// time; the last word of a string of eight bytes or more overlaps the one
-/// before, the marks past the end of a shorter string are masked off.
-#[inline(always)]
-fn find_special<S: Special>(b: &[u8], mut i: usize) -> usize {
-    let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
-    while i < b.len() {
-        let marks = if i + 8 <= b.len() {
-            S::marks(word(&b[i..i + 8]))
-        } else if b.len() >= 8 {
-            let start = b.len() - 8;
-            S::marks(word(&b[start..])) >> (8 * (i - start))
-        } else {
-            let rest = &b[i..];
-            S::marks(load_short(rest)) & ((1u64 << (8 * rest.len())) - 1)
-        };
-        if marks != 0 {
-            return i + (marks.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    b.len()
 }
 
 /// Checks the character at byte `i`; the index of the next one, or `None`
