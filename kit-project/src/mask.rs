@@ -35,11 +35,10 @@ pub struct Masker {
 impl Masker {
     /// A masker for these secret values (empty values are ignored).
     pub fn new<S: Into<Arc<str>>>(values: impl IntoIterator<Item = S>) -> Self {
-        let values: HashSet<Arc<str>> = values
-            .into_iter()
-            .map(Into::into)
-            .filter(|v| !v.is_empty())
-            .collect();
+        let values = values.into_iter();
+        let mut set = HashSet::with_capacity(values.size_hint().0);
+        set.extend(values.map(Into::into).filter(|v: &Arc<str>| !v.is_empty()));
+        let values: HashSet<Arc<str>> = set;
         let long = values
             .iter()
             .filter(|v| v.chars().count() >= MIN_CONTAINED)
