@@ -5,67 +5,9 @@
 //! Run with `cargo bench -p kit-benches --bench render`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kit_benches::fixture;
+use kit_benches::{Deployment, fixture};
 use kit_core::{Engine, Escape, Value};
-use ramhorns::Content;
-use serde::Deserialize;
 use std::hint::black_box;
-
-#[derive(Content, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Deployment {
-    name: String,
-    namespace: String,
-    instance: String,
-    version: String,
-    component: String,
-    #[ramhorns(rename = "partOf")]
-    part_of: String,
-    environment: String,
-    cluster: String,
-    owner: String,
-    replicas: u32,
-    checksum: String,
-    #[ramhorns(rename = "serviceAccount")]
-    service_account: String,
-    containers: Vec<Container>,
-    #[ramhorns(rename = "hasNodeSelector")]
-    has_node_selector: bool,
-    pool: String,
-}
-
-#[derive(Content, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Container {
-    name: String,
-    image: String,
-    args: Vec<Arg>,
-    port: u16,
-    env: Vec<EnvVar>,
-    #[ramhorns(rename = "cpuRequest")]
-    cpu_request: String,
-    #[ramhorns(rename = "memoryRequest")]
-    memory_request: String,
-    #[ramhorns(rename = "cpuLimit")]
-    cpu_limit: String,
-    #[ramhorns(rename = "memoryLimit")]
-    memory_limit: String,
-    #[ramhorns(rename = "readinessPath")]
-    readiness_path: String,
-    #[ramhorns(rename = "livenessPath")]
-    liveness_path: String,
-}
-
-#[derive(Content, Deserialize)]
-struct Arg {
-    arg: String,
-}
-
-#[derive(Content, Deserialize)]
-struct EnvVar {
-    name: String,
-    value: String,
-}
 
 fn bench(c: &mut Criterion) {
     let source = fixture("deployment.mustache");
