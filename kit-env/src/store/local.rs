@@ -35,6 +35,16 @@ const MAX_DEPTH: usize = 16;
 /// `Path` walks its components) to the path with links resolved.
 type Folders = Mutex<HashMap<std::ffi::OsString, Arc<Path>>>;
 
+/// The folder read last, open (unix): the files of a folder are read one
+/// after another, each opened relative to it instead of walking the whole
+/// path again. One folder only, so a run holds one descriptor however many
+/// folders it reads. Like the resolved folders, it is kept for the
+/// store's life (one run).
+#[cfg(unix)]
+type LastFolder = Mutex<Option<(Arc<Path>, Arc<std::os::fd::OwnedFd>)>>;
+#[cfg(not(unix))]
+type LastFolder = ();
+
 /// A store in a directory.
 #[derive(Debug)]
 pub struct LocalStore {
@@ -46,6 +56,7 @@ pub struct LocalStore {
     /// Folders already found inside the directory (by their path as given),
     /// so each is resolved once per run, not once per file.
     checked_dirs: Folders,
+    last_folder: LastFolder,
 }
 
 impl LocalStore {
@@ -58,6 +69,7 @@ impl LocalStore {
             counters: Counters::default(),
             real_root: OnceLock::new(),
             checked_dirs: Mutex::default(),
+            last_folder: Default::default(),
         }
     }
 
@@ -222,9 +234,54 @@ fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
     opts.open(path)
 }
 
+/// Opens `name` in the resolved `folder` as [`open_no_follow`] does:
+/// relative to the folder's descriptor, kept in `last` while the next file
+/// is in the same folder.
+#[cfg(unix)]
+fn open_in(
+    folder: &Arc<Path>,
+    name: &std::ffi::OsStr,
+    last: &LastFolder,
+) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let dir = {
+        let mut slot = last.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some((f, fd)) if Arc::ptr_eq(f, folder) || **f == **folder => Arc::clone(fd),
+            _ => {
+                // Only a handle to the folder (no read permission needed)
+                // where the system has one.
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                let how = OFlags::PATH;
+                #[cfg(not(any(target_os = "linux", target_os = "android")))]
+                let how = OFlags::RDONLY;
+                let fd = Arc::new(rustix::fs::open(
+                    &**folder,
+                    how | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?);
+                *slot = Some((Arc::clone(folder), Arc::clone(&fd)));
+                fd
+            }
+        }
+    };
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    Ok(rustix::fs::openat(&*dir, name, flags, Mode::empty())?.into())
+}
+
+#[cfg(not(unix))]
+fn open_in(
+    folder: &Arc<Path>,
+    name: &std::ffi::OsStr,
+    _: &LastFolder,
+) -> std::io::Result<std::fs::File> {
+    open_no_follow(&folder.join(name))
+}
+
 /// Reads the regular file `path` inside `root`, at most
-/// [`MAX_VALUE_BYTES`]: one `open` (its folder resolved once per store, the
-/// file itself only when it is a link), one `fstat` on what was opened.
+/// [`MAX_VALUE_BYTES`]: one `open` (relative to its folder, which is
+/// resolved once per store; the file itself resolved only when it is a
+/// link), one `fstat` on what was opened.
 /// `Ok(None)` when there is no such file.
 fn read_checked(
     given_root: &Path,
@@ -232,6 +289,7 @@ fn read_checked(
     path: &Path,
     key: &str,
     dirs: &Folders,
+    last: &LastFolder,
 ) -> Result<Option<Vec<u8>>, Error> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return Ok(None);
@@ -243,7 +301,7 @@ fn read_checked(
         }
         Err(e) => return Err(e),
     };
-    let mut file = match open_no_follow(&folder.join(name)) {
+    let mut file = match open_in(&folder, name, last) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         // A link (ELOOP under O_NOFOLLOW): follow it only to a file inside.
@@ -371,7 +429,15 @@ impl SecretStore for LocalStore {
                 Err(_) if !self.root.exists() => return Err(not_found()),
                 Err(e) => return Err(e),
             };
-            read_checked(&self.root, root, &path, key, &self.checked_dirs)?.ok_or_else(not_found)
+            read_checked(
+                &self.root,
+                root,
+                &path,
+                key,
+                &self.checked_dirs,
+                &self.last_folder,
+            )?
+            .ok_or_else(not_found)
         })
     }
 
