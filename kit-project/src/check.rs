@@ -347,7 +347,7 @@ pub fn check_documents(
         let namespace = w.scalars.get(&path(&["metadata", "namespace"])).cloned();
         let mut text = text;
         if let (Some(entry), Some(tp)) = (annotation, pod_template_path(&kind)) {
-            text = annotate(&text, &w, tp, &[entry]).map_err(|(l, m)| err(l, m))?;
+            annotate(&mut text, &w, tp, &[entry]).map_err(|(l, m)| err(l, m))?;
         }
         out.push(Document {
             origin: origin.into(),
@@ -424,20 +424,21 @@ pub(crate) fn label_and_annotate(
 }
 
 /// Inserts `key: value` entries into the annotations of the pod template at
-/// `tp`.
+/// `tp`, in place (as [`label_and_annotate`] does).
 fn annotate(
-    text: &str,
+    text: &mut String,
     w: &Walk,
     tp: &[&str],
     entries: &[(&str, &str)],
-) -> Result<String, (usize, String)> {
+) -> Result<(), (usize, String)> {
     let full: Vec<&str> = tp
         .iter()
         .copied()
         .chain(["metadata", "annotations"])
         .collect();
     let (at, ins) = insertion(text, w, &full, tp.len(), entries, "rollouts")?;
-    Ok(format!("{}{ins}{}", &text[..at], &text[at..]))
+    text.insert_str(at, &ins);
+    Ok(())
 }
 
 /// Where and what to insert so that the mapping at `target` holds

@@ -35,10 +35,9 @@ pub struct Masker {
 impl Masker {
     /// A masker for these secret values (empty values are ignored).
     pub fn new<S: Into<Arc<str>>>(values: impl IntoIterator<Item = S>) -> Self {
-        let values = values.into_iter();
-        let mut set = HashSet::with_capacity(values.size_hint().0);
-        set.extend(values.map(Into::into).filter(|v: &Arc<str>| !v.is_empty()));
-        let values: HashSet<Arc<str>> = set;
+        let given = values.into_iter();
+        let mut values: HashSet<Arc<str>> = HashSet::with_capacity(given.size_hint().0);
+        values.extend(given.map(Into::into).filter(|v: &Arc<str>| !v.is_empty()));
         let long = values
             .iter()
             .filter(|v| v.chars().count() >= MIN_CONTAINED)
