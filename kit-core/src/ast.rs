@@ -1,8 +1,11 @@
 //! The compiled form of a template: a tree of nodes with byte offsets into
 //! the template source (for error locations).
 
+use std::borrow::Borrow;
+use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::data::Hint;
 use crate::yaml::YamlPosition;
 
 /// A template's name and text, shared by everything compiled from it.
@@ -17,7 +20,36 @@ pub(crate) struct Source {
 pub(crate) struct Name {
     pub dotted: Box<str>,
     /// Empty for the implicit iterator `.`.
-    pub parts: Box<[Box<str>]>,
+    pub parts: Box<[Key]>,
+}
+
+/// One part of a dotted name, with where it was found last time.
+#[derive(Debug, Clone)]
+pub(crate) struct Key {
+    pub text: Box<str>,
+    pub hint: Hint,
+}
+
+impl Key {
+    pub fn new(text: &str) -> Key {
+        Key {
+            text: text.into(),
+            hint: Hint::default(),
+        }
+    }
+}
+
+impl Deref for Key {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        &self.text
+    }
 }
 
 /// How an interpolation is escaped, decided when the template is compiled.

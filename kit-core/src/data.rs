@@ -2,7 +2,24 @@
 //! or a borrowed `serde_json::Value`, so JSON data renders without being
 //! converted first.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use crate::value::{Lambda, Value};
+
+/// Where in its map a name's key was found last time: the entry tried
+/// first on the next lookup. A template's data usually has the same shape
+/// from one render to the next and from one list item to the next, so the
+/// guess is mostly right; a wrong one costs one key comparison and is
+/// replaced. Atomic (relaxed: it is only a guess, checked on every use) so
+/// that templates render on many threads at once.
+#[derive(Debug, Default)]
+pub(crate) struct Hint(AtomicU32);
+
+impl Clone for Hint {
+    fn clone(&self) -> Hint {
+        Hint(AtomicU32::new(self.0.load(Ordering::Relaxed)))
+    }
+}
 
 /// One node of the data.
 #[derive(Clone, Copy)]
@@ -71,21 +88,53 @@ fn same_key(a: &str, b: &str) -> bool {
 }
 
 impl<'v> Data<'v> {
-    /// Looks a key up. Small maps (most of a manifest's data) are scanned,
-    /// which beats hashing the key.
+    /// Looks a key up.
     pub fn get(self, key: &str) -> Option<Data<'v>> {
+        self.find(key).map(|(_, v)| v)
+    }
+
+    /// Looks a key up, trying the entry `hint` names first and moving the
+    /// hint to where the key was found.
+    #[inline]
+    pub fn get_hinted(self, key: &str, hint: &Hint) -> Option<Data<'v>> {
+        let at = hint.0.load(Ordering::Relaxed) as usize;
+        let guess = match self {
+            Data::Kit(Value::Map(m)) => m.get_index(at).map(|(k, v)| (k, Data::Kit(v))),
+            Data::Json(serde_json::Value::Object(m)) => {
+                m.iter().nth(at).map(|(k, v)| (k, Data::Json(v)))
+            }
+            _ => return None,
+        };
+        if let Some((k, v)) = guess
+            && same_key(k, key)
+        {
+            return Some(v);
+        }
+        let (i, v) = self.find(key)?;
+        if let Some(i) = i.and_then(|i| u32::try_from(i).ok()) {
+            hint.0.store(i, Ordering::Relaxed);
+        }
+        Some(v)
+    }
+
+    /// Looks a key up: the value and, when known, its index. Small maps
+    /// (most of a manifest's data) are scanned, which beats hashing the key.
+    fn find(self, key: &str) -> Option<(Option<usize>, Data<'v>)> {
         const SCAN: usize = 16;
         match self {
             Data::Kit(Value::Map(m)) if m.len() <= SCAN => m
                 .iter()
-                .find(|(k, _)| same_key(k, key))
-                .map(|(_, v)| Data::Kit(v)),
-            Data::Kit(Value::Map(m)) => m.get(key).map(Data::Kit),
+                .position(|(k, _)| same_key(k, key))
+                .map(|i| (Some(i), Data::Kit(&m[i]))),
+            Data::Kit(Value::Map(m)) => m.get_full(key).map(|(i, _, v)| (Some(i), Data::Kit(v))),
             Data::Json(serde_json::Value::Object(m)) if m.len() <= SCAN => m
                 .iter()
-                .find(|(k, _)| same_key(k, key))
-                .map(|(_, v)| Data::Json(v)),
-            Data::Json(serde_json::Value::Object(m)) => m.get(key).map(Data::Json),
+                .enumerate()
+                .find(|(_, (k, _))| same_key(k, key))
+                .map(|(i, (_, v))| (Some(i), Data::Json(v))),
+            // No index from serde_json's map: large JSON maps are hashed
+            // every time.
+            Data::Json(serde_json::Value::Object(m)) => m.get(key).map(|v| (None, Data::Json(v))),
             _ => None,
         }
     }

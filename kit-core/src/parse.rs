@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::Escape;
-use crate::ast::{Block, Name, Node, Parent, PartialRef, Section, Source, VarEscape};
+use crate::ast::{Block, Key, Name, Node, Parent, PartialRef, Section, Source, VarEscape};
 use crate::error::{Error, Location, SyntaxErrorKind};
 use crate::yaml::position::Scanner;
 
@@ -268,7 +268,7 @@ fn parse_name(s: &str) -> Option<Name> {
             parts: Box::new([]),
         });
     }
-    let parts: Vec<Box<str>> = s.split('.').map(Box::from).collect();
+    let parts: Vec<Key> = s.split('.').map(Key::new).collect();
     if parts.iter().any(|p| p.is_empty()) {
         return None;
     }

@@ -62,9 +62,12 @@ fn resolve<'v>(stack: &[Data<'v>], name: &Name) -> Option<Data<'v>> {
     let Some((first, rest)) = name.parts.split_first() else {
         return stack.last().copied();
     };
-    let mut v = stack.iter().rev().find_map(|v| v.get(first))?;
+    let mut v = stack
+        .iter()
+        .rev()
+        .find_map(|v| v.get_hinted(&first.text, &first.hint))?;
     for p in rest {
-        v = v.get(p)?;
+        v = v.get_hinted(&p.text, &p.hint)?;
     }
     Some(v)
 }

@@ -82,11 +82,12 @@ pub(crate) fn suggest(stack: &[Data<'_>], name: &Name) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ast::Key;
 
     fn name(s: &str) -> Name {
         Name {
             dotted: s.into(),
-            parts: s.split('.').map(Box::from).collect(),
+            parts: s.split('.').map(Key::new).collect(),
         }
     }
 
