@@ -20,7 +20,7 @@ pub(crate) fn mostly_a(seed: u64, alphabet: &str, count: usize) -> Vec<String> {
     let mut next = xorshift(seed);
     (0..count)
         .map(|_| {
-            let len = (next() % 24) as usize;
+            let len = (next() % 48) as usize;
             (0..len)
                 .map(|_| {
                     let r = next();

@@ -62,8 +62,40 @@ fn describe(c: char) -> String {
 /// ```
 #[inline]
 pub fn is_plain_string(s: &str, flow: bool) -> bool {
+    // Most values are short and start with a letter: decided here in a few
+    // steps without a branch between them, the rest out of line.
+    let b = s.as_bytes();
+    let n = b.len();
+    if (1..=16).contains(&n) {
+        let marks = if flow {
+            short_marks::<InFlow>(b)
+        } else {
+            short_marks::<InBlock>(b)
+        };
+        if (marks == 0) & PLAIN_START[b[0] as usize] & (b[n - 1] != b' ') {
+            return true;
+        }
+    }
+    plain_by_the_rules(s, flow)
+}
+
+/// [`is_plain_string`] for the strings its shortcut does not decide.
+#[inline(never)]
+fn plain_by_the_rules(s: &str, flow: bool) -> bool {
     plain_safe(s, flow) && !may_resolve_to_non_string(s)
 }
+
+/// First bytes that start neither an indicator nor anything that could
+/// read as a non-string (`-`, digits, `y`, `~`...).
+static PLAIN_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = matches!(FIRST_BYTE[i], First::Ordinary) && !MAY_START_NON_STRING[i];
+        i += 1;
+    }
+    t
+};
 
 fn plain_safe(s: &str, flow: bool) -> bool {
     let b = s.as_bytes();
@@ -716,6 +748,28 @@ mod tests {
             }
         }
         true
+    }
+
+    #[test]
+    fn the_plain_shortcut_agrees_with_the_rules() {
+        let alphabet = "ab19 :#,[]{}-.?\t\u{7f}\u{85}é\u{2028}\u{feff}\u{1}zy~!";
+        let mut cases = mostly_a(0x2545_F491_4F6C_DD1D, alphabet, 50_000);
+        // Every one- and two-byte ASCII string.
+        for a in 0..128u8 {
+            cases.push((a as char).to_string());
+            for b in 0..128u8 {
+                cases.push([a as char, b as char].iter().collect());
+            }
+        }
+        for s in cases {
+            for flow in [false, true] {
+                assert_eq!(
+                    is_plain_string(&s, flow),
+                    plain_by_the_rules(&s, flow),
+                    "{s:?} flow={flow}"
+                );
+            }
+        }
     }
 
     #[test]
