@@ -63,20 +63,32 @@ fn describe(c: char) -> String {
 #[inline]
 pub fn is_plain_string(s: &str, flow: bool) -> bool {
     // Most values are short and start with a letter: decided here in a few
-    // steps without a branch between them, the rest out of line.
+    // steps, the rest out of line.
     let b = s.as_bytes();
     let n = b.len();
-    if (1..=16).contains(&n) {
+    if (1..=32).contains(&n) {
         let marks = if flow {
-            short_marks::<InFlow>(b)
+            marks_up_to_32::<InFlow>(b)
         } else {
-            short_marks::<InBlock>(b)
+            marks_up_to_32::<InBlock>(b)
         };
         if (marks == 0) & PLAIN_START[b[0] as usize] & (b[n - 1] != b' ') {
             return true;
         }
     }
     plain_by_the_rules(s, flow)
+}
+
+/// The marks of `S` over the 1 to 32 bytes of `b`: up to four words, the
+/// last ones overlapping.
+#[inline(always)]
+fn marks_up_to_32<S: Special>(b: &[u8]) -> u64 {
+    let n = b.len();
+    if n <= 16 {
+        short_marks::<S>(b)
+    } else {
+        short_marks::<S>(&b[..16]) | short_marks::<S>(&b[n - 16..])
+    }
 }
 
 /// [`is_plain_string`] for the strings its shortcut does not decide.
