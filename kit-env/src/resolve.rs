@@ -1,7 +1,7 @@
 //! From targets to variables: list the layers, pick the winner of each name,
 //! fetch only the winners, each object once per run.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -44,14 +44,21 @@ pub struct Resolution {
 
 type Cell<T> = Arc<OnceCell<T>>;
 
+/// The hasher of the run's maps of object names (foldhash: seeded per
+/// process, several times faster than SipHash on keys this long).
+type Fast = foldhash::fast::RandomState;
+
+/// A run's cache: one cell per object or folder name, filled once.
+type Cache<T> = Mutex<HashMap<String, Cell<T>, Fast>>;
+
 struct Inner {
     store: Arc<dyn SecretStore>,
     layout: Layout,
     permits: Semaphore,
     trim: bool,
     allowed: BTreeSet<String>,
-    lists: Mutex<HashMap<String, Cell<Arc<Vec<String>>>>>,
-    values: Mutex<HashMap<String, Cell<SecretValue>>>,
+    lists: Cache<Arc<Vec<String>>>,
+    values: Cache<SecretValue>,
 }
 
 /// Resolves targets against a store, with a bounded number of requests in
@@ -112,8 +119,8 @@ impl Resolver {
                 permits: Semaphore::new(concurrency.max(1)),
                 trim,
                 allowed: BTreeSet::new(),
-                lists: Mutex::new(HashMap::new()),
-                values: Mutex::new(HashMap::new()),
+                lists: Mutex::new(HashMap::default()),
+                values: Mutex::new(HashMap::default()),
             }),
             progress: None,
         }
@@ -197,7 +204,7 @@ impl Resolver {
             .iter()
             .flat_map(|t| Layer::ALL.map(|l| layout.layer_prefix(t, l)))
             .collect();
-        let listed: HashMap<String, Arc<Vec<String>>> = self
+        let listed: HashMap<String, Arc<Vec<String>>, Fast> = self
             .run_all(
                 prefixes.into_iter().collect(),
                 "listing",
@@ -212,7 +219,7 @@ impl Resolver {
 
         // Winners per target, by name (borrowing the listed keys).
         let mut plans = Vec::with_capacity(targets.len());
-        let mut wanted: BTreeSet<&str> = BTreeSet::new();
+        let mut wanted: HashSet<&str, Fast> = HashSet::default();
         for t in targets {
             let mut winners: BTreeMap<&str, (Layer, &str, Vec<&str>)> = BTreeMap::new();
             let mut warnings = Vec::new();
@@ -256,7 +263,10 @@ impl Resolver {
             plans.push((t, winners, warnings));
         }
 
-        let values: HashMap<String, SecretValue> = self
+        // Fetched in name order: objects of one folder one after another.
+        let mut wanted: Vec<&str> = wanted.into_iter().collect();
+        wanted.sort_unstable();
+        let values: HashMap<String, SecretValue, Fast> = self
             .run_all(
                 wanted.into_iter().map(str::to_owned).collect(),
                 "fetching",
@@ -346,13 +356,12 @@ impl Resolver {
 }
 
 /// The cell for `key` in a run's cache (created empty on first use).
-fn cell<T>(cache: &Mutex<HashMap<String, Cell<T>>>, key: &str) -> Cell<T> {
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(key.to_owned())
-        .or_default()
-        .clone()
+fn cell<T>(cache: &Cache<T>, key: &str) -> Cell<T> {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(c) = cache.get(key) {
+        return c.clone();
+    }
+    cache.entry(key.to_owned()).or_default().clone()
 }
 
 impl Inner {
