@@ -59,7 +59,9 @@ fn refuse_duplicates<'d>(
     docs: impl IntoIterator<Item = (&'d str, &'d Document)>,
     mask: &Masker,
 ) -> Result<(), RenderError> {
-    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str> = HashMap::new();
+    let docs = docs.into_iter();
+    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(docs.size_hint().0, Default::default());
     for (origin, d) in docs {
         let key = (
             d.api_version.as_str(),

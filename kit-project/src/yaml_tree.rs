@@ -118,7 +118,7 @@ enum Building<'a> {
 /// mapping.
 #[derive(Default)]
 pub(crate) struct Keys<'a> {
-    large: Option<std::collections::HashSet<Cow<'a, str>>>,
+    large: Option<std::collections::HashSet<Cow<'a, str>, foldhash::fast::RandomState>>,
 }
 
 impl<'a> Keys<'a> {
@@ -137,7 +137,7 @@ impl<'a> Keys<'a> {
             return false;
         }
         if entries.len() >= Self::SMALL {
-            let mut set: std::collections::HashSet<_> = entries
+            let mut set: std::collections::HashSet<_, _> = entries
                 .iter()
                 .filter(|e| !e.alias)
                 .map(|e| e.key.clone())

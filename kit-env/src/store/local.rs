@@ -33,7 +33,7 @@ const MAX_DEPTH: usize = 16;
 
 /// Folders resolved so far: the path as given (its bytes: hashing a
 /// `Path` walks its components) to the path with links resolved.
-type Folders = Mutex<HashMap<std::ffi::OsString, Arc<Path>>>;
+type Folders = Mutex<HashMap<std::ffi::OsString, Arc<Path>, foldhash::fast::RandomState>>;
 
 /// The folder read last, open (unix): the files of a folder are read one
 /// after another, each opened relative to it instead of walking the whole
