@@ -136,7 +136,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn entry(name: &str, value: &str) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::with_capacity(2);
     m.insert("name".into(), Value::String(name.into()));
     m.insert("value".into(), Value::String(value.into()));
     Value::Map(m)
