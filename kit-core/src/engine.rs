@@ -282,7 +282,14 @@ impl Trace {
     }
 }
 
-/// A compiled template. Compile once, render many times.
+/// A compiled template. Compile once, render many times, from any number
+/// of threads at once.
+///
+/// A template learns from its renders, without changing what they
+/// produce: the output size (to allocate once) and, per name, where in
+/// its map the name was found (tried first next time, then checked; data
+/// of the same shape is the common case, any other shape renders the same,
+/// a little slower).
 pub struct Template {
     pub(crate) src: Arc<Source>,
     pub(crate) nodes: Vec<Node>,
