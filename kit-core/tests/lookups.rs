@@ -4,7 +4,7 @@
 //! check every output against lookups done by hand: a stale hint must never
 //! give another key's value.
 
-use kit_core::{Engine, Escape, UndefinedBehavior, Value};
+use kit_core::{Engine, Escape, Template, UndefinedBehavior, Value};
 use serde_json::{Map, Value as Json, json};
 
 const NAMES: [&str; 4] = ["a", "b", "cc", "dd"];
@@ -106,12 +106,18 @@ fn expected(data: &Json) -> String {
     out
 }
 
-#[test]
-fn lookups_stay_exact_while_the_data_changes_shape() {
+/// The template, lenient (a name found nowhere renders empty), unescaped.
+fn compiled() -> (Engine, Template) {
     let engine = Engine::new()
         .with_escape(Escape::None)
         .with_undefined(UndefinedBehavior::Lenient);
     let tpl = engine.compile("t", TEMPLATE).unwrap();
+    (engine, tpl)
+}
+
+#[test]
+fn lookups_stay_exact_while_the_data_changes_shape() {
+    let (engine, tpl) = compiled();
     for seed in 1..3_000u64 {
         let data = random_data(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let want = expected(&data);
@@ -126,10 +132,7 @@ fn lookups_stay_exact_while_the_data_changes_shape() {
 
 #[test]
 fn lookups_stay_exact_with_threads_sharing_a_template() {
-    let engine = Engine::new()
-        .with_escape(Escape::None)
-        .with_undefined(UndefinedBehavior::Lenient);
-    let tpl = engine.compile("t", TEMPLATE).unwrap();
+    let (engine, tpl) = compiled();
     std::thread::scope(|s| {
         for t in 0..4u64 {
             let (engine, tpl) = (&engine, &tpl);
