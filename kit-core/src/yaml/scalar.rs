@@ -62,8 +62,8 @@ fn describe(c: char) -> String {
 /// ```
 #[inline]
 pub fn is_plain_string(s: &str, flow: bool) -> bool {
-    // Most values are short and start with a letter: decided here in a few
-    // steps, the rest out of line.
+    // Most values are short and need no second look at any byte: decided
+    // here in a few steps, the rest out of line.
     let b = s.as_bytes();
     let n = b.len();
     if (1..=32).contains(&n) {
@@ -72,8 +72,14 @@ pub fn is_plain_string(s: &str, flow: bool) -> bool {
         } else {
             marks_up_to_32::<InBlock>(b)
         };
-        if (marks == 0) & PLAIN_START[b[0] as usize] & (b[n - 1] != b' ') {
-            return true;
+        if (marks == 0) & (b[n - 1] != b' ') {
+            match FIRST_BYTE[b[0] as usize] {
+                _ if PLAIN_START[b[0] as usize] => return true,
+                // A digit, `y`, `n`... : plain-safe, it only remains to see
+                // whether it reads as a number, boolean or null.
+                First::Ordinary => return !may_resolve_to_non_string(s),
+                _ => {}
+            }
         }
     }
     plain_by_the_rules(s, flow)
