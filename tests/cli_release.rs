@@ -242,6 +242,34 @@ fn release_records_renders_and_shows_history_and_status() {
     assert!(
         render("nerdearla-cluster").contains("image: registry.example.com/shop/myservicio:1.5.0\n")
     );
+    // Both clusters in one run, where the record is read once and shared:
+    // each cluster still gets its own image.
+    let both = kit(
+        &other,
+        &[
+            "render",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-c",
+            "other-cluster",
+            "-s",
+            "myservicio",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(both.code, 0, "{}", both.stderr);
+    let (first, second) = both
+        .stdout
+        .split_once("# Source: production/other-cluster/")
+        .expect("a group for other-cluster");
+    assert!(first.contains("image: registry.example.com/shop/myservicio:1.5.0\n"));
+    assert!(!first.contains("1.6.0-canary"));
+    assert!(second.contains("image: registry.example.com/shop/myservicio:1.6.0-canary\n"));
 
     // History, newest first, as JSON (after the other job's release).
     git(&ci, &["pull", "--quiet", "--ff-only"]);

@@ -215,16 +215,36 @@ pub fn template_context(
     res: &Resolution,
     options: &crate::render::RenderOptions,
 ) -> Result<Value, RenderError> {
-    build(project, res, options).map(|c| c.data)
+    let t = &res.target;
+    let record = record_of(project, &t.environment, &t.service, options)?;
+    build(project, res, options, record.as_ref()).map(|c| c.data)
+}
+
+/// The release record of `service` in `environment`: the one given in
+/// `options`, else the project's file, if any.
+pub(crate) fn record_of(
+    project: &Project,
+    environment: &str,
+    service: &str,
+    options: &crate::render::RenderOptions,
+) -> Result<Option<crate::release::Record>, RenderError> {
+    let key = (environment.to_owned(), service.to_owned());
+    Ok(match options.records.get(&key) {
+        Some(r) => Some(r.clone()),
+        None => project.record(environment, service)?,
+    })
 }
 
 /// Builds the context of `res.target`: its layered values with `extra` on
 /// top, its variables (`env:` entries and secrets, conflicts settled), the
 /// keyed checksum, and kit's Secret when the service asks for one.
+/// `record` is the release record of the target's service in its
+/// environment, if any.
 pub(crate) fn build(
     project: &Project,
     res: &Resolution,
     options: &crate::render::RenderOptions,
+    record: Option<&crate::release::Record>,
 ) -> Result<TargetContext, RenderError> {
     let extra = &options.extra_values;
     let redact = options.redact.as_ref();
@@ -282,7 +302,7 @@ pub(crate) fn build(
     if secrets_as == SecretsAs::Secret {
         kit.insert("secret_name".into(), Value::String(secret_name.clone()));
     }
-    let (image, image_source) = image_of(project, t, options)?;
+    let (image, image_source) = image_of(project, t, record);
     let mut svc = Map::new();
     if let Some(image) = &image {
         svc.insert("image".into(), Value::String(image.clone()));
@@ -327,14 +347,9 @@ pub(crate) fn build(
 fn image_of(
     project: &Project,
     t: &kit_env::Target,
-    options: &crate::render::RenderOptions,
-) -> Result<(Option<String>, Option<String>), RenderError> {
-    let key = (t.environment.clone(), t.service.clone());
-    let record = match options.records.get(&key) {
-        Some(r) => Some(r.clone()),
-        None => project.record(&t.environment, &t.service)?,
-    };
-    Ok(match record {
+    record: Option<&crate::release::Record>,
+) -> (Option<String>, Option<String>) {
+    match record {
         Some(r) => {
             let path = crate::release::record_path(&t.environment, &t.service);
             let scope = if r.clusters.contains_key(&t.cluster) {
@@ -352,7 +367,7 @@ fn image_of(
             )
         }
         None => (project.file.services[&t.service].image.clone(), None),
-    })
+    }
 }
 
 /// The checksum over every variable, sorted by name (name, NUL, length,
@@ -501,7 +516,7 @@ mod tests {
                 ),
             ],
         );
-        let c = build(&p, &res, &Default::default()).unwrap();
+        let c = build(&p, &res, &Default::default(), None).unwrap();
         assert_eq!(
             get(&c.data, &["kit", "service"]),
             &Value::String("myservicio".into())
@@ -542,6 +557,7 @@ mod tests {
             &p,
             &res,
             &crate::render::RenderOptions::default().with_values(extra),
+            None,
         )
         .unwrap();
         assert_eq!(get(&c.data, &["replicas"]), &Value::Int(9));
@@ -550,6 +566,7 @@ mod tests {
             &p,
             &res,
             &crate::render::RenderOptions::default().with_values(bad),
+            None,
         )
         .unwrap_err();
         assert_eq!(

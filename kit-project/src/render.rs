@@ -9,10 +9,13 @@ use kit_core::{Engine, Template, Value};
 use kit_env::{Fingerprinter, Resolution};
 
 use crate::check::{CheckError, Document, check_documents, check_output, label_and_annotate};
-use crate::context::{CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, build, target_labels};
+use crate::context::{
+    CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, build, record_of, target_labels,
+};
 use crate::error::{ProjectError, RenderError};
 use crate::mask::Masker;
 use crate::project::Project;
+use crate::release::Record;
 
 /// Options for a render run.
 #[derive(Debug, Clone, Default)]
@@ -89,6 +92,9 @@ where
     Ok(v)
 }
 
+/// A service in an environment: (environment, service).
+type ServiceKey = (String, String);
+
 /// A service's template files: (name in its folder, path).
 type Listing = Arc<Vec<(String, PathBuf)>>;
 
@@ -100,6 +106,8 @@ pub struct Renderer<'p> {
     templates: RwLock<HashMap<PathBuf, Arc<Template>>>,
     /// Each service's template files, listed once per run.
     listings: RwLock<HashMap<String, Listing>>,
+    /// Release records by (environment, service), read once per run.
+    records: RwLock<HashMap<ServiceKey, Option<Arc<Record>>>>,
     templates_root: Option<PathBuf>,
     options: RenderOptions,
     masker: Masker,
@@ -146,6 +154,7 @@ impl<'p> Renderer<'p> {
             engine,
             templates: RwLock::new(HashMap::new()),
             listings: RwLock::new(HashMap::new()),
+            records: RwLock::new(HashMap::new()),
             templates_root: project.templates_dir().canonicalize().ok(),
             options,
             masker: Masker::new(secret_values),
@@ -161,6 +170,15 @@ impl<'p> Renderer<'p> {
     fn listing(&self, service: &str) -> Result<Listing, RenderError> {
         read_through(&self.listings, service, || {
             Ok(Arc::new(self.project.templates(service)?))
+        })
+    }
+
+    /// The release record of `service` in `environment` ([`record_of`]),
+    /// read once per run: every cluster of a service shares it.
+    fn record(&self, environment: &str, service: &str) -> Result<Option<Arc<Record>>, RenderError> {
+        let key = (environment.to_owned(), service.to_owned());
+        read_through(&self.records, &key, || {
+            Ok(record_of(self.project, environment, service, &self.options)?.map(Arc::new))
         })
     }
 
@@ -224,7 +242,9 @@ impl<'p> Renderer<'p> {
                 redact: Some(Fingerprinter::random()),
                 ..self.options.clone()
             };
-            if let Ok(ctx) = build(self.project, res, &redacted)
+            let record = self.record(&res.target.environment, &res.target.service);
+            if let Ok(record) = record
+                && let Ok(ctx) = build(self.project, res, &redacted, record.as_deref())
                 && let Ok(out) = tpl.render(&self.engine, &ctx.data)
             {
                 e.rendered = crate::check::split_documents(&out)
@@ -239,7 +259,8 @@ impl<'p> Renderer<'p> {
     /// Renders and checks the templates of `res.target` with its secrets.
     pub fn render(&self, res: &Resolution) -> Result<Vec<Document>, RenderError> {
         let t = &res.target;
-        let ctx = build(self.project, res, &self.options)?;
+        let record = self.record(&t.environment, &t.service)?;
+        let ctx = build(self.project, res, &self.options, record.as_deref())?;
         let labels = target_labels(t)?;
         let mut docs = Vec::new();
         if let Some(text) = &ctx.secret_document {
