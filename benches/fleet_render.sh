@@ -5,10 +5,11 @@
 # peak memory (max RSS), and the output size. Not part of CI.
 #
 #   bash benches/fleet_render.sh
+#   FLEET_RELEASES=1 bash benches/fleet_render.sh   # with release records
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${FLEET_DIR:-/tmp/kit-fleet}
-python3 benches/gen_fleet.py "$dir"
+python3 benches/gen_fleet.py "$dir" ${FLEET_RELEASES:+--releases}
 cargo build --quiet --release -p kit-cli
 times=$(mktemp)
 for _ in 1 2 3 4 5; do

@@ -2,14 +2,15 @@
 """Generates the fleet project for benches/fleet_render.sh: 1 environment x
 30 clusters x 50 services, 3 templates per service (Deployment, Service,
 ConfigMap), local secrets with the S3 layout (10 per service, 5 per cluster
-common, 10 environment common). Idempotent. Usage: gen_fleet.py DIR"""
+common, 10 environment common). With --releases, also a release record per
+service (as `kit release` writes them, one with a cluster override), the
+state of a config repository kit has released from. Idempotent.
+Usage: gen_fleet.py DIR [--releases]"""
 import os
 import sys
 
 CLUSTERS, SERVICES = 30, 50
 d = sys.argv[1]
-if os.path.exists(os.path.join(d, "secrets/production/common/KIT_CHECKSUM_KEY")):
-    sys.exit(0)
 
 
 def write(path, text):
@@ -17,6 +18,23 @@ def write(path, text):
     os.makedirs(os.path.dirname(p), exist_ok=True)
     with open(p, "w") as f:
         f.write(text)
+
+
+if "--releases" in sys.argv[2:]:
+    for s in range(SERVICES):
+        write(f"releases/production/service-{s:02}.yaml", f"""revision: 3
+image: registry.example.com/fleet/service-{s:02}:1.5.{s}
+clusters:
+  cluster-01: registry.example.com/fleet/service-{s:02}:1.4.9
+time: "2026-11-20T10:00:00Z"
+author: ci-bot
+source_commit: 0123456789abcdef0123456789abcdef0123{s:04}
+build_url: https://ci.example.com/builds/{s}
+message: release 1.5.{s}
+action: release
+""")
+if os.path.exists(os.path.join(d, "secrets/production/common/KIT_CHECKSUM_KEY")):
+    sys.exit(0)
 
 
 DEPLOYMENT = """apiVersion: apps/v1
