@@ -216,55 +216,29 @@ fn release_records_renders_and_shows_history_and_status() {
         &["-c", "other-cluster"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let render = |cluster: &str| {
-        kit(
-            &other,
-            &[
-                "render",
-                "-C",
-                "deploy",
-                "-e",
-                "production",
-                "-c",
-                cluster,
-                "-s",
-                "myservicio",
-            ],
-            &[],
-            None,
-        )
-        .stdout
+    // Production, the given clusters, in one run.
+    let render = |clusters: &[&str]| {
+        let mut args = vec!["render", "-C", "deploy", "-e", "production"];
+        for c in clusters {
+            args.extend(["-c", c]);
+        }
+        args.extend(["-s", "myservicio"]);
+        let r = kit(&other, &args, &[], None);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
     };
     assert!(
-        render("other-cluster")
+        render(&["other-cluster"])
             .contains("image: registry.example.com/shop/myservicio:1.6.0-canary\n")
     );
     assert!(
-        render("nerdearla-cluster").contains("image: registry.example.com/shop/myservicio:1.5.0\n")
+        render(&["nerdearla-cluster"])
+            .contains("image: registry.example.com/shop/myservicio:1.5.0\n")
     );
     // Both clusters in one run, where the record is read once and shared:
     // each cluster still gets its own image.
-    let both = kit(
-        &other,
-        &[
-            "render",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-c",
-            "nerdearla-cluster",
-            "-c",
-            "other-cluster",
-            "-s",
-            "myservicio",
-        ],
-        &[],
-        None,
-    );
-    assert_eq!(both.code, 0, "{}", both.stderr);
+    let both = render(&["nerdearla-cluster", "other-cluster"]);
     let (first, second) = both
-        .stdout
         .split_once("# Source: production/other-cluster/")
         .expect("a group for other-cluster");
     assert!(first.contains("image: registry.example.com/shop/myservicio:1.5.0\n"));
