@@ -13,7 +13,7 @@ pub(crate) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     }
 }
 
-/// `count` strings of 0 to 23 characters, three in four `a` (so that whole
+/// `count` strings of 0 to 47 characters, three in four `a` (so that whole
 /// clean words occur), the others from `alphabet`.
 pub(crate) fn mostly_a(seed: u64, alphabet: &str, count: usize) -> Vec<String> {
     let alphabet: Vec<char> = alphabet.chars().collect();

@@ -638,13 +638,8 @@ mod tests {
             "--- \t",
             "k: \u{e9}",
         ];
-        let mut seed = 0x5EED_0FD0_C5E5_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut r = crate::xorshift::Rng(0x5EED_0FD0_C5E5);
+        let mut next = move || r.next();
         for _ in 0..20_000 {
             let mut text = String::new();
             for _ in 0..next() % 8 {

@@ -49,6 +49,8 @@ mod select;
 pub mod stream;
 mod unused;
 mod values;
+#[cfg(test)]
+mod xorshift;
 pub mod yaml_input;
 mod yaml_scan;
 mod yaml_tree;

@@ -615,6 +615,7 @@ mod tests {
 
     use super::*;
     use crate::mask::Masker;
+    use crate::xorshift::Rng;
     use crate::yaml_tree::parse_events;
 
     /// Fails when the scanner accepts `doc` and reads it differently from
@@ -639,23 +640,6 @@ mod tests {
             var("KIT_SCAN_RUNS").map_or(default, |v: u64| v as usize),
             var("KIT_SCAN_SEED").unwrap_or(0),
         )
-    }
-
-    /// A small deterministic generator (xorshift), so failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<'x>(&mut self, from: &[&'x str]) -> &'x str {
-            from[self.below(from.len())]
-        }
     }
 
     /// Every YAML-looking file of the repository's fixtures and tests, as
