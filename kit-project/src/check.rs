@@ -249,8 +249,8 @@ fn recorded(path: &[String], last: Option<&str>) -> bool {
 /// What the event walk learned about one document.
 #[derive(Debug, Default, Clone)]
 struct Walk {
-    scalars: HashMap<Vec<String>, String, foldhash::fast::RandomState>,
-    maps: HashMap<Vec<String>, MapInfo, foldhash::fast::RandomState>,
+    scalars: HashMap<Vec<String>, String, crate::Fast>,
+    maps: HashMap<Vec<String>, MapInfo, crate::Fast>,
     null_or_scalar: Vec<Vec<String>>,
 }
 

@@ -60,7 +60,7 @@ fn refuse_duplicates<'d>(
     mask: &Masker,
 ) -> Result<(), RenderError> {
     let docs = docs.into_iter();
-    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str, foldhash::fast::RandomState> =
+    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str, crate::Fast> =
         HashMap::with_capacity_and_hasher(docs.size_hint().0, Default::default());
     for (origin, d) in docs {
         let key = (

@@ -118,7 +118,7 @@ enum Building<'a> {
 /// mapping.
 #[derive(Default)]
 pub(crate) struct Keys<'a> {
-    large: Option<std::collections::HashSet<Cow<'a, str>, foldhash::fast::RandomState>>,
+    large: Option<std::collections::HashSet<Cow<'a, str>, crate::Fast>>,
 }
 
 impl<'a> Keys<'a> {
