@@ -878,6 +878,68 @@ fn output_dir_is_all_or_nothing() {
     }
 }
 
+#[test]
+fn a_large_output_dir_holds_exactly_the_documents_of_the_stream() {
+    // 24 clusters x 25 services: 600 files, enough for the writer to sync
+    // early while it writes. Every file is one document of the stream, each
+    // document is one file (the stream's source comments also name the
+    // environment and cluster, which the files' folders name).
+    let clusters: String = (0..24).map(|c| format!("      c{c:02}: {{}}\n")).collect();
+    let services: String = (0..25).map(|s| format!("  s{s:02}: {{}}\n")).collect();
+    let kit_yaml =
+        format!("environments:\n  prod:\n    clusters:\n{clusters}services:\n{services}");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{kit.service}}\n  namespace: ns-{{kit.cluster}}\ndata:\n  where: {{kit.environment}}/{{kit.cluster}}/{{kit.service}}\n  password: {{secrets.PASSWORD}}\n";
+    let dir = temp_project();
+    let templates: Vec<(String, &str)> = (0..25)
+        .map(|s| (format!("templates/s{s:02}/cm.yaml"), cm))
+        .collect();
+    let templates: Vec<(&str, &str)> = templates.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    write(&dir, &templates);
+    write(
+        &dir,
+        &[
+            ("kit.yaml", &kit_yaml),
+            ("secrets/prod/common/PASSWORD", "s3cret"),
+            ("secrets/prod/common/KIT_CHECKSUM_KEY", cli::CHECKSUM_KEY),
+        ],
+    );
+    let stream = kit_in(&dir, &["render", "--all"], &[]);
+    assert_eq!(stream.code, 0, "{}", stream.stderr);
+    let r = kit_in(&dir, &["render", "--all", "--output-dir", "out"], &[]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "", "kit: wrote 600 files under out\n")
+    );
+    let out = dir.join("out");
+    let mut files: Vec<String> = file_names(&out, &out)
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(out.join(n)).unwrap();
+            let mut parts = n.split('/');
+            let (env, cluster) = (parts.next().unwrap(), parts.next().unwrap());
+            let origin = text.strip_prefix("# Source: ").expect("a source comment");
+            format!("# Source: {env}/{cluster}/{origin}")
+        })
+        .collect();
+    let mut docs: Vec<&str> = stream
+        .stdout
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .collect();
+    files.sort();
+    docs.sort();
+    assert_eq!(files.len(), 600);
+    assert!(
+        files == docs,
+        "the files differ from the stream's documents"
+    );
+    assert!(
+        files[599].contains("where: prod/c23/s24\n") && files[599].contains("password: s3cret\n"),
+        "{}",
+        files[599]
+    );
+}
+
 /// Nothing named like the output directory (`out`, or its hidden staging
 /// sibling) is left in `dir`.
 fn assert_no_output_left(dir: &Path) {
