@@ -12,17 +12,43 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A fresh, empty directory under the system's temporary directory.
+/// A fresh, empty directory under the system's temporary directory, in
+/// this test process's own folder (`kit-tests-<pid>`). Tests do not remove
+/// their directories (a failed test's files are there to look at); the
+/// first call in a process removes the folders of test processes that have
+/// ended, so the leftovers of one run at most stay behind (on Linux; the
+/// check for a running process reads `/proc`).
 pub fn temp_dir(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "kit-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    let base = std::env::temp_dir();
+    SWEEP.call_once(|| remove_ended_runs(&base));
+    let d = base
+        .join(format!("kit-tests-{}", std::process::id()))
+        .join(format!("{tag}-{}", N.fetch_add(1, Ordering::SeqCst)));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Removes the `kit-tests-<pid>` folders under `base` whose process has
+/// ended.
+fn remove_ended_runs(base: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("kit-tests-")) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Copies the directory `from` to `to`, recursively.
