@@ -3,7 +3,6 @@
 
 use crate::util as cli;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -271,36 +270,87 @@ fn missing_kubectl_is_a_clear_error() {
     );
 }
 
+/// Starts `kit apply` on the demo target with the stand-in waiting in its
+/// runs whose first argument is `waiting_verb`, and sends SIGTERM to kit
+/// (only) once the stand-in's run `n` waits. Returns how kit ended and
+/// its stderr.
 #[cfg(unix)]
-#[test]
-fn sigterm_reaches_kubectl_and_kit_waits_for_it() {
-    let rec = temp_dir();
-    let (args, _) = demo("apply", &rec, &TARGET);
+fn sigterm_while_kubectl_runs(
+    rec: &Path,
+    extra: &[&str],
+    waiting_verb: &str,
+    n: usize,
+) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let (args, _) = demo("apply", rec, &[&TARGET[..], extra].concat());
     let mut child = Command::new(env!("CARGO_BIN_EXE_kit"))
         .args(&args)
         .current_dir(root())
-        .env("KIT_REC_DIR", &rec)
-        .env("KIT_REC_WAIT", "1")
+        .env("KIT_REC_DIR", rec)
+        .env("KIT_REC_WAIT", waiting_verb)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait (blocking on kit's stderr) until the stand-in is running.
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let ready = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .any(|l| l == "stand-in: waiting");
-    assert!(ready, "the stand-in never started");
+    let waiting = rec.join(format!("{n}.waiting"));
+    let started = std::time::Instant::now();
+    while !waiting.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the stand-in's run {n} never waited"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(143), "kit exits with kubectl's code");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap(), stderr)
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_reaches_kubectl_and_kit_ends_by_it_after_kubectl() {
+    use std::os::unix::process::ExitStatusExt;
+    let rec = temp_dir();
+    let (status, stderr) = sigterm_while_kubectl_runs(&rec, &[], "apply", 1);
+    assert_eq!(status.signal(), Some(15), "kit ends by SIGTERM: {stderr}");
     assert_eq!(
         std::fs::read_to_string(rec.join("1.signal")).unwrap(),
         "TERM\n"
+    );
+    assert_eq!(
+        stderr,
+        "kit: apply production/nerdearla-cluster (context nerdearla)\nstand-in: waiting\nkit: stopped by SIGTERM\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_wait_stops_the_wait_and_kit() {
+    // Waiting for the first workload (run 2, after the apply): kubectl's
+    // wait gets the signal, kit ends by it and waits for nothing more. (kit
+    // once stopped catching signals after its first kubectl, and waited out
+    // every workload's timeout.)
+    use std::os::unix::process::ExitStatusExt;
+    let rec = temp_dir();
+    let (status, stderr) = sigterm_while_kubectl_runs(&rec, &["--wait=90s"], "wait", 2);
+    assert_eq!(status.signal(), Some(15), "kit ends by SIGTERM: {stderr}");
+    assert_eq!(
+        std::fs::read_to_string(rec.join("2.signal")).unwrap(),
+        "TERM\n"
+    );
+    assert!(recorded(&rec, 3).is_none(), "kit went on waiting");
+    assert_eq!(
+        stderr,
+        "kit: apply production/nerdearla-cluster (context nerdearla)\nkit: stopped by SIGTERM\n"
     );
 }
 

@@ -878,19 +878,19 @@ fn output_dir_is_all_or_nothing() {
     }
 }
 
-#[test]
-fn a_large_output_dir_holds_exactly_the_documents_of_the_stream() {
-    // 24 clusters x 25 services: 600 files, enough for the writer to sync
-    // early while it writes. Every file is one document of the stream, each
-    // document is one file (the stream's source comments also name the
-    // environment and cluster, which the files' folders name).
-    let clusters: String = (0..24).map(|c| format!("      c{c:02}: {{}}\n")).collect();
-    let services: String = (0..25).map(|s| format!("  s{s:02}: {{}}\n")).collect();
-    let kit_yaml =
-        format!("environments:\n  prod:\n    clusters:\n{clusters}services:\n{services}");
+/// A project of `clusters` x `services` targets, each rendering one
+/// ConfigMap (with the secret `s3cret`).
+fn many_configmaps(clusters: usize, services: usize) -> PathBuf {
+    let cs: String = (0..clusters)
+        .map(|c| format!("      c{c:02}: {{}}\n"))
+        .collect();
+    let ss: String = (0..services)
+        .map(|s| format!("  s{s:02}: {{}}\n"))
+        .collect();
+    let kit_yaml = format!("environments:\n  prod:\n    clusters:\n{cs}services:\n{ss}");
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{kit.service}}\n  namespace: ns-{{kit.cluster}}\ndata:\n  where: {{kit.environment}}/{{kit.cluster}}/{{kit.service}}\n  password: {{secrets.PASSWORD}}\n";
     let dir = temp_project();
-    let templates: Vec<(String, &str)> = (0..25)
+    let templates: Vec<(String, &str)> = (0..services)
         .map(|s| (format!("templates/s{s:02}/cm.yaml"), cm))
         .collect();
     let templates: Vec<(&str, &str)> = templates.iter().map(|(p, t)| (p.as_str(), *t)).collect();
@@ -903,6 +903,64 @@ fn a_large_output_dir_holds_exactly_the_documents_of_the_stream() {
             ("secrets/prod/common/KIT_CHECKSUM_KEY", cli::CHECKSUM_KEY),
         ],
     );
+    dir
+}
+
+#[cfg(unix)]
+#[test]
+fn a_signal_while_output_dir_writes_leaves_nothing() {
+    // SIGINT once the hidden staging folder exists: the writers stop, what
+    // they wrote is removed, kit ends by SIGINT. When the signal comes too
+    // late (the tree complete), the run is tried again.
+    use std::os::unix::process::ExitStatusExt;
+    let dir = many_configmaps(40, 50);
+    let out = dir.join("out");
+    for attempt in 1.. {
+        let _ = std::fs::remove_dir_all(&out);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_kit"))
+            .args(["render", "--all", "--output-dir", "out"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let staging = dir.join(format!(".out.kit-tmp-{}", child.id()));
+        let started = std::time::Instant::now();
+        while !staging.exists() && !out.exists() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(120));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let run = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8(run.stderr).unwrap();
+        assert_eq!(run.status.signal(), Some(2), "kit ends by SIGINT: {stderr}");
+        assert_eq!(run.stdout, b"");
+        if stderr == "kit: wrote 2000 files under out\nkit: stopped by SIGINT\n" {
+            // Too late: the tree is complete. Try again, a few times.
+            assert_eq!(file_names(&out, &out).len(), 2000);
+            assert!(attempt < 5, "the signal came too late {attempt} times");
+            continue;
+        }
+        assert_eq!(
+            stderr,
+            "kit: nothing written under out\nkit: stopped by SIGINT\n"
+        );
+        assert_no_output_left(&dir);
+        break;
+    }
+}
+
+#[test]
+fn a_large_output_dir_holds_exactly_the_documents_of_the_stream() {
+    // 24 clusters x 25 services: 600 files, enough for the writer to sync
+    // early while it writes. Every file is one document of the stream, each
+    // document is one file (the stream's source comments also name the
+    // environment and cluster, which the files' folders name).
+    let dir = many_configmaps(24, 25);
     let stream = kit_in(&dir, &["render", "--all"], &[]);
     assert_eq!(stream.code, 0, "{}", stream.stderr);
     let r = kit_in(&dir, &["render", "--all", "--output-dir", "out"], &[]);

@@ -68,7 +68,7 @@ pub const TABLE: &[(&str, &str)] = &[
 ];
 
 /// What the exit codes of commands that run another program mean.
-pub const PASSTHROUGH: &str = "kit exec, apply and diff otherwise exit with their command's exit code (128 + N when it is killed by signal N); kit diff exits 1 when there are differences (or, with --prune, objects to delete).";
+pub const PASSTHROUGH: &str = "kit exec, apply and diff otherwise exit with their command's exit code (128 + N when it is killed by signal N); kit diff exits 1 when there are differences (or, with --prune, objects to delete). SIGINT, SIGTERM or SIGHUP sent to kit while kubectl runs (forwarded to it, but for SIGINT, which the terminal sends it) or while --output-dir writes (what was written is removed): kit finishes that step, then ends by the signal (shells show 128 + N: 130, 143, 129).";
 
 /// The table for `--help` and the man page.
 pub fn help_text() -> String {

@@ -18,6 +18,7 @@ mod diagnostics;
 mod exit;
 mod flags;
 mod progress;
+mod signals;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -257,6 +257,10 @@ pub enum OutputError {
     /// one cluster): nothing was written.
     #[error(transparent)]
     Check(Box<RenderError>),
+    /// Stopped (see [`crate::Rendered::write_dir_until`]): everything
+    /// written was removed.
+    #[error("interrupted: nothing was written")]
+    Interrupted,
     /// Writing failed.
     #[error("{}: {source}", .path.display())]
     Io {

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use kit_env::Target;
 
@@ -80,6 +81,7 @@ pub(crate) fn write_tree(
     dir: &Path,
     targets: &[(Target, Vec<Document>)],
     masker: &Masker,
+    stop: &AtomicBool,
 ) -> Result<usize, OutputError> {
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
@@ -115,7 +117,11 @@ pub(crate) fn write_tree(
     std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
     let staging = parent.join(format!(".{name}.kit-tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let result = write_all(&staging, &files).and_then(|()| {
+    let result = write_all(&staging, &files, stop).and_then(|()| {
+        // The last moment to stop: after the rename the tree is complete.
+        if stop.load(Ordering::Relaxed) {
+            return Err(OutputError::Interrupted);
+        }
         if dir.exists() {
             std::fs::remove_dir(dir).map_err(|e| io(dir, e))?;
         }
@@ -146,7 +152,11 @@ fn private_dir() -> std::fs::DirBuilder {
 /// Linux, a further thread starts the disk writing while the rest is
 /// still being created ([`flush_ahead`]), so the final sync waits for
 /// less.
-fn write_all(root: &Path, files: &[(PathBuf, &Document)]) -> Result<(), OutputError> {
+fn write_all(
+    root: &Path,
+    files: &[(PathBuf, &Document)],
+    stop: &AtomicBool,
+) -> Result<(), OutputError> {
     private_dir().create(root).map_err(|e| io(root, e))?;
     // Opened before anything is written, so its sync reports every write
     // error of the run (a sync reports the errors since its file was opened).
@@ -169,6 +179,9 @@ fn write_all(root: &Path, files: &[(PathBuf, &Document)]) -> Result<(), OutputEr
                 scope.spawn(move || {
                     let mut created = std::collections::HashSet::new();
                     part.iter().try_for_each(|f| {
+                        if stop.load(Ordering::Relaxed) {
+                            return Err(OutputError::Interrupted);
+                        }
                         write_one(root, f, &mut created)?;
                         // The flusher may be gone (not Linux): nothing to tell.
                         let _ = written.send(f.1.text.len());

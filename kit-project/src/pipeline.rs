@@ -2,6 +2,7 @@
 //! parallel) → one stream per cluster, or files.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use kit_env::{Resolution, Resolver, S3Options, Source, Target};
 
@@ -84,9 +85,31 @@ impl Rendered {
     /// [`crate::output_dir`]); returns the number of files. The same object
     /// twice on one cluster is refused, as [`Rendered::streams`] refuses it.
     pub fn write_dir(&self, dir: &Path) -> Result<usize, OutputError> {
+        self.write_dir_until(dir, &AtomicBool::new(false))
+    }
+
+    /// [`Rendered::write_dir`], stopping when `stop` becomes true before
+    /// the tree is complete (a signal handler sets it): then everything
+    /// written is removed, `dir` is left as it was, and the error is
+    /// [`OutputError::Interrupted`]. Once the tree has its name, it is
+    /// complete and `stop` no longer matters.
+    ///
+    /// ```no_run
+    /// # fn run(rendered: kit_project::Rendered) {
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// let stop = AtomicBool::new(false);
+    /// // A signal handler calls `stop.store(true, Ordering::Relaxed)`.
+    /// match rendered.write_dir_until("out".as_ref(), &stop) {
+    ///     Ok(n) => println!("{n} files"),
+    ///     Err(kit_project::OutputError::Interrupted) => println!("nothing written"),
+    ///     Err(e) => println!("{e}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn write_dir_until(&self, dir: &Path, stop: &AtomicBool) -> Result<usize, OutputError> {
         crate::stream::refuse_duplicate_objects(&self.targets, &self.masker)
             .map_err(|e| OutputError::Check(Box::new(e)))?;
-        crate::output_dir::write_tree(dir, &self.targets, &self.masker)
+        crate::output_dir::write_tree(dir, &self.targets, &self.masker, stop)
     }
 }
 

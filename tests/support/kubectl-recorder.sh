@@ -3,9 +3,10 @@
 # (one per line) and standard input in $KIT_REC_DIR/N.args and N.stdin
 # (N = 1, 2, ...), then exits with $KIT_REC_EXIT (default 0). When its
 # arguments contain `--context $KIT_REC_FAIL_CONTEXT`, it exits with
-# $KIT_REC_FAIL_CODE instead. With KIT_REC_WAIT set, it says
-# "stand-in: waiting" on stderr and waits to be signalled; a SIGTERM is
-# recorded in N.signal and ends it with 143.
+# $KIT_REC_FAIL_CODE instead. When its first argument is $KIT_REC_WAIT
+# (`apply`, `rollout`...), it creates N.waiting, says "stand-in: waiting" on
+# stderr and waits to be signalled; a SIGTERM is recorded in N.signal and
+# ends it with 143.
 #
 # Read-only queries (`kubectl get ...`) are not numbered: their arguments
 # are appended to $KIT_REC_DIR/get.log (one line per query), and the
@@ -33,10 +34,12 @@ for a in "$@"; do
     fi
     prev=$a
 done
-if [ -n "${KIT_REC_WAIT:-}" ]; then
-    trap 'echo TERM > "$dir/$n.signal"; exit 143' TERM
-    echo "stand-in: waiting" >&2
+if [ "${1:-}" = "${KIT_REC_WAIT:-}" ]; then
     sleep 60 &
-    wait $!
+    sleeper=$!
+    trap 'kill "$sleeper"; echo TERM > "$dir/$n.signal"; exit 143' TERM
+    : > "$dir/$n.waiting"
+    echo "stand-in: waiting" >&2
+    wait "$sleeper"
 fi
 exit "$code"

@@ -10,8 +10,9 @@
 //! - kubectl's stdout and stderr are kubectl's own (inherited, as they come);
 //!   kit exits with kubectl's exit code (for `diff`, kubectl's convention:
 //!   0 no differences, 1 differences, above 1 an error).
-//! - SIGTERM and SIGHUP are forwarded to kubectl and kit waits for it;
-//!   Ctrl-C reaches kubectl through the terminal's process group.
+//! - SIGTERM and SIGHUP are forwarded to kubectl, kit waits for it and then
+//!   ends by the signal (see [`crate::signals`]); Ctrl-C reaches kubectl
+//!   through the terminal's process group.
 //! - On any render or check error, kubectl is never started.
 //! - kit's own exit codes here: 127 kubectl not found, 126 not executable.
 
@@ -32,6 +33,7 @@ use crate::flags::{
     ApplyFlags, DebugFlag, KubectlFlags, ProjectFlags, SelectFlags, SourceFlags, ValuesFlags,
     VerboseFlag,
 };
+use crate::signals;
 
 /// `kit apply` and `kit diff`: the render flags without output or redaction
 /// (kubectl always gets the real manifests), and kubectl's own.
@@ -118,6 +120,7 @@ fn find_program(name: &str) -> Result<PathBuf, Failure> {
 
 /// Runs one kubectl with `input` on its stdin; returns its exit code.
 fn run_kubectl(program: &Path, args: &[OsString], input: &[u8]) -> Result<i32, Failure> {
+    let running = signals::Child::starting();
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -128,7 +131,7 @@ fn run_kubectl(program: &Path, args: &[OsString], input: &[u8]) -> Result<i32, F
                 format!("cannot start {}: {e}", program.display()),
             )
         })?;
-    let forwarder = forward_signals(child.id());
+    running.started(child.id());
     let mut stdin = child.stdin.take().expect("stdin is piped");
     // kubectl may exit before reading everything (an early error): a broken
     // pipe here is not kit's error, kubectl's exit code says what happened.
@@ -137,7 +140,8 @@ fn run_kubectl(program: &Path, args: &[OsString], input: &[u8]) -> Result<i32, F
     let status = child
         .wait()
         .map_err(|e| Failure::new(Code::Internal, format!("waiting for kubectl: {e}")))?;
-    drop(forwarder);
+    drop(running);
+    signals::end_if_caught();
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
@@ -157,51 +161,6 @@ fn run_kubectl(program: &Path, args: &[OsString], input: &[u8]) -> Result<i32, F
         }
     }
     Ok(1)
-}
-
-/// Forwards SIGTERM and SIGHUP to the child while alive; SIGINT is caught
-/// (so kit waits for kubectl) but not forwarded: the terminal already sends
-/// it to kubectl.
-#[cfg(unix)]
-fn forward_signals(pid: u32) -> Option<SignalForwarder> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]).ok()?;
-    let handle = signals.handle();
-    let thread = std::thread::spawn(move || {
-        for sig in signals.forever() {
-            if sig != SIGINT {
-                // SAFETY: kill(2) with a pid we spawned and still wait for.
-                unsafe {
-                    libc::kill(pid as libc::pid_t, sig);
-                }
-            }
-        }
-    });
-    Some(SignalForwarder {
-        handle,
-        thread: Some(thread),
-    })
-}
-
-#[cfg(not(unix))]
-fn forward_signals(_pid: u32) -> Option<()> {
-    None
-}
-
-#[cfg(unix)]
-struct SignalForwarder {
-    handle: signal_hook::iterator::Handle,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-#[cfg(unix)]
-impl Drop for SignalForwarder {
-    fn drop(&mut self) {
-        self.handle.close();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// The kubectl arguments for one cluster.
@@ -395,17 +354,27 @@ impl Cluster<'_> {
     /// Runs kubectl with `args` and the cluster's context, capturing its
     /// output: (exit code, stdout, stderr).
     fn capture(&self, args: &[&str]) -> Result<(i32, String, String), Failure> {
-        let out = Command::new(self.program)
+        let cannot_start = |e: std::io::Error| {
+            Failure::new(
+                Code::NotExecutable,
+                format!("cannot start {}: {e}", self.program.display()),
+            )
+        };
+        let running = signals::Child::starting();
+        let child = Command::new(self.program)
             .args(args)
             .args(["--context", self.context])
             .stdin(Stdio::null())
-            .output()
-            .map_err(|e| {
-                Failure::new(
-                    Code::NotExecutable,
-                    format!("cannot start {}: {e}", self.program.display()),
-                )
-            })?;
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(cannot_start)?;
+        running.started(child.id());
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Failure::new(Code::Internal, format!("waiting for kubectl: {e}")))?;
+        drop(running);
+        signals::end_if_caught();
         Ok((
             out.status.code().unwrap_or(1),
             String::from_utf8_lossy(&out.stdout).into_owned(),

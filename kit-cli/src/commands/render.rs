@@ -4,13 +4,14 @@
 
 use clap::Args;
 use kit_env::Resolution;
-use kit_project::{ClusterStream, Project, RenderOptions, Rendered};
+use kit_project::{ClusterStream, OutputError, Project, RenderOptions, Rendered};
 
 use crate::diagnostics::Failure;
 use crate::flags::{
     DebugFlag, OutputFlags, ProjectFlags, RedactFlags, SelectFlags, SourceFlags, ValuesFlags,
     VerboseFlag, runtime,
 };
+use crate::signals;
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -141,8 +142,18 @@ pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
     };
     let (_, rendered) = render(job)?;
     if let Some(dir) = &args.output.output_dir {
-        let n = rendered.write_dir(dir)?;
-        eprintln!("kit: wrote {n} files under {}", dir.display());
+        // A signal stops the writer, which removes what it wrote; kit then
+        // ends by the signal.
+        let written = signals::stoppable(|stop| rendered.write_dir_until(dir, stop));
+        match &written {
+            Ok(n) => eprintln!("kit: wrote {n} files under {}", dir.display()),
+            Err(OutputError::Interrupted) => {
+                eprintln!("kit: nothing written under {}", dir.display())
+            }
+            Err(_) => {}
+        }
+        signals::end_if_caught();
+        written?;
         return Ok(Vec::new());
     }
     // Every check has passed: the streams go out one after another (not

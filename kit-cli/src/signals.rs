@@ -1,0 +1,169 @@
+//! SIGINT, SIGTERM and SIGHUP (Ctrl-C, a CI runner's or container
+//! runtime's stop, a closed terminal) while kit does something it must not
+//! leave half done.
+//!
+//! Until kit first starts a program or writes `--output-dir`, the signals
+//! keep their default action: kit ends at once, having written nothing.
+//! From then on one thread receives them for the rest of the run and acts
+//! on what kit is doing:
+//! - a program runs ([`Child`]: kubectl): SIGTERM and SIGHUP are forwarded
+//!   to it (SIGINT is not: the terminal sends Ctrl-C to it already); kit
+//!   waits for it, then ends by the signal ([`end_if_caught`]);
+//! - work that can stop runs ([`stoppable`]: the `--output-dir` writer):
+//!   its stop flag is set; it removes what it wrote, then kit ends by the
+//!   signal;
+//! - otherwise kit ends by the signal at once, as without the thread.
+//!
+//! "Ends by the signal": the signal's default action, so a shell or CI
+//! runner sees what it would have seen (killed by SIGTERM, status 143).
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, Once};
+
+/// What the signal thread acts on.
+#[derive(Default)]
+struct State {
+    /// A program is being started (`Some(None)`) or runs.
+    child: Option<Option<u32>>,
+    /// The stop flag of the work that runs.
+    stop: Option<Arc<AtomicBool>>,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    child: None,
+    stop: None,
+});
+
+/// The first signal caught (0: none).
+static CAUGHT: AtomicI32 = AtomicI32::new(0);
+
+fn state() -> std::sync::MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts the signal thread, once.
+fn catch() {
+    static START: Once = Once::new();
+    START.call_once(|| {
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            else {
+                // The signals keep their default action.
+                return;
+            };
+            std::thread::spawn(move || {
+                for sig in signals.forever() {
+                    on_signal(sig);
+                }
+            });
+        }
+    });
+}
+
+#[cfg(unix)]
+fn on_signal(sig: i32) {
+    let _ = CAUGHT.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+    let s = state();
+    match (&s.child, &s.stop) {
+        (None, None) => end_by(sig),
+        (child, stop) => {
+            if let (Some(Some(pid)), false) = (child, sig == signal_hook::consts::SIGINT) {
+                // SAFETY: kill(2) of the program kit started and still waits for.
+                unsafe {
+                    libc::kill(*pid as libc::pid_t, sig);
+                }
+            }
+            if let Some(stop) = stop {
+                stop.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// The signal caught so far, if any.
+pub fn caught() -> Option<i32> {
+    Some(CAUGHT.load(Ordering::SeqCst)).filter(|&s| s != 0)
+}
+
+/// Ends kit by the signal caught, if one was: call when a program kit
+/// waited for has ended.
+pub fn end_if_caught() {
+    if let Some(sig) = caught() {
+        eprintln!("kit: stopped by {}", name(sig));
+        end_by(sig);
+    }
+}
+
+/// A program kit starts and waits for: the signals are forwarded to it
+/// while this lives. Create it before starting the program (a signal
+/// that comes in between is forwarded once the program is known).
+pub struct Child(());
+
+impl Child {
+    /// Before starting the program.
+    pub fn starting() -> Child {
+        catch();
+        state().child = Some(None);
+        Child(())
+    }
+
+    /// The program started as `pid`.
+    pub fn started(&self, pid: u32) {
+        state().child = Some(Some(pid));
+        #[cfg(unix)]
+        if let Some(sig) = caught().filter(|&s| s != signal_hook::consts::SIGINT) {
+            // SAFETY: kill(2) of the program kit started and still waits for.
+            unsafe {
+                libc::kill(pid as libc::pid_t, sig);
+            }
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        state().child = None;
+    }
+}
+
+/// Runs `work` with a stop flag the signals set, for it to stop at its
+/// next safe point (set from the start when a signal came before). The
+/// caller ends kit by the signal afterwards ([`end_if_caught`]).
+pub fn stoppable<T>(work: impl FnOnce(&AtomicBool) -> T) -> T {
+    catch();
+    let stop = Arc::new(AtomicBool::new(caught().is_some()));
+    state().stop = Some(Arc::clone(&stop));
+    let out = work(&stop);
+    state().stop = None;
+    out
+}
+
+/// The name of a signal kit catches, for messages.
+pub fn name(sig: i32) -> &'static str {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        match sig {
+            SIGINT => "SIGINT",
+            SIGTERM => "SIGTERM",
+            SIGHUP => "SIGHUP",
+            _ => "a signal",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = sig;
+        "a signal"
+    }
+}
+
+/// Ends kit by `sig`, with the signal's default action.
+pub fn end_by(sig: i32) -> ! {
+    #[cfg(unix)]
+    {
+        let _ = signal_hook::low_level::emulate_default_handler(sig);
+    }
+    std::process::exit(128 + sig)
+}
