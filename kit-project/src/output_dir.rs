@@ -145,13 +145,13 @@ fn private_dir() -> std::fs::DirBuilder {
 }
 
 /// Writes every file under `root` (created here), then makes them durable
-/// with a sync of the whole file system instead of one per file (elsewhere than
-/// Linux, each file is synced as it is written). A few threads write the
-/// files, creating directories on the way (creating files and directories
-/// is mostly kernel work, which runs in parallel across directories). On
-/// Linux, a further thread starts the disk writing while the rest is
-/// still being created ([`flush_ahead`]), so the final sync waits for
-/// less.
+/// with a sync of the whole file system instead of one per file (elsewhere
+/// than Linux, each file is synced as it is written). A few threads write
+/// the files, creating directories on the way (creating files and
+/// directories is mostly kernel work, which runs in parallel across
+/// directories). On Linux, a further thread starts the disk writing while
+/// the rest is still being created ([`flush_ahead`]), so the final sync
+/// waits for less. The writers stop at the next file once `stop` is set.
 fn write_all(
     root: &Path,
     files: &[(PathBuf, &Document)],
@@ -265,9 +265,9 @@ fn write_one<'f>(
     Ok(())
 }
 
-/// One `syncfs` for the whole tree on Linux (files and directories);
-/// elsewhere the files are synced as written, and this syncs the tree's
-/// root folder (`d`).
+/// On Linux, a `syncfs` of the file system the tree (`d`, its root folder)
+/// is on: its files and directories; elsewhere the files are synced as
+/// written, and this syncs the root folder.
 fn sync_tree(d: &std::fs::File) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     {
