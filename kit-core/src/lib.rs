@@ -29,6 +29,10 @@
 //!   `Deserialize`) or any `Serialize` type ([`to_value`]); how each kind
 //!   interpolates is described in [`value`].
 
+// No unsafe code, but for one marked exception: the SSE2 byte check of
+// `yaml::scalar` (values in registers, no memory).
+#![deny(unsafe_code)]
+
 mod ast;
 mod data;
 mod engine;

@@ -31,6 +31,31 @@ pub(crate) fn del_or_non_ascii(v: u64) -> u64 {
 /// classifier inlined.
 pub(crate) trait Special {
     fn marks(v: u64) -> u64;
+
+    /// Whether any of the sixteen bytes of `lo` and `hi` is marked (a
+    /// classifier may answer this with one vector compare per byte kind).
+    #[inline(always)]
+    fn any_of_16(lo: u64, hi: u64) -> bool {
+        Self::marks(lo) | Self::marks(hi) != 0
+    }
+}
+
+/// Filler for the bytes past the end of a short string: a byte no
+/// classifier marks.
+const FILLER: u64 = ONES * b'a' as u64;
+
+/// Whether `S` marks any of the 1 to 16 bytes of `b`: two overlapping
+/// words, or one padded with [`FILLER`].
+#[inline(always)]
+pub(crate) fn any_marked_up_to_16<S: Special>(b: &[u8]) -> bool {
+    let n = b.len();
+    if n >= 8 {
+        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
+        S::any_of_16(word(&b[..8]), word(&b[n - 8..]))
+    } else {
+        let w = load_short(b) | (FILLER & !((1u64 << (8 * n)) - 1));
+        S::any_of_16(w, w)
+    }
 }
 
 /// The 1 to 7 bytes of `b` as the low bytes of a word (the rest zero),
@@ -46,19 +71,6 @@ pub(crate) fn load_short(b: &[u8]) -> u64 {
         b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
     } else {
         0
-    }
-}
-
-/// The marks of `S` over the 1 to 16 bytes of `b` (zero when none
-/// needs a second look): two overlapping words, or one for fewer than 8.
-#[inline(always)]
-pub(crate) fn short_marks<S: Special>(b: &[u8]) -> u64 {
-    let n = b.len();
-    if n >= 8 {
-        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([b'a'; 8]));
-        S::marks(word(&b[..8])) | S::marks(word(&b[n - 8..]))
-    } else {
-        S::marks(load_short(b)) & ((1u64 << (8 * n)) - 1)
     }
 }
 

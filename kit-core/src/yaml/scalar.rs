@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::position::{FragmentPos, YamlPosition};
-use crate::word_scan::{Special, below, del_or_non_ascii, eq_bytes, find_special, short_marks};
+use crate::word_scan::{
+    Special, any_marked_up_to_16, below, del_or_non_ascii, eq_bytes, find_special,
+};
 
 /// Why a value was refused. Never contains the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +69,12 @@ pub fn is_plain_string(s: &str, flow: bool) -> bool {
     let b = s.as_bytes();
     let n = b.len();
     if (1..=32).contains(&n) {
-        let marks = if flow {
-            marks_up_to_32::<InFlow>(b)
+        let marked = if flow {
+            any_marked_up_to_32::<InFlow>(b)
         } else {
-            marks_up_to_32::<InBlock>(b)
+            any_marked_up_to_32::<InBlock>(b)
         };
-        if (marks == 0) & (b[n - 1] != b' ') {
+        if !marked & (b[n - 1] != b' ') {
             match FIRST_BYTE[b[0] as usize] {
                 _ if PLAIN_START[b[0] as usize] => return true,
                 // A digit, `y`, `n`... : plain-safe, it only remains to see
@@ -85,15 +87,15 @@ pub fn is_plain_string(s: &str, flow: bool) -> bool {
     plain_by_the_rules(s, flow)
 }
 
-/// The marks of `S` over the 1 to 32 bytes of `b`: up to four words, the
-/// last ones overlapping.
+/// Whether `S` marks any of the 1 to 32 bytes of `b`: up to four words,
+/// the last ones overlapping.
 #[inline(always)]
-fn marks_up_to_32<S: Special>(b: &[u8]) -> u64 {
+fn any_marked_up_to_32<S: Special>(b: &[u8]) -> bool {
     let n = b.len();
     if n <= 16 {
-        short_marks::<S>(b)
+        any_marked_up_to_16::<S>(b)
     } else {
-        short_marks::<S>(&b[..16]) | short_marks::<S>(&b[n - 16..])
+        any_marked_up_to_16::<S>(&b[..16]) | any_marked_up_to_16::<S>(&b[n - 16..])
     }
 }
 
@@ -132,9 +134,9 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     // words, without a loop.
     if b.len() <= 16 {
         let clean = if flow {
-            short_marks::<InFlow>(b) == 0
+            !any_marked_up_to_16::<InFlow>(b)
         } else {
-            short_marks::<InBlock>(b) == 0
+            !any_marked_up_to_16::<InBlock>(b)
         };
         if clean {
             return true;
@@ -212,6 +214,34 @@ impl Special for InBlock {
     #[inline(always)]
     fn marks(v: u64) -> u64 {
         below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b':') | eq_bytes(v, b'#')
+    }
+
+    /// The same bytes, sixteen at a time with SSE2: below 0x20 or above
+    /// 0x7E is "below 0x20" as a signed byte, or 0x7F. (The compiler does
+    /// not find this from a loop over the bytes, nor from the words.)
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn any_of_16(lo: u64, hi: u64) -> bool {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+            _mm_set1_epi8,
+        };
+        // SAFETY: these intrinsics only need SSE2, which this build has
+        // (the cfg above: every x86-64 processor has it); they compute on
+        // values, no memory is read or written.
+        unsafe {
+            let v = _mm_set_epi64x(hi as i64, lo as i64);
+            let control_or_not_ascii = _mm_or_si128(
+                _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)),
+            );
+            let colon_or_hash = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'#' as i8)),
+            );
+            _mm_movemask_epi8(_mm_or_si128(control_or_not_ascii, colon_or_hash)) != 0
+        }
     }
 }
 
@@ -766,6 +796,41 @@ mod tests {
             }
         }
         true
+    }
+
+    #[test]
+    fn the_sixteen_byte_check_marks_what_the_word_check_marks() {
+        // Every byte value at every one of the sixteen places (the others
+        // `a`), then random pairs of words of bytes near the edges.
+        let agree = |lo: u64, hi: u64| {
+            assert_eq!(
+                InBlock::any_of_16(lo, hi),
+                InBlock::marks(lo) | InBlock::marks(hi) != 0,
+                "{lo:#018x} {hi:#018x}"
+            );
+        };
+        let a = u64::from_le_bytes([b'a'; 8]);
+        for byte in 0..=255u64 {
+            for place in 0..8 {
+                let w = a & !(0xFF << (8 * place)) | byte << (8 * place);
+                agree(w, a);
+                agree(a, w);
+            }
+        }
+        let edges = [
+            0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x39, 0x3A, 0x3B, 0x7E, 0x7F, 0x80, 0xFF,
+            b'a',
+        ];
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
+        for _ in 0..20_000 {
+            let mut word = || {
+                (0..8).fold(0u64, |w, _| {
+                    w << 8 | u64::from(edges[(next() % edges.len() as u64) as usize])
+                })
+            };
+            let (lo, hi) = (word(), word());
+            agree(lo, hi);
+        }
     }
 
     #[test]
