@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 
 use super::position::{FragmentPos, YamlPosition};
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+use crate::word_scan::control_and;
 use crate::word_scan::{
     Special, any_marked_up_to_16, below, del_or_non_ascii, eq_bytes, find_special,
 };
@@ -216,48 +218,36 @@ impl Special for InBlock {
         below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b':') | eq_bytes(v, b'#')
     }
 
-    /// The same bytes, sixteen at a time with SSE2: below 0x20 or above
-    /// 0x7E is "below 0x20" as a signed byte, or 0x7F. (The compiler does
-    /// not find this from a loop over the bytes, nor from the words.)
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    const SIXTEEN: bool = true;
+
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[inline(always)]
-    #[allow(unsafe_code)]
-    fn any_of_16(lo: u64, hi: u64) -> bool {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-            _mm_set1_epi8,
-        };
-        // SAFETY: these intrinsics only need SSE2, which this build has
-        // (the cfg above: every x86-64 processor has it); they compute on
-        // values, no memory is read or written.
-        unsafe {
-            let v = _mm_set_epi64x(hi as i64, lo as i64);
-            let control_or_not_ascii = _mm_or_si128(
-                _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)),
-            );
-            let colon_or_hash = _mm_or_si128(
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b':' as i8)),
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'#' as i8)),
-            );
-            _mm_movemask_epi8(_mm_or_si128(control_or_not_ascii, colon_or_hash)) != 0
-        }
+    fn mask_of_16(lo: u64, hi: u64) -> u32 {
+        control_and(lo, hi, [b':', b'#'])
     }
 }
 
 /// As [`InBlock`], plus the flow indicators and `?`.
 struct InFlow;
 
+const FLOW_BYTES: [u8; 8] = [b':', b'#', b',', b'[', b']', b'{', b'}', b'?'];
+
 impl Special for InFlow {
     #[inline(always)]
     fn marks(v: u64) -> u64 {
-        InBlock::marks(v)
-            | eq_bytes(v, b',')
-            | eq_bytes(v, b'[')
-            | eq_bytes(v, b']')
-            | eq_bytes(v, b'{')
-            | eq_bytes(v, b'}')
-            | eq_bytes(v, b'?')
+        FLOW_BYTES[2..]
+            .iter()
+            .fold(InBlock::marks(v), |m, &c| m | eq_bytes(v, c))
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    const SIXTEEN: bool = true;
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn mask_of_16(lo: u64, hi: u64) -> u32 {
+        control_and(lo, hi, FLOW_BYTES)
     }
 }
 
@@ -269,6 +259,15 @@ impl Special for InDoubleQuotes {
     #[inline(always)]
     fn marks(v: u64) -> u64 {
         below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b'"') | eq_bytes(v, b'\\')
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    const SIXTEEN: bool = true;
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn mask_of_16(lo: u64, hi: u64) -> u32 {
+        control_and(lo, hi, [b'"', b'\\'])
     }
 }
 
@@ -798,17 +797,32 @@ mod tests {
         true
     }
 
+    /// The sixteen-byte mask from the words' marks: the default of
+    /// [`Special::mask_of_16`], which the vector checks replace.
+    fn words_mask<S: Special>(lo: u64, hi: u64) -> u32 {
+        let bits = |m: u64| ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+        bits(S::marks(lo)) | bits(S::marks(hi)) << 8
+    }
+
     #[test]
-    fn the_sixteen_byte_check_marks_what_the_word_check_marks() {
+    fn the_sixteen_byte_checks_mark_what_the_word_checks_mark() {
         // Every byte value at every one of the sixteen places (the others
-        // `a`), then random pairs of words of bytes near the edges.
-        let agree = |lo: u64, hi: u64| {
-            assert_eq!(
-                InBlock::any_of_16(lo, hi),
-                InBlock::marks(lo) | InBlock::marks(hi) != 0,
-                "{lo:#018x} {hi:#018x}"
-            );
-        };
+        // `a`), then random pairs of words of bytes near the edges, for the
+        // three classifiers.
+        fn agree(lo: u64, hi: u64) {
+            fn one<S: Special>(lo: u64, hi: u64, name: &str) {
+                let words = words_mask::<S>(lo, hi);
+                assert_eq!(S::mask_of_16(lo, hi), words, "{name} {lo:#018x} {hi:#018x}");
+                assert_eq!(
+                    S::any_of_16(lo, hi),
+                    words != 0,
+                    "{name} {lo:#018x} {hi:#018x}"
+                );
+            }
+            one::<InBlock>(lo, hi, "block");
+            one::<InFlow>(lo, hi, "flow");
+            one::<InDoubleQuotes>(lo, hi, "double-quoted");
+        }
         let a = u64::from_le_bytes([b'a'; 8]);
         for byte in 0..=255u64 {
             for place in 0..8 {
@@ -817,10 +831,7 @@ mod tests {
                 agree(a, w);
             }
         }
-        let edges = [
-            0x00, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x39, 0x3A, 0x3B, 0x7E, 0x7F, 0x80, 0xFF,
-            b'a',
-        ];
+        let edges = *b"\x00\x1f !\"#$9:;,[]{}?\\~\x7f\x80\xffa";
         let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         for _ in 0..20_000 {
             let mut word = || {
