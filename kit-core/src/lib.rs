@@ -30,7 +30,7 @@
 //!   interpolates is described in [`value`].
 
 // No unsafe code, but for one marked exception: the SSE2 byte check of
-// `yaml::scalar` (values in registers, no memory).
+// `word_scan::control_and` (values in registers, no memory).
 #![deny(unsafe_code)]
 
 mod ast;
