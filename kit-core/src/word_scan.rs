@@ -39,12 +39,10 @@ pub(crate) trait Special {
     const SIXTEEN: bool = false;
 
     /// The sixteen bytes of `lo` then `hi`, one bit each (bit `i` for
-    /// byte `i`), set when marked. By default from the words' marks (the
-    /// reference the vector checks are tested against).
+    /// byte `i`), set when marked. By default [`word_mask`].
     #[inline(always)]
     fn mask_of_16(lo: u64, hi: u64) -> u32 {
-        let bits = |m: u64| ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
-        bits(Self::marks(lo)) | bits(Self::marks(hi)) << 8
+        word_mask::<Self>(lo, hi)
     }
 
     /// Whether any of the sixteen bytes of `lo` and `hi` is marked.
@@ -56,6 +54,15 @@ pub(crate) trait Special {
             Self::marks(lo) | Self::marks(hi) != 0
         }
     }
+}
+
+/// [`Special::mask_of_16`] from the words' marks (each marked byte's high
+/// bit gathered into one bit): the default, and the reference the vector
+/// checks are tested against.
+#[inline(always)]
+pub(crate) fn word_mask<S: Special + ?Sized>(lo: u64, hi: u64) -> u32 {
+    let bits = |m: u64| ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
+    bits(S::marks(lo)) | bits(S::marks(hi)) << 8
 }
 
 /// The mask of [`Special::mask_of_16`] for the YAML classifiers: bytes

@@ -208,14 +208,14 @@ fn first_bytes_plain(b: &[u8], flow: bool) -> bool {
     }
 }
 
-/// Bytes a plain scalar in block context must look at twice: controls,
-/// DEL, non-ASCII, `:` and `#`.
-struct InBlock;
+/// Controls, DEL, non-ASCII, and the bytes `A` and `B`: the classifier of
+/// [`InBlock`] and [`InDoubleQuotes`].
+struct ControlsAnd<const A: u8, const B: u8>;
 
-impl Special for InBlock {
+impl<const A: u8, const B: u8> Special for ControlsAnd<A, B> {
     #[inline(always)]
     fn marks(v: u64) -> u64 {
-        below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b':') | eq_bytes(v, b'#')
+        below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, A) | eq_bytes(v, B)
     }
 
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -224,9 +224,13 @@ impl Special for InBlock {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[inline(always)]
     fn mask_of_16(lo: u64, hi: u64) -> u32 {
-        control_and(lo, hi, [b':', b'#'])
+        control_and(lo, hi, [A, B])
     }
 }
+
+/// Bytes a plain scalar in block context must look at twice: controls,
+/// DEL, non-ASCII, `:` and `#`.
+type InBlock = ControlsAnd<b':', b'#'>;
 
 /// As [`InBlock`], plus the flow indicators and `?`.
 struct InFlow;
@@ -253,23 +257,7 @@ impl Special for InFlow {
 
 /// Bytes a double-quoted scalar writes otherwise: controls, DEL,
 /// non-ASCII, `"` and `\`.
-struct InDoubleQuotes;
-
-impl Special for InDoubleQuotes {
-    #[inline(always)]
-    fn marks(v: u64) -> u64 {
-        below(v, 0x20) | del_or_non_ascii(v) | eq_bytes(v, b'"') | eq_bytes(v, b'\\')
-    }
-
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    const SIXTEEN: bool = true;
-
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    #[inline(always)]
-    fn mask_of_16(lo: u64, hi: u64) -> u32 {
-        control_and(lo, hi, [b'"', b'\\'])
-    }
-}
+type InDoubleQuotes = ControlsAnd<b'"', b'\\'>;
 
 /// Checks the character at byte `i`; the index of the next one, or `None`
 /// when the string cannot be a plain scalar.
@@ -797,13 +785,6 @@ mod tests {
         true
     }
 
-    /// The sixteen-byte mask from the words' marks: the default of
-    /// [`Special::mask_of_16`], which the vector checks replace.
-    fn words_mask<S: Special>(lo: u64, hi: u64) -> u32 {
-        let bits = |m: u64| ((m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
-        bits(S::marks(lo)) | bits(S::marks(hi)) << 8
-    }
-
     #[test]
     fn the_sixteen_byte_checks_mark_what_the_word_checks_mark() {
         // Every byte value at every one of the sixteen places (the others
@@ -811,7 +792,7 @@ mod tests {
         // three classifiers.
         fn agree(lo: u64, hi: u64) {
             fn one<S: Special>(lo: u64, hi: u64, name: &str) {
-                let words = words_mask::<S>(lo, hi);
+                let words = crate::word_scan::word_mask::<S>(lo, hi);
                 assert_eq!(S::mask_of_16(lo, hi), words, "{name} {lo:#018x} {hi:#018x}");
                 assert_eq!(
                     S::any_of_16(lo, hi),
