@@ -166,12 +166,14 @@ fn write_all(
         .clamp(1, 8)
         .min(files.len().div_ceil(64).max(1));
     let chunk = files.len().div_ceil(threads).max(1);
-    let bytes = files.iter().map(|(_, d)| d.text.len()).sum();
     std::thread::scope(|scope| {
-        let (written, sizes) = std::sync::mpsc::channel();
-        if cfg!(target_os = "linux") && files.len() >= FLUSH_AHEAD_FILES {
+        // The writers tell the flusher, when there is one, each file's size.
+        let written = (cfg!(target_os = "linux") && files.len() >= FLUSH_AHEAD_FILES).then(|| {
+            let (written, sizes) = std::sync::mpsc::channel();
+            let bytes = files.iter().map(|(_, d)| d.text.len()).sum();
             scope.spawn(move || flush_ahead(root, bytes, sizes));
-        }
+            written
+        });
         let writers: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
@@ -183,8 +185,10 @@ fn write_all(
                             return Err(OutputError::Interrupted);
                         }
                         write_one(root, f, &mut created)?;
-                        // The flusher may be gone (not Linux): nothing to tell.
-                        let _ = written.send(f.1.text.len());
+                        if let Some(w) = &written {
+                            // A flusher that has ended needs no more sizes.
+                            let _ = w.send(f.1.text.len());
+                        }
                         Ok(())
                     })
                 })
