@@ -166,6 +166,17 @@ impl<'v> Data<'v> {
         }
     }
 
+    /// The string, when this is one: the common case of interpolation,
+    /// without [`Data::scalar`]'s full match.
+    #[inline]
+    pub fn as_str(self) -> Option<&'v str> {
+        match self {
+            Data::Kit(Value::String(s)) => Some(s),
+            Data::Json(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
     #[inline]
     pub fn scalar(self) -> Scalar<'v> {
         match self {

@@ -397,8 +397,8 @@ impl<'e> Renderer<'e> {
         };
         // The common case first: a string as a whole plain scalar value
         // (`key: {{v}}`, `- {{v}}`), which cannot be refused.
-        if let (VarEscape::Yaml(YamlPosition::Plain { key: false, flow }), Scalar::Str(s)) =
-            (escape, value.scalar())
+        if let VarEscape::Yaml(YamlPosition::Plain { key: false, flow }) = escape
+            && let Some(s) = value.as_str()
         {
             self.indent_if_due(f.indent);
             yaml::write_string_scalar(self.out, s, flow);
