@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::Escape;
 use crate::ast::{Block, Name, Node, Parent, PartialRef, Section, Source, VarEscape};
-use crate::data::{Data, Scalar};
+use crate::data::{Data, Items, Scalar};
 use crate::engine::{Engine, Template, UndefinedBehavior};
 use crate::error::{Error, Location};
 use crate::suggest::suggest;
@@ -208,29 +208,56 @@ impl<'e> Renderer<'e> {
         f: Frame<'_>,
         stack: &mut Vec<Data<'v>>,
     ) -> Result<(), Error> {
-        for node in nodes {
-            match node {
-                Node::Text(t, marks) => {
-                    if self.trace.is_some() {
-                        self.traced_text(t, marks, f);
-                    } else {
-                        self.text(t, f.indent);
-                    }
+        self.nodes_for_each(nodes, f, stack, None)
+    }
+
+    /// Renders `nodes` once, or with `items` once per item (the item on
+    /// top of the stack): a list's items are one call here rather than a
+    /// call of [`Renderer::nodes`] each (whose set-up cost as much as a
+    /// value). An error ends the render, so it returns without taking the
+    /// item off the stack.
+    fn nodes_for_each<'v>(
+        &mut self,
+        nodes: &[Node],
+        f: Frame<'_>,
+        stack: &mut Vec<Data<'v>>,
+        mut items: Option<Items<'v>>,
+    ) -> Result<(), Error> {
+        let depth = stack.len();
+        loop {
+            if let Some(items) = items.as_mut() {
+                stack.truncate(depth);
+                match items.next() {
+                    Some(item) => stack.push(item),
+                    None => return Ok(()),
                 }
-                Node::Var { name, escape, pos } => {
-                    if self.trace.is_some() {
-                        self.indent_if_due(f.indent);
-                        self.mark(f, *pos);
+            }
+            for node in nodes {
+                match node {
+                    Node::Text(t, marks) => {
+                        if self.trace.is_some() {
+                            self.traced_text(t, marks, f);
+                        } else {
+                            self.text(t, f.indent);
+                        }
                     }
-                    self.var(name, *escape, *pos, f, stack)?
+                    Node::Var { name, escape, pos } => {
+                        if self.trace.is_some() {
+                            self.indent_if_due(f.indent);
+                            self.mark(f, *pos);
+                        }
+                        self.var(name, *escape, *pos, f, stack)?
+                    }
+                    // Three arms, so that the dispatch is two predictable
+                    // branches rather than an indirect jump (templates are
+                    // mostly text and values, alternating).
+                    other => self.structure(other, f, stack)?,
                 }
-                // Three arms, so that the dispatch is two predictable
-                // branches rather than an indirect jump (templates are
-                // mostly text and values, alternating).
-                other => self.structure(other, f, stack)?,
+            }
+            if items.is_none() {
+                return Ok(());
             }
         }
-        Ok(())
     }
 
     /// A section, partial, parent or block.
@@ -533,12 +560,7 @@ impl<'e> Renderer<'e> {
         };
         self.enter(f, s.pos)?;
         if let Some(items) = value.items() {
-            for item in items {
-                stack.push(item);
-                let r = self.nodes(&s.body, f, stack);
-                stack.pop();
-                r?;
-            }
+            self.nodes_for_each(&s.body, f, stack, Some(items))?;
         } else if let Some(l) = value.lambda() {
             let raw = &f.src.text[s.raw.0..s.raw.1];
             let source = l.call(raw);
