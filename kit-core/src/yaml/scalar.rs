@@ -6,7 +6,7 @@ use super::position::{FragmentPos, YamlPosition};
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::word_scan::control_and;
 use crate::word_scan::{
-    Special, any_marked_up_to_16, below, del_or_non_ascii, eq_bytes, find_special,
+    Special, any_marked_up_to_16, below, del_or_non_ascii, eq_bytes, find_special, load_short,
 };
 
 /// Why a value was refused. Never contains the value.
@@ -338,16 +338,16 @@ fn may_resolve_to_non_string(s: &str) -> bool {
         Some(_) => {}
     }
     // Null, booleans (YAML 1.1's too), `<<`, `=`, infinity and NaN, in any
-    // case, by length.
-    const WORDS: [&[&str]; 5] = [
-        &["~", "y", "n", "="],
-        &["no", "on", "<<"],
-        &["yes", "off"],
-        &["null", "true", ".inf", ".nan"],
-        &["false", "+.inf", "-.inf"],
+    // case, by length: compared as words, letters folded to lower case.
+    const WORDS: [&[u64]; 5] = [
+        &[word(b"~"), word(b"y"), word(b"n"), word(b"=")],
+        &[word(b"no"), word(b"on"), word(b"<<")],
+        &[word(b"yes"), word(b"off")],
+        &[word(b"null"), word(b"true"), word(b".inf"), word(b".nan")],
+        &[word(b"false"), word(b"+.inf"), word(b"-.inf")],
     ];
     if let Some(words) = WORDS.get(s.len() - 1)
-        && words.iter().any(|w| w.eq_ignore_ascii_case(s))
+        && words.contains(&folded_word(s.as_bytes()))
     {
         return true;
     }
@@ -363,6 +363,27 @@ fn may_resolve_to_non_string(s: &str) -> bool {
     }
     // Dates and timestamps: `2024-01-01`, `2001-12-14t21:59:43.10-05:00`...
     b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-'
+}
+
+/// The 1 to 7 bytes of `w` as a word (little-endian, the rest zero).
+const fn word(w: &[u8]) -> u64 {
+    let mut v = 0;
+    let mut i = 0;
+    while i < w.len() {
+        v |= (w[i] as u64) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
+/// [`word`] of the 1 to 7 bytes of `b` with ASCII letters in lower case
+/// (only theirs: `@` and `[` stay as they are).
+#[inline]
+fn folded_word(b: &[u8]) -> u64 {
+    let w = load_short(b);
+    // The high bit of each byte from `A` to `Z`, moved to 0x20.
+    let upper = below(w, b'Z' + 1) & !below(w, b'A');
+    w | upper >> 2
 }
 
 /// Writes `s` as the inside of a YAML double-quoted scalar (without the
@@ -960,6 +981,26 @@ mod tests {
             "1_000",
         ] {
             assert!(may_resolve_to_non_string(word), "{word}");
+        }
+        // Bytes that become a word's byte when 0x20 is added (after a first
+        // byte that words start with), next to the letters, and non-ASCII:
+        // folding them would take them for words.
+        for word in [
+            "+\u{E}inf",
+            "-\u{E}inf",
+            "<\u{1C}",
+            "+.\u{9}nf",
+            "n\u{F}",
+            "nU\u{C}l",
+            "f@lse",
+            "n[",
+            "o{f",
+            "Ye\u{13}",
+            "ño",
+            "nÏ",
+        ] {
+            assert!(!may_resolve_to_non_string(word), "{word:?}");
+            assert!(!may_resolve_reference(word), "{word:?}");
         }
         assert!(
             seen_true > 1_000,
