@@ -259,6 +259,17 @@ impl Special for InFlow {
 /// non-ASCII, `"` and `\`.
 type InDoubleQuotes = ControlsAnd<b'"', b'\\'>;
 
+/// Bytes a block scalar or a fragment of a plain scalar must look at
+/// twice: controls (tab and line break too), DEL and non-ASCII (DEL is
+/// named twice: there is no other byte).
+type Controls = ControlsAnd<0x7F, 0x7F>;
+
+/// Whether `S` marks none of the bytes of `b`.
+#[inline(always)]
+fn none_marked<S: Special>(b: &[u8]) -> bool {
+    find_special::<S>(b, 0) == b.len()
+}
+
 /// Checks the character at byte `i`; the index of the next one, or `None`
 /// when the string cannot be a plain scalar.
 #[inline]
@@ -530,9 +541,19 @@ pub(crate) fn write_str(
             indent,
             folded,
             first_line,
-        } => write_block(out, s, extra_indent, *indent as usize, *folded, *first_line)?,
+        } => {
+            // One line of printable ASCII (most values): nothing to check but
+            // the first line's indentation.
+            if none_marked::<Controls>(s.as_bytes()) && !(*first_line && s.starts_with(' ')) {
+                out.push_str(s);
+            } else {
+                write_block(out, s, extra_indent, *indent as usize, *folded, *first_line)?;
+            }
+        }
         YamlPosition::Fragment(f) => {
-            check_fragment(s, f)?;
+            if !fragment_by_its_ends(s, f) {
+                check_fragment(s, f)?;
+            }
             out.push_str(s);
         }
     }
@@ -582,6 +603,28 @@ fn write_block(
         out.push_str(line);
     }
     Ok(())
+}
+
+/// Whether `s` is safe as the fragment `f` of a plain scalar by its first
+/// and last bytes alone: true when it is printable ASCII without `:` and
+/// `#` (nor, in flow context, the flow indicators and `?`), and starts and
+/// ends in a way the fragment's place allows. Else [`check_fragment`]
+/// decides.
+#[inline]
+fn fragment_by_its_ends(s: &str, f: &FragmentPos) -> bool {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return true;
+    };
+    let clean = if f.flow {
+        none_marked::<InFlow>(b)
+    } else {
+        none_marked::<InBlock>(b)
+    };
+    // At the start, every indicator and white space is left to the rules
+    // (`-` and `?` are fine unless a space or the end follows).
+    let start_ok = !f.at_start || PLAIN_START[first as usize];
+    clean && start_ok && !(f.at_end && last == b' ')
 }
 
 fn check_fragment(s: &str, f: &FragmentPos) -> Result<(), Refusal> {
@@ -1005,6 +1048,52 @@ mod tests {
         assert!(
             seen_true > 1_000,
             "the generator reaches the rules: {seen_true}"
+        );
+    }
+
+    #[test]
+    fn block_and_fragment_shortcuts_agree_with_the_rules() {
+        let alphabet = " \t\n\r:#-?,[]{}!&*|>'\"%@`0y.é\u{85}\u{7f}\u{feff}\u{2028}";
+        let fragments: Vec<FragmentPos> = (0..32u8)
+            .map(|bits| FragmentPos {
+                flow: bits & 1 != 0,
+                at_start: bits & 2 != 0,
+                at_end: bits & 4 != 0,
+                after_space: bits & 8 != 0,
+                before_space: bits & 16 != 0,
+            })
+            .collect();
+        let (mut fragment_shortcuts, mut block_shortcuts) = (0, 0);
+        for s in mostly_a(0x5EED_F0A1_B10C_2026, alphabet, 20_000) {
+            for f in &fragments {
+                let mut out = String::new();
+                let got = write_str(&mut out, &s, &YamlPosition::Fragment(*f), "").map(|()| out);
+                let want = check_fragment(&s, f).map(|()| s.clone());
+                assert_eq!(got, want, "{s:?} {f:?}");
+                fragment_shortcuts += usize::from(fragment_by_its_ends(&s, f));
+            }
+            for (folded, first_line) in [(false, false), (false, true), (true, false), (true, true)]
+            {
+                let pos = YamlPosition::Block {
+                    indent: 4,
+                    folded,
+                    first_line,
+                };
+                let (mut fast, mut rules) = (String::new(), String::new());
+                let got = write_str(&mut fast, &s, &pos, "  ").map(|()| fast);
+                let want = write_block(&mut rules, &s, "  ", 4, folded, first_line).map(|()| rules);
+                assert_eq!(got, want, "{s:?} folded={folded} first_line={first_line}");
+                block_shortcuts += usize::from(none_marked::<Controls>(s.as_bytes()));
+            }
+        }
+        // The shortcuts are taken often, and so are the rules.
+        assert!(
+            (50_000..600_000).contains(&fragment_shortcuts),
+            "{fragment_shortcuts}"
+        );
+        assert!(
+            (4_000..70_000).contains(&block_shortcuts),
+            "{block_shortcuts}"
         );
     }
 
