@@ -16,22 +16,9 @@
 //! `cargo bench -p kit-benches --bench fleet_render` (needs python3 to
 //! generate the project, once, under the system's temporary directory).
 
-use std::path::PathBuf;
-
 use criterion::{Criterion, criterion_group, criterion_main};
-use kit_project::{Project, RenderOptions, Selection};
-
-fn fleet_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join("kit-fleet-bench");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/gen_fleet.py");
-    let ok = std::process::Command::new("python3")
-        .arg(script)
-        .arg(&dir)
-        .status()
-        .expect("python3 generates the fleet project");
-    assert!(ok.success(), "gen_fleet.py failed");
-    dir
-}
+use kit_benches::{fleet_dir, fleet_resolutions};
+use kit_project::{Project, RenderOptions};
 
 fn bench(c: &mut Criterion) {
     let dir = fleet_dir();
@@ -39,17 +26,7 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let all = Selection::All { environment: None };
-    let resolve = |project: &Project| {
-        let plan = project.plan(&all).unwrap();
-        runtime.block_on(async {
-            let resolver = project
-                .resolver(None, &Default::default(), 32)
-                .await
-                .unwrap();
-            plan.resolve(&resolver).await.unwrap()
-        })
-    };
+    let resolve = |project: &Project| fleet_resolutions(&runtime, project);
     let project = Project::load(&dir).unwrap();
     let secrets = resolve(&project);
     let streams = kit_project::render(&project, &secrets, RenderOptions::default(), &|| {})

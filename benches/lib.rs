@@ -1,8 +1,12 @@
 //! Shared inputs for kit's benches: the fixtures under `fixtures/bench/`,
-//! and the Deployment's data as typed structs (for ramhorns, which renders
-//! from them).
+//! the fleet project of `gen_fleet.py`, and the data as typed structs (for
+//! ramhorns, which renders from them).
 
 use std::path::PathBuf;
+
+use kit_core::Value;
+use kit_env::Resolution;
+use kit_project::{Project, Selection};
 
 use ramhorns::Content;
 use serde::Deserialize;
@@ -73,4 +77,119 @@ pub struct Arg {
 pub struct EnvVar {
     pub name: String,
     pub value: String,
+}
+
+/// The fleet project of `gen_fleet.py` (generated once, with python3,
+/// under the system's temporary directory).
+pub fn fleet_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("kit-fleet-bench");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/gen_fleet.py");
+    let ok = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&dir)
+        .status()
+        .expect("python3 generates the fleet project");
+    assert!(ok.success(), "gen_fleet.py failed");
+    dir
+}
+
+/// Every target of the fleet with its secrets resolved (`--all`).
+pub fn fleet_resolutions(runtime: &tokio::runtime::Runtime, project: &Project) -> Vec<Resolution> {
+    let plan = project.plan(&Selection::All { environment: None }).unwrap();
+    runtime.block_on(async {
+        let resolver = project
+            .resolver(None, &Default::default(), 32)
+            .await
+            .unwrap();
+        plan.resolve(&resolver).await.unwrap()
+    })
+}
+
+/// One fleet target's data, typed: what its templates look up, with the
+/// dotted names as ramhorns field names.
+#[derive(Content)]
+pub struct FleetTarget {
+    #[ramhorns(rename = "kit.service")]
+    pub service: String,
+    #[ramhorns(rename = "kit.cluster")]
+    pub cluster: String,
+    #[ramhorns(rename = "kit.environment")]
+    pub environment: String,
+    pub namespace: String,
+    pub replicas: i64,
+    pub port: i64,
+    pub log_level: String,
+    #[ramhorns(rename = "image.repository")]
+    pub image_repository: String,
+    #[ramhorns(rename = "image.tag")]
+    pub image_tag: String,
+    #[ramhorns(rename = "resources.cpu")]
+    pub cpu: String,
+    #[ramhorns(rename = "resources.memory")]
+    pub memory: String,
+    pub region: String,
+    pub env: Vec<EnvVar>,
+}
+
+impl FleetTarget {
+    /// The typed form of a target's context (`kit_project::template_context`).
+    pub fn from_context(ctx: &Value) -> FleetTarget {
+        let at = |path: &str| {
+            path.split('.')
+                .try_fold(ctx, |v, k| v.get(k))
+                .unwrap_or_else(|| panic!("the fleet context has no {path}"))
+        };
+        let text = |path: &str| match at(path) {
+            Value::String(s) => s.clone(),
+            other => panic!("{path} is {other:?}, not a string"),
+        };
+        let int = |path: &str| match at(path) {
+            Value::Int(i) => *i,
+            Value::UInt(u) => *u as i64,
+            other => panic!("{path} is {other:?}, not an integer"),
+        };
+        let Value::List(env) = at("env") else {
+            panic!("env is not a list")
+        };
+        let entry = |e: &Value, k: &str| match e.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            _ => panic!("an env entry has no {k}"),
+        };
+        FleetTarget {
+            service: text("kit.service"),
+            cluster: text("kit.cluster"),
+            environment: text("kit.environment"),
+            namespace: text("namespace"),
+            replicas: int("replicas"),
+            port: int("port"),
+            log_level: text("log_level"),
+            image_repository: text("image.repository"),
+            image_tag: text("image.tag"),
+            cpu: text("resources.cpu"),
+            memory: text("resources.memory"),
+            region: text("region"),
+            env: env
+                .iter()
+                .map(|e| EnvVar {
+                    name: entry(e, "name"),
+                    value: entry(e, "value"),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// kit's [`Value`] as a `serde_json::Value` (for `render_json`).
+pub fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        Value::Null | Value::Lambda(_) => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::UInt(u) => J::from(*u),
+        Value::Float(x) => J::from(*x),
+        Value::String(s) => J::String(s.clone()),
+        Value::List(l) => J::Array(l.iter().map(to_json).collect()),
+        Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
 }

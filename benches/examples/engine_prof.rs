@@ -3,18 +3,24 @@
 //! counts instructions (the same on a busy machine; subtract a run with
 //! N = 0 for the set-up), `perf record` samples time. MODE is `yaml`
 //! (kit, YAML escaping, from `serde_json::Value`), `html` (kit, HTML
-//! escaping) or `ramhorns` (typed structs).
+//! escaping) or `ramhorns` (typed structs); `fleet-yaml` (kit's `Value`),
+//! `fleet-json` and `fleet-ramhorns` render the fleet of the `render`
+//! bench (3 templates x 1,500 targets) N times instead.
 //!
 //! Build with `cargo build --release -p kit-benches --example engine_prof`.
 
-use kit_benches::{Deployment, fixture};
-use kit_core::{Engine, Escape};
+use kit_benches::{Deployment, FleetTarget, fixture, fleet_dir, fleet_resolutions, to_json};
+use kit_core::{Engine, Escape, Value};
+use kit_project::{Project, RenderOptions, template_context};
 use std::hint::black_box;
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "yaml".into());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    if let Some(which) = mode.strip_prefix("fleet-") {
+        return fleet(which, n);
+    }
     let source = fixture("deployment.mustache");
     let json: serde_json::Value = serde_json::from_str(&fixture("deployment.json")).unwrap();
     let mut bytes = 0;
@@ -39,4 +45,66 @@ fn main() {
         other => panic!("MODE is yaml, html or ramhorns, not {other}"),
     }
     println!("{n} renders, {bytes} bytes");
+}
+
+/// The fleet's three templates for each of its targets, `n` times.
+fn fleet(which: &str, n: usize) {
+    let dir = fleet_dir();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let project = Project::load(&dir).unwrap();
+    let contexts: Vec<Value> = fleet_resolutions(&runtime, &project)
+        .iter()
+        .map(|r| template_context(&project, r, &RenderOptions::default()).unwrap())
+        .collect();
+    let sources: Vec<String> = ["deployment", "service", "configmap"]
+        .iter()
+        .map(|t| {
+            std::fs::read_to_string(dir.join(format!("templates/service-00/{t}.yaml"))).unwrap()
+        })
+        .collect();
+    let mut bytes = 0;
+    match which {
+        "ramhorns" => {
+            let typed: Vec<FleetTarget> = contexts.iter().map(FleetTarget::from_context).collect();
+            let tpls: Vec<_> = sources
+                .iter()
+                .map(|s| ramhorns::Template::new(s.as_str()).unwrap())
+                .collect();
+            for _ in 0..n {
+                for data in &typed {
+                    for t in &tpls {
+                        bytes += black_box(t.render(black_box(data))).len();
+                    }
+                }
+            }
+        }
+        "yaml" | "json" => {
+            let engine = Engine::new();
+            let tpls: Vec<_> = sources
+                .iter()
+                .map(|s| engine.compile("fleet", s).unwrap())
+                .collect();
+            let json: Vec<serde_json::Value> = contexts.iter().map(to_json).collect();
+            for _ in 0..n {
+                for (ctx, json) in contexts.iter().zip(&json) {
+                    for t in &tpls {
+                        let out = if which == "json" {
+                            t.render_json(&engine, black_box(json))
+                        } else {
+                            t.render(&engine, black_box(ctx))
+                        };
+                        bytes += black_box(out.unwrap()).len();
+                    }
+                }
+            }
+        }
+        other => panic!("MODE is fleet-yaml, fleet-json or fleet-ramhorns, not fleet-{other}"),
+    }
+    println!(
+        "{n} x {} renders, {bytes} bytes",
+        contexts.len() * sources.len()
+    );
 }
