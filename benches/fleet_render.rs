@@ -17,15 +17,12 @@
 //! generate the project, once, under the system's temporary directory).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kit_benches::{fleet_dir, fleet_resolutions};
+use kit_benches::{fleet_dir, fleet_resolutions, runtime};
 use kit_project::{Project, RenderOptions};
 
 fn bench(c: &mut Criterion) {
     let dir = fleet_dir();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let resolve = |project: &Project| fleet_resolutions(&runtime, project);
     let project = Project::load(&dir).unwrap();
     let secrets = resolve(&project);

@@ -96,10 +96,7 @@ async fn naive(store: &dyn SecretStore, layout: &Layout, targets: &[Target]) -> 
 
 fn main() {
     // The same runtime as the kit binary: one thread, IO-bound work.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = kit_benches::runtime();
     let external = std::env::var("KIT_BENCH_S3_ENDPOINT")
         .ok()
         .filter(|s| !s.is_empty());

@@ -93,6 +93,14 @@ pub fn fleet_dir() -> PathBuf {
     dir
 }
 
+/// A runtime on the calling thread, for the resolver.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Every target of the fleet with its secrets resolved (`--all`).
 pub fn fleet_resolutions(runtime: &tokio::runtime::Runtime, project: &Project) -> Vec<Resolution> {
     let plan = project.plan(&Selection::All { environment: None }).unwrap();
@@ -103,6 +111,28 @@ pub fn fleet_resolutions(runtime: &tokio::runtime::Runtime, project: &Project) -
             .unwrap();
         plan.resolve(&resolver).await.unwrap()
     })
+}
+
+/// The engine's inputs on the fleet: every target's data
+/// (`kit_project::template_context`, what the pipeline renders with) and
+/// the three templates (every service has the same: those of
+/// `service-00`).
+pub fn fleet_engine_input() -> (Vec<Value>, Vec<String>) {
+    let dir = fleet_dir();
+    let project = Project::load(&dir).unwrap();
+    let options = kit_project::RenderOptions::default();
+    let contexts = fleet_resolutions(&runtime(), &project)
+        .iter()
+        .map(|r| kit_project::template_context(&project, r, &options).unwrap())
+        .collect();
+    let sources = ["deployment", "service", "configmap"]
+        .iter()
+        .map(|t| {
+            let path = dir.join(format!("templates/service-00/{t}.yaml"));
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .collect();
+    (contexts, sources)
 }
 
 /// One fleet target's data, typed: what its templates look up, with the

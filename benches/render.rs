@@ -11,9 +11,8 @@
 //! Run with `cargo bench -p kit-benches --bench render`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kit_benches::{Deployment, FleetTarget, fixture, fleet_dir, fleet_resolutions, to_json};
+use kit_benches::{Deployment, FleetTarget, fixture, fleet_engine_input, to_json};
 use kit_core::{Engine, Escape, Value};
-use kit_project::{Project, RenderOptions, template_context};
 use std::hint::black_box;
 
 /// The lines that are not blank: the baselines skip some of the spec's
@@ -81,26 +80,22 @@ fn bench(c: &mut Criterion) {
     assert_eq!(content(&r_out), content(&kit_html), "ramhorns disagrees");
 }
 
+/// Renders each template with each target's data: the bytes written.
+fn every<D, T>(data: &[D], templates: &[T], render: impl Fn(&T, &D) -> usize) -> usize {
+    data.iter()
+        .map(|d| {
+            templates
+                .iter()
+                .map(|t| render(t, black_box(d)))
+                .sum::<usize>()
+        })
+        .sum()
+}
+
 fn fleet(c: &mut Criterion) {
-    let dir = fleet_dir();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let project = Project::load(&dir).unwrap();
-    let contexts: Vec<Value> = fleet_resolutions(&runtime, &project)
-        .iter()
-        .map(|r| template_context(&project, r, &RenderOptions::default()).unwrap())
-        .collect();
+    let (contexts, sources) = fleet_engine_input();
     let json: Vec<serde_json::Value> = contexts.iter().map(to_json).collect();
     let typed: Vec<FleetTarget> = contexts.iter().map(FleetTarget::from_context).collect();
-    let sources: Vec<String> = ["deployment", "service", "configmap"]
-        .iter()
-        .map(|t| {
-            let path = dir.join(format!("templates/service-00/{t}.yaml"));
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        })
-        .collect();
 
     let engine = Engine::new();
     let kit: Vec<_> = sources
@@ -128,37 +123,13 @@ fn fleet(c: &mut Criterion) {
     let mut g = c.benchmark_group("fleet");
     g.sample_size(20);
     g.bench_function("kit/yaml", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            for ctx in &contexts {
-                for t in &kit {
-                    n += t.render(&engine, black_box(ctx)).unwrap().len();
-                }
-            }
-            n
-        })
+        b.iter(|| every(&contexts, &kit, |t, d| t.render(&engine, d).unwrap().len()))
     });
     g.bench_function("kit/yaml(json)", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            for data in &json {
-                for t in &kit {
-                    n += t.render_json(&engine, black_box(data)).unwrap().len();
-                }
-            }
-            n
-        })
+        b.iter(|| every(&json, &kit, |t, d| t.render_json(&engine, d).unwrap().len()))
     });
     g.bench_function("ramhorns/html", |b| {
-        b.iter(|| {
-            let mut n = 0;
-            for data in &typed {
-                for t in &horns {
-                    n += t.render(black_box(data)).len();
-                }
-            }
-            n
-        })
+        b.iter(|| every(&typed, &horns, |t, d| t.render(d).len()))
     });
     g.finish();
 }

@@ -9,9 +9,8 @@
 //!
 //! Build with `cargo build --release -p kit-benches --example engine_prof`.
 
-use kit_benches::{Deployment, FleetTarget, fixture, fleet_dir, fleet_resolutions, to_json};
-use kit_core::{Engine, Escape, Value};
-use kit_project::{Project, RenderOptions, template_context};
+use kit_benches::{Deployment, FleetTarget, fixture, fleet_engine_input, to_json};
+use kit_core::{Engine, Escape};
 use std::hint::black_box;
 
 fn main() {
@@ -49,22 +48,7 @@ fn main() {
 
 /// The fleet's three templates for each of its targets, `n` times.
 fn fleet(which: &str, n: usize) {
-    let dir = fleet_dir();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let project = Project::load(&dir).unwrap();
-    let contexts: Vec<Value> = fleet_resolutions(&runtime, &project)
-        .iter()
-        .map(|r| template_context(&project, r, &RenderOptions::default()).unwrap())
-        .collect();
-    let sources: Vec<String> = ["deployment", "service", "configmap"]
-        .iter()
-        .map(|t| {
-            std::fs::read_to_string(dir.join(format!("templates/service-00/{t}.yaml"))).unwrap()
-        })
-        .collect();
+    let (contexts, sources) = fleet_engine_input();
     let mut bytes = 0;
     match which {
         "ramhorns" => {
