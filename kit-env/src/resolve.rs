@@ -319,9 +319,10 @@ impl Resolver {
 
     /// Runs `job` for every item and collects the results: one task each
     /// (within the request bound) for a remote store, so that requests
-    /// overlap; one after another in this task for a store that reads in
-    /// place ([`SecretStore::reads_in_place`]), where a task per item would
-    /// cost more than the read. Reports progress as `phase`.
+    /// overlap; for a store that reads in place
+    /// ([`SecretStore::reads_in_place`]), where a task per item would cost
+    /// more than the read, on a few threads ([`in_place`]). Reports
+    /// progress as `phase`.
     async fn run_all<T, R, F, Fut>(
         &self,
         items: Vec<T>,
@@ -331,18 +332,29 @@ impl Resolver {
     where
         T: Send + 'static,
         R: Send + 'static,
-        F: Fn(Arc<Inner>, T) -> Fut,
+        F: Fn(Arc<Inner>, T) -> Fut + Sync,
         Fut: Future<Output = Result<R, Error>> + Send + 'static,
     {
         let total = items.len();
-        let mut out = Vec::with_capacity(total);
         if self.inner.store.reads_in_place() {
-            for item in items {
-                out.push(job(self.inner.clone(), item).await?);
-                self.report(phase, out.len(), total);
-            }
-            return Ok(out);
+            let threads = std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(self.inner.permits.available_permits())
+                .min(total.div_ceil(IN_PLACE_ITEMS_PER_THREAD))
+                .clamp(1, IN_PLACE_THREADS);
+            let done = std::sync::atomic::AtomicUsize::new(0);
+            return in_place(items, threads, |item| {
+                // Unconstrained: on the runtime's thread, tokio's
+                // cooperative budget would otherwise make its primitives
+                // answer "not yet" until the task yields, which it never
+                // does here.
+                let r = drive(tokio::task::unconstrained(job(self.inner.clone(), item)));
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                self.report(phase, n, total);
+                r
+            });
         }
+        let mut out = Vec::with_capacity(total);
         let mut tasks = JoinSet::new();
         for item in items {
             tasks.spawn(job(self.inner.clone(), item));
@@ -352,6 +364,73 @@ impl Resolver {
             self.report(phase, out.len(), total);
         }
         Ok(out)
+    }
+}
+
+/// The most threads [`in_place`] reads on (a local directory's reads are
+/// mostly kernel work, which scales with cores until the file system's
+/// locks do not).
+pub(crate) const IN_PLACE_THREADS: usize = 4;
+
+/// The fewest items worth a thread of their own in [`in_place`]: below,
+/// starting the thread costs more than the reads it takes over.
+const IN_PLACE_ITEMS_PER_THREAD: usize = 256;
+
+/// Runs `job` for every item on `threads` threads (this one included),
+/// each taking a contiguous share of `items` in order (the objects of one
+/// folder stay together). Each share stops at its first error; the error
+/// returned is the one of the earliest share, the one a run in order would
+/// have met first, so that the message does not depend on timing.
+fn in_place<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    job: impl Fn(T) -> Result<R, Error> + Sync,
+) -> Result<Vec<R>, Error> {
+    let run = |share: Vec<T>| {
+        share
+            .into_iter()
+            .map(&job)
+            .collect::<Result<Vec<R>, Error>>()
+    };
+    if threads <= 1 {
+        return run(items);
+    }
+    let per = items.len().div_ceil(threads);
+    let mut shares: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
+    for _ in 0..threads {
+        shares.push(rest.by_ref().take(per).collect());
+    }
+    let first = shares.remove(0);
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares.into_iter().map(|s| scope.spawn(|| run(s))).collect();
+        let mut results = vec![run(first)];
+        results.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a store read does not panic")),
+        );
+        results
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// Polls a future of a store that reads in place to its end on this
+/// thread. It finishes on its first poll unless it waits for a permit of
+/// the request bound another thread holds, which is released within one
+/// read: then it tries again.
+fn drive<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
     }
 }
 
@@ -407,5 +486,169 @@ impl Inner {
             })
             .await
             .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LocalStore, MemoryStore};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn block_on<T>(f: impl Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn in_place_runs_every_item_once_on_any_number_of_threads() {
+        for threads in 1..=IN_PLACE_THREADS {
+            let calls = AtomicUsize::new(0);
+            let mut out = in_place((0..1_001).collect(), threads, |i: usize| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                Ok(i * 2)
+            })
+            .unwrap();
+            out.sort_unstable();
+            assert_eq!(out, (0..1_001).map(|i| i * 2).collect::<Vec<_>>());
+            assert_eq!(calls.into_inner(), 1_001, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn in_place_returns_the_error_a_run_in_order_meets_first() {
+        // The second share meets its error at once, the first only after
+        // a hundred slow items: the first share's error is still the one.
+        let calls = AtomicUsize::new(0);
+        let e = in_place((0..2_000).collect(), 2, |i: usize| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            if i < 100 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            if i == 100 || i == 1_000 {
+                return Err(Error::HasNul { key: i.to_string() });
+            }
+            Ok(i)
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            Error::HasNul { key: "100".into() }.to_string()
+        );
+        // Each share stops at its first error.
+        assert_eq!(calls.into_inner(), 101 + 1);
+    }
+
+    /// A fleet of `clusters` x `services` targets with secrets in every
+    /// layer, written to a local directory and to memory.
+    fn fleet(clusters: usize, services: usize) -> (Vec<Target>, Vec<(String, String)>) {
+        let mut targets = Vec::new();
+        let mut objects = vec![("prod/common/SHARED".to_owned(), "env".to_owned())];
+        for c in 0..clusters {
+            objects.push((format!("prod/c{c}/common/SHARED"), format!("cluster-{c}")));
+            for s in 0..services {
+                targets.push(Target::new("prod", &format!("c{c}"), &format!("s{s}")));
+                for k in 0..4 {
+                    objects.push((format!("prod/c{c}/s{s}/K{k}"), format!("v-{c}-{s}-{k}")));
+                }
+            }
+        }
+        (targets, objects)
+    }
+
+    /// Every target's variables as (name, value, winning key), in order.
+    fn flat(rs: &[Resolution]) -> Vec<Vec<(String, String, String)>> {
+        rs.iter()
+            .map(|r| {
+                r.variables
+                    .iter()
+                    .map(|v| (v.name.clone(), v.value.expose().to_owned(), v.key.clone()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// `objects` written under a new temporary directory named by `tag`.
+    fn write_dir(tag: &str, objects: &[(String, String)]) -> std::path::PathBuf {
+        let root = std::env::temp_dir().join(format!("kit-resolve-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (k, v) in objects {
+            let path = root.join(k);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, v).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn a_local_directory_read_on_threads_resolves_as_memory_and_reads_each_object_once() {
+        let (targets, objects) = fleet(6, 50);
+        let root = write_dir("threads", &objects);
+        let memory = MemoryStore::new();
+        for (k, v) in &objects {
+            memory.insert(k, v.as_str());
+        }
+        let local = Arc::new(LocalStore::new(&root));
+        let reports = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&reports);
+        let resolver =
+            Resolver::new(local.clone(), Layout::new("")).with_progress(move |_, _, _| {
+                counted.fetch_add(1, Ordering::Relaxed);
+            });
+        let from_dir = block_on(resolver.resolve_many(&targets)).unwrap();
+        let from_memory =
+            block_on(Resolver::new(Arc::new(memory), Layout::new("")).resolve_many(&targets))
+                .unwrap();
+        assert_eq!(flat(&from_dir), flat(&from_memory));
+        let first = &flat(&from_dir)[0];
+        assert_eq!(
+            first[..2],
+            [
+                ("K0".into(), "v-0-0-0".into(), "prod/c0/s0/K0".into()),
+                ("K1".into(), "v-0-0-1".into(), "prod/c0/s0/K1".into()),
+            ]
+        );
+        assert_eq!(
+            first[4],
+            (
+                "SHARED".into(),
+                "cluster-0".into(),
+                "prod/c0/common/SHARED".into()
+            )
+        );
+        // 1 + 6 + 300 layers listed, 1,206 winners fetched: each once, and
+        // reported once each.
+        let stats = local.stats();
+        assert_eq!((stats.lists, stats.gets), (307, 1_206));
+        assert_eq!(reports.load(Ordering::Relaxed), 307 + 1_206);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn of_two_bad_objects_read_on_threads_the_first_in_key_order_is_named() {
+        let (targets, mut objects) = fleet(6, 50);
+        // One near the start of the sorted keys and one near the end: they
+        // fall in different threads' shares.
+        for (k, v) in objects.iter_mut() {
+            if k == "prod/c0/s1/K0" || k == "prod/c5/s48/K3" {
+                v.push('\0');
+            }
+        }
+        let root = write_dir("two-bad", &objects);
+        for _ in 0..5 {
+            let resolver = Resolver::new(Arc::new(LocalStore::new(&root)), Layout::new(""));
+            let e = block_on(resolver.resolve_many(&targets)).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                Error::HasNul {
+                    key: "prod/c0/s1/K0".into()
+                }
+                .to_string()
+            );
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -82,7 +82,8 @@ pub struct SourceFlags {
     )]
     pub max_attempts: u32,
 
-    /// Requests in flight at most.
+    /// Requests in flight at most (for a local directory: the threads that
+    /// read it, at most 4).
     #[arg(long, value_name = "N", default_value_t = kit_env::DEFAULT_CONCURRENCY, env = "KIT_CONCURRENCY", help_heading = "S3")]
     pub concurrency: usize,
 

@@ -35,13 +35,18 @@ const MAX_DEPTH: usize = 16;
 /// `Path` walks its components) to the path with links resolved.
 type Folders = Mutex<HashMap<std::ffi::OsString, Arc<Path>, foldhash::fast::RandomState>>;
 
-/// The folder read last, open (unix): the files of a folder are read one
+/// The folders read last, open (unix): the files of a folder are read one
 /// after another, each opened relative to it instead of walking the whole
-/// path again. One folder only, so a run holds one descriptor however many
-/// folders it reads. Like the resolved folders, it is kept for the
+/// path again. One folder per reading thread (the resolver reads on up to
+/// [`LAST_FOLDERS`] threads at once), so a run holds a few descriptors however many
+/// folders it reads. Like the resolved folders, they are kept for the
 /// store's life (one run).
 #[cfg(unix)]
-type LastFolder = Mutex<Option<(Arc<Path>, Arc<std::os::fd::OwnedFd>)>>;
+type LastFolder = Mutex<Vec<(Arc<Path>, Arc<std::os::fd::OwnedFd>)>>;
+
+/// How many folders [`LastFolder`] keeps open: one per reading thread.
+#[cfg(unix)]
+const LAST_FOLDERS: usize = crate::resolve::IN_PLACE_THREADS;
 #[cfg(not(unix))]
 type LastFolder = ();
 
@@ -245,10 +250,13 @@ fn open_in(
 ) -> std::io::Result<std::fs::File> {
     use rustix::fs::{Mode, OFlags};
     let dir = {
-        let mut slot = last.lock().unwrap_or_else(|e| e.into_inner());
-        match &*slot {
-            Some((f, fd)) if Arc::ptr_eq(f, folder) || **f == **folder => Arc::clone(fd),
-            _ => {
+        let mut open = last.lock().unwrap_or_else(|e| e.into_inner());
+        match open
+            .iter()
+            .find(|(f, _)| Arc::ptr_eq(f, folder) || **f == **folder)
+        {
+            Some((_, fd)) => Arc::clone(fd),
+            None => {
                 // Only a handle to the folder (no read permission needed)
                 // where the system has one.
                 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -260,7 +268,11 @@ fn open_in(
                     how | OFlags::DIRECTORY | OFlags::CLOEXEC,
                     Mode::empty(),
                 )?);
-                *slot = Some((Arc::clone(folder), Arc::clone(&fd)));
+                // The oldest goes: each thread reads its folders in order.
+                if open.len() == LAST_FOLDERS {
+                    open.remove(0);
+                }
+                open.push((Arc::clone(folder), Arc::clone(&fd)));
                 fd
             }
         }
