@@ -61,7 +61,13 @@ impl Progress {
     /// as secret resolution: one progress line per phase.
     pub fn phases() -> impl Fn(&'static str, usize, usize) + Send + Sync + 'static {
         let current: Mutex<Option<Progress>> = Mutex::new(None);
+        // Checked once: the callback runs for every secret, on several
+        // threads, and without a terminal it has nothing to do.
+        let enabled = std::io::stderr().is_terminal();
         move |phase, _done, total| {
+            if !enabled {
+                return;
+            }
             let mut cur = current.lock().unwrap_or_else(|e| e.into_inner());
             if cur.as_ref().is_none_or(|p| p.what != phase) {
                 *cur = Some(Progress::new(phase, total));
