@@ -520,13 +520,24 @@ mod tests {
 
     #[test]
     fn in_place_returns_the_error_a_run_in_order_meets_first() {
-        // The second share meets its error at once, the first only after
-        // a hundred slow items: the first share's error is still the one.
+        // The second share meets its error first (the first share's error
+        // waits for it): the first share's error is still the one.
         let calls = AtomicUsize::new(0);
+        let second_failed = std::sync::atomic::AtomicBool::new(false);
         let e = in_place((0..2_000).collect(), 2, |i: usize| {
             calls.fetch_add(1, Ordering::Relaxed);
-            if i < 100 {
-                std::thread::sleep(std::time::Duration::from_millis(1));
+            if i == 1_000 {
+                second_failed.store(true, Ordering::Release);
+            }
+            if i == 100 {
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                while !second_failed.load(Ordering::Acquire) {
+                    assert!(
+                        std::time::Instant::now() < until,
+                        "the second share never ran"
+                    );
+                    std::thread::yield_now();
+                }
             }
             if i == 100 || i == 1_000 {
                 return Err(Error::HasNul { key: i.to_string() });
