@@ -56,8 +56,10 @@ pub trait SecretStore: Send + Sync {
 
     /// Whether `list` and `get` finish without waiting for a network (a
     /// directory, memory). The [`crate::Resolver`] then makes its requests
-    /// one after another in one task; for other stores (S3) it overlaps
-    /// them, within its bound. `false` unless a store says otherwise.
+    /// on a few plain threads (up to 4, each polling its requests to the
+    /// end in turn), so such a store's futures must not need a runtime's
+    /// IO or timers; for other stores (S3) it overlaps them as tasks,
+    /// within its bound. `false` unless a store says otherwise.
     fn reads_in_place(&self) -> bool {
         false
     }
