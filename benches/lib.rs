@@ -171,12 +171,12 @@ impl FleetTarget {
         };
         let text = |path: &str| match at(path) {
             Value::String(s) => s.clone(),
-            other => panic!("{path} is {other:?}, not a string"),
+            other => panic!("{path} is of kind {}, not a string", other.kind()),
         };
         let int = |path: &str| match at(path) {
             Value::Int(i) => *i,
             Value::UInt(u) => *u as i64,
-            other => panic!("{path} is {other:?}, not an integer"),
+            other => panic!("{path} is of kind {}, not an integer", other.kind()),
         };
         let Value::List(env) = at("env") else {
             panic!("env is not a list")
