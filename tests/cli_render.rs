@@ -1078,3 +1078,47 @@ fn values_from_kit_yaml_cannot_change_the_demo_manifests_shape() {
     );
     assert!(matches!(get(pod, &["spec"]), Value::Map(m) if !m.contains_key("hostNetwork")));
 }
+
+#[test]
+fn hundreds_of_local_secrets_read_on_threads_render_the_same_and_fail_the_same() {
+    // 600 targets with a secret each: the directory is read on threads.
+    let dir = many_configmaps(12, 50);
+    let tokens: Vec<(String, String)> = (0..12)
+        .flat_map(|c| {
+            (0..50).map(move |s| {
+                (
+                    format!("secrets/prod/c{c:02}/s{s:02}/TOKEN"),
+                    format!("t-{c}-{s}"),
+                )
+            })
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = tokens
+        .iter()
+        .map(|(p, v)| (p.as_str(), v.as_str()))
+        .collect();
+    write(&dir, &files);
+    let r = kit_in(&dir, &["render", "--all"], &[]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert_eq!(r.stdout.matches("\nkind: ConfigMap\n").count(), 600);
+    // The same run on one thread (a bound of one request at a time).
+    let one = kit_in(&dir, &["render", "--all", "--concurrency", "1"], &[]);
+    assert_eq!((one.code, one.stdout), (0, r.stdout));
+    // Two unreadable values, one early and one late in key order: the
+    // first is named, every time, and nothing is written.
+    write(
+        &dir,
+        &[
+            ("secrets/prod/c00/s01/TOKEN", "a\0b"),
+            ("secrets/prod/c11/s48/TOKEN", "c\0d"),
+        ],
+    );
+    for _ in 0..3 {
+        let r = kit_in(&dir, &["render", "--all"], &[]);
+        assert_eq!((r.code, r.stdout.as_str()), (5, ""));
+        assert_eq!(
+            r.stderr,
+            "error: the secret at 'prod/c00/s01/TOKEN' contains a NUL byte, which no environment variable can hold\n  = hint: rewrite the secret without NUL bytes\n"
+        );
+    }
+}
