@@ -292,14 +292,9 @@ fn sigterm_while_kubectl_runs(
         .spawn()
         .unwrap();
     let waiting = rec.join(format!("{n}.waiting"));
-    let started = std::time::Instant::now();
-    while !waiting.exists() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(60),
-            "the stand-in's run {n} never waited"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    cli::wait_until(&format!("the stand-in's run {n} waits"), 60, || {
+        waiting.exists()
+    });
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

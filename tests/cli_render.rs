@@ -925,11 +925,9 @@ fn a_signal_while_output_dir_writes_leaves_nothing() {
             .spawn()
             .unwrap();
         let staging = dir.join(format!(".out.kit-tmp-{}", child.id()));
-        let started = std::time::Instant::now();
-        while !staging.exists() && !out.exists() {
-            assert!(started.elapsed() < std::time::Duration::from_secs(120));
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        cli::wait_until("kit starts writing", 120, || {
+            staging.exists() || out.exists()
+        });
         let kill = std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()

@@ -20,6 +20,19 @@ pub fn write(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Polls `done` every millisecond until it holds; fails the test, naming
+/// `what`, after `secs` seconds.
+pub fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < until,
+            "{what}: not within {secs} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// The smallest project: environment `prod`, cluster `c1`, service `web`.
 pub const MINIMAL: &str =
     "environments:\n  prod:\n    clusters:\n      c1: {}\nservices:\n  web: {}\n";
