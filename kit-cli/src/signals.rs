@@ -69,15 +69,24 @@ fn on_signal(sig: i32) {
     match (&s.child, &s.stop) {
         (None, None) => end_by(sig),
         (child, stop) => {
-            if let (Some(Some(pid)), false) = (child, sig == signal_hook::consts::SIGINT) {
-                // SAFETY: kill(2) of the program kit started and still waits for.
-                unsafe {
-                    libc::kill(*pid as libc::pid_t, sig);
-                }
+            if let Some(Some(pid)) = child {
+                forward(*pid, sig);
             }
             if let Some(stop) = stop {
                 stop.store(true, Ordering::SeqCst);
             }
+        }
+    }
+}
+
+/// Sends `sig` on to the program kit started, unless it is SIGINT (the
+/// terminal sends Ctrl-C to the program already).
+#[cfg(unix)]
+fn forward(pid: u32, sig: i32) {
+    if sig != signal_hook::consts::SIGINT {
+        // SAFETY: kill(2) of the program kit started and still waits for.
+        unsafe {
+            libc::kill(pid as libc::pid_t, sig);
         }
     }
 }
@@ -113,11 +122,8 @@ impl Child {
     pub fn started(&self, pid: u32) {
         state().child = Some(Some(pid));
         #[cfg(unix)]
-        if let Some(sig) = caught().filter(|&s| s != signal_hook::consts::SIGINT) {
-            // SAFETY: kill(2) of the program kit started and still waits for.
-            unsafe {
-                libc::kill(pid as libc::pid_t, sig);
-            }
+        if let Some(sig) = caught() {
+            forward(pid, sig);
         }
     }
 }
