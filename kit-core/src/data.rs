@@ -139,6 +139,39 @@ impl<'v> Data<'v> {
         }
     }
 
+    /// Asks the processor for the first `max` entries of this map (see
+    /// [`crate::prefetch`]): the entries sit side by side (both maps keep
+    /// them in one vector), so the span from the first key to the end of
+    /// the last entry covers them. Only a hint: other data is left alone,
+    /// and an odd span asks for less or nothing.
+    #[inline]
+    pub fn warm(self, max: usize) {
+        fn span(n: usize, key_at: impl Fn(usize) -> Option<usize>) {
+            if n == 0 {
+                return;
+            }
+            let (Some(first), Some(last)) = (key_at(0), key_at(n - 1)) else {
+                return;
+            };
+            let entry = if n > 1 {
+                last.saturating_sub(first) / (n - 1)
+            } else {
+                1
+            };
+            crate::prefetch::lines(first, last.saturating_add(entry));
+        }
+        let addr = |k: &String| k as *const String as usize;
+        match self {
+            Data::Kit(Value::Map(m)) => {
+                span(m.len().min(max), |i| m.get_index(i).map(|e| addr(e.0)))
+            }
+            Data::Json(serde_json::Value::Object(m)) => {
+                span(m.len().min(max), |i| m.iter().nth(i).map(|e| addr(e.0)))
+            }
+            _ => {}
+        }
+    }
+
     pub fn is_truthy(self) -> bool {
         match self {
             Data::Kit(v) => v.is_truthy(),
@@ -223,6 +256,54 @@ impl<'v> Data<'v> {
 mod tests {
     use super::same_key;
     use crate::xorshift::xorshift;
+    use crate::{Engine, Value};
+
+    /// The prefetch at the start of a render (`Data::warm`) changes nothing
+    /// a render writes, whatever the top-level data: maps of every size
+    /// around its bound, empty, and not maps at all.
+    #[test]
+    fn warming_the_data_leaves_the_output_alone() {
+        let engine = Engine::new();
+        let t = engine
+            .compile(
+                "map",
+                "{{#k0}}first: {{k0}}\n{{/k0}}{{#k16}}k16: {{k16}}\n{{/k16}}",
+            )
+            .unwrap();
+        for n in [0, 1, 2, 15, 16, 17, 40] {
+            let map: serde_json::Map<String, serde_json::Value> = (0..n)
+                .map(|i| (format!("k{i}"), format!("v{i}").into()))
+                .collect();
+            let expected = match n {
+                0 => String::new(),
+                1..=16 => "first: v0\n".to_string(),
+                _ => "first: v0\nk16: v16\n".to_string(),
+            };
+            let json = serde_json::Value::Object(map);
+            assert_eq!(
+                t.render_json(&engine, &json).unwrap(),
+                expected,
+                "{n} entries"
+            );
+            assert_eq!(
+                t.render(&engine, &Value::from(&json)).unwrap(),
+                expected,
+                "{n} entries"
+            );
+        }
+        let t = engine
+            .compile("other", "{{#.}}item: {{.}}\n{{/.}}")
+            .unwrap();
+        let list = serde_json::json!(["a", "b"]);
+        assert_eq!(t.render_json(&engine, &list).unwrap(), "item: a\nitem: b\n");
+        assert_eq!(
+            t.render(&engine, &Value::from(&list)).unwrap(),
+            "item: a\nitem: b\n"
+        );
+        let text = serde_json::json!("x");
+        assert_eq!(t.render_json(&engine, &text).unwrap(), "item: x\n");
+        assert_eq!(t.render(&engine, &Value::from(&text)).unwrap(), "item: x\n");
+    }
 
     #[test]
     fn key_comparison_agrees_with_equality() {

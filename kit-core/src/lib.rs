@@ -29,8 +29,9 @@
 //!   `Deserialize`) or any `Serialize` type ([`to_value`]); how each kind
 //!   interpolates is described in [`value`].
 
-// No unsafe code, but for one marked exception: the SSE2 byte check of
-// `word_scan::control_and` (values in registers, no memory).
+// No unsafe code, but for two marked exceptions: the SSE2 byte check of
+// `word_scan::control_and` (values in registers, no memory) and the
+// prefetch hint of `prefetch::one` (reads nothing).
 #![deny(unsafe_code)]
 
 mod ast;
@@ -40,6 +41,7 @@ mod error;
 mod html;
 mod loader;
 mod parse;
+mod prefetch;
 mod render;
 mod suggest;
 pub mod value;
