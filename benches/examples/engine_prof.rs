@@ -5,13 +5,21 @@
 //! (kit, YAML escaping, from `serde_json::Value`), `html` (kit, HTML
 //! escaping) or `ramhorns` (typed structs); `fleet-yaml` (kit's `Value`),
 //! `fleet-json` and `fleet-ramhorns` render the fleet of the `render`
-//! bench (3 templates x 1,500 targets) N times instead.
+//! bench (3 templates x 1,500 targets) N times instead, and print on
+//! stderr the milliseconds of the renders alone (the set-up, which reads
+//! the fleet's project, takes longer than the renders). Fleet modes take
+//! the targets one after another, each target's templates once per pass:
+//! each target's data has left the cache by its next turn, as when a
+//! harness renders many targets. With `HOT=1` each target's templates are
+//! rendered N times in a row instead: its data stays in the cache, as in
+//! `kit render`, which renders a target's context right after building it.
 //!
 //! Build with `cargo build --release -p kit-benches --example engine_prof`.
 
 use kit_benches::{Deployment, FleetTarget, fixture, fleet_engine_input, to_json};
 use kit_core::{Engine, Escape};
 use std::hint::black_box;
+use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -49,21 +57,31 @@ fn main() {
 /// The fleet's three templates for each of its targets, `n` times.
 fn fleet(which: &str, n: usize) {
     let (contexts, sources) = fleet_engine_input();
+    // Passes over the targets, and renders of a target's templates in a
+    // row per pass.
+    let (passes, repeats) = match std::env::var_os("HOT") {
+        Some(_) => (1, n),
+        None => (n, 1),
+    };
     let mut bytes = 0;
-    match which {
+    let elapsed = match which {
         "ramhorns" => {
             let typed: Vec<FleetTarget> = contexts.iter().map(FleetTarget::from_context).collect();
             let tpls: Vec<_> = sources
                 .iter()
                 .map(|s| ramhorns::Template::new(s.as_str()).unwrap())
                 .collect();
-            for _ in 0..n {
+            let start = Instant::now();
+            for _ in 0..passes {
                 for data in &typed {
-                    for t in &tpls {
-                        bytes += black_box(t.render(black_box(data))).len();
+                    for _ in 0..repeats {
+                        for t in &tpls {
+                            bytes += black_box(t.render(black_box(data))).len();
+                        }
                     }
                 }
             }
+            start.elapsed()
         }
         "yaml" | "json" => {
             let engine = Engine::new();
@@ -72,21 +90,26 @@ fn fleet(which: &str, n: usize) {
                 .map(|s| engine.compile("fleet", s).unwrap())
                 .collect();
             let json: Vec<serde_json::Value> = contexts.iter().map(to_json).collect();
-            for _ in 0..n {
+            let start = Instant::now();
+            for _ in 0..passes {
                 for (ctx, json) in contexts.iter().zip(&json) {
-                    for t in &tpls {
-                        let out = if which == "json" {
-                            t.render_json(&engine, black_box(json))
-                        } else {
-                            t.render(&engine, black_box(ctx))
-                        };
-                        bytes += black_box(out.unwrap()).len();
+                    for _ in 0..repeats {
+                        for t in &tpls {
+                            let out = if which == "json" {
+                                t.render_json(&engine, black_box(json))
+                            } else {
+                                t.render(&engine, black_box(ctx))
+                            };
+                            bytes += black_box(out.unwrap()).len();
+                        }
                     }
                 }
             }
+            start.elapsed()
         }
         other => panic!("MODE is fleet-yaml, fleet-json or fleet-ramhorns, not fleet-{other}"),
-    }
+    };
+    eprintln!("{:.3}", elapsed.as_secs_f64() * 1e3);
     println!(
         "{n} x {} renders, {bytes} bytes",
         contexts.len() * sources.len()
