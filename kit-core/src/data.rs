@@ -57,6 +57,10 @@ impl<'v> Iterator for Items<'v> {
     }
 }
 
+/// Maps up to this many entries are looked up by scanning them, which beats
+/// hashing the key; larger ones are hashed.
+pub(crate) const SCANNED: usize = 16;
+
 /// Key equality with the cheap checks first (most keys differ in length or
 /// first byte), before the byte comparison.
 #[inline]
@@ -120,14 +124,13 @@ impl<'v> Data<'v> {
     /// Looks a key up: the value and, when known, its index. Small maps
     /// (most of a manifest's data) are scanned, which beats hashing the key.
     fn find(self, key: &str) -> Option<(Option<usize>, Data<'v>)> {
-        const SCAN: usize = 16;
         match self {
-            Data::Kit(Value::Map(m)) if m.len() <= SCAN => m
+            Data::Kit(Value::Map(m)) if m.len() <= SCANNED => m
                 .iter()
                 .position(|(k, _)| same_key(k, key))
                 .map(|i| (Some(i), Data::Kit(&m[i]))),
             Data::Kit(Value::Map(m)) => m.get_full(key).map(|(i, _, v)| (Some(i), Data::Kit(v))),
-            Data::Json(serde_json::Value::Object(m)) if m.len() <= SCAN => m
+            Data::Json(serde_json::Value::Object(m)) if m.len() <= SCANNED => m
                 .iter()
                 .enumerate()
                 .find(|(_, (k, _))| same_key(k, key))

@@ -25,7 +25,7 @@ const LINE: usize = 64;
 
 /// A bound on the lines asked for at once (the processor tracks only so
 /// many outstanding requests).
-pub(crate) const MAX_LINES: usize = 32;
+const MAX_LINES: usize = 32;
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]

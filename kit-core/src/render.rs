@@ -38,10 +38,6 @@ struct Frame<'a> {
     chain: Option<&'a Chain<'a>>,
 }
 
-/// How many of the top-level map's entries a render asks for at its start:
-/// as many as a map that is scanned rather than hashed holds.
-const WARM_ENTRIES: usize = 16;
-
 /// Where a piece of output came from: output offset, template, template
 /// offset.
 pub(crate) struct Mark {
@@ -154,8 +150,9 @@ impl<'e> Renderer<'e> {
     pub fn render_template(&mut self, tpl: &Template, data: Data<'_>) -> Result<(), Error> {
         let mut stack = Vec::with_capacity(16);
         // The top-level names are looked up all through the template: their
-        // entries are fetched together now rather than one wait each.
-        data.warm(WARM_ENTRIES);
+        // entries (as many as a scanned map holds) are fetched together now
+        // rather than one wait each.
+        data.warm(crate::data::SCANNED);
         stack.push(data);
         let frame = Frame {
             src: &tpl.src,
