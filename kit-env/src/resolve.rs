@@ -412,7 +412,7 @@ fn in_place<T: Send, R: Send>(
         );
         results
     });
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(per * threads);
     for r in results {
         out.extend(r?);
     }
