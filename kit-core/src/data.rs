@@ -121,8 +121,8 @@ impl<'v> Data<'v> {
         Some(v)
     }
 
-    /// Looks a key up: the value and, when known, its index. Small maps
-    /// (most of a manifest's data) are scanned, which beats hashing the key.
+    /// Looks a key up: the value and, when known, its index. Maps of up to
+    /// [`SCANNED`] entries (most of a manifest's data) are scanned.
     fn find(self, key: &str) -> Option<(Option<usize>, Data<'v>)> {
         match self {
             Data::Kit(Value::Map(m)) if m.len() <= SCANNED => m
