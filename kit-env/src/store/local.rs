@@ -38,9 +38,9 @@ type Folders = Mutex<HashMap<std::ffi::OsString, Arc<Path>, foldhash::fast::Rand
 /// The folders read last, open (unix): the files of a folder are read one
 /// after another, each opened relative to it instead of walking the whole
 /// path again. One folder per reading thread (the resolver reads on up to
-/// [`LAST_FOLDERS`] threads at once), so a run holds a few descriptors however many
-/// folders it reads. Like the resolved folders, they are kept for the
-/// store's life (one run).
+/// [`LAST_FOLDERS`] threads at once), so a run holds a few descriptors
+/// however many folders it reads. Like the resolved folders, they are kept
+/// for the store's life (one run).
 #[cfg(unix)]
 type LastFolder = Mutex<Vec<(Arc<Path>, Arc<std::os::fd::OwnedFd>)>>;
 
