@@ -440,16 +440,12 @@ impl<'e> Renderer<'e> {
             _ => None,
         };
         let owned: String;
+        // Integers are written from a buffer here rather than a new string.
+        let mut digits = itoa::Buffer::new();
         let (text, is_string, is_null): (&str, bool, bool) = match value.scalar() {
             Scalar::Str(s) => (s, true, false),
-            Scalar::Int(i) => {
-                owned = i.to_string();
-                (&owned, false, false)
-            }
-            Scalar::UInt(u) => {
-                owned = u.to_string();
-                (&owned, false, false)
-            }
+            Scalar::Int(i) => (digits.format(i), false, false),
+            Scalar::UInt(u) => (digits.format(u), false, false),
             Scalar::Float(x) => {
                 owned = float_text(x, yaml_pos.is_some());
                 (&owned, false, false)
@@ -587,6 +583,41 @@ impl<'e> Renderer<'e> {
 #[cfg(test)]
 mod tests {
     use super::float_text;
+    use crate::{Engine, Escape, Value};
+
+    /// Integers are written from a buffer (not a new string): every
+    /// position, both data forms, the extremes of both integer types.
+    #[test]
+    fn integers_render_as_their_decimal_text() {
+        let cases: [(Value, serde_json::Value, &str); 6] = [
+            (Value::Int(0), 0.into(), "0"),
+            (Value::Int(-1), (-1).into(), "-1"),
+            (Value::Int(3), 3.into(), "3"),
+            (Value::Int(i64::MIN), i64::MIN.into(), "-9223372036854775808"),
+            (Value::Int(i64::MAX), i64::MAX.into(), "9223372036854775807"),
+            (Value::UInt(u64::MAX), u64::MAX.into(), "18446744073709551615"),
+        ];
+        let yaml = Engine::new();
+        let html = Engine::new().with_escape(Escape::Html);
+        let templates = [
+            (&yaml, "a: {{n}}\n", "a: N\n"),
+            (&yaml, "a: |\n  n={{n}}\n", "a: |\n  n=N\n"),
+            (&yaml, "a: x-{{n}}\n", "a: x-N\n"),
+            (&yaml, "a: \"{{n}}\"\n", "a: \"N\"\n"),
+            (&html, "<b>{{n}}</b>", "<b>N</b>"),
+        ];
+        for (engine, src, expected) in templates {
+            let t = engine.compile("t.yaml", src).unwrap();
+            for (kit, json, text) in &cases {
+                let want = expected.replace('N', text);
+                let mut data = crate::Map::new();
+                data.insert("n".into(), kit.clone());
+                assert_eq!(t.render(engine, &Value::Map(data)).unwrap(), want, "{src}");
+                let json = serde_json::json!({ "n": json });
+                assert_eq!(t.render_json(engine, &json).unwrap(), want, "{src}");
+            }
+        }
+    }
 
     #[test]
     fn floats_stay_floats_in_yaml() {
