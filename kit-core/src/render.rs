@@ -435,6 +435,15 @@ impl<'e> Renderer<'e> {
             yaml::write_string_scalar(self.out, s, flow);
             return Ok(());
         }
+        // Next, a line of a block scalar (`|`, `>`) that needs no change.
+        if let VarEscape::Yaml(YamlPosition::Block { first_line, .. }) = escape
+            && let Some(s) = value.as_str()
+            && yaml::scalar::block_line_as_is(s, first_line)
+        {
+            self.indent_if_due(f.indent);
+            self.out.push_str(s);
+            return Ok(());
+        }
         let yaml_pos = match escape {
             VarEscape::Yaml(p) => Some(p),
             _ => None,

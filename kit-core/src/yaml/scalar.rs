@@ -542,9 +542,7 @@ pub(crate) fn write_str(
             folded,
             first_line,
         } => {
-            // One line of printable ASCII (most values): nothing to check but
-            // the first line's indentation.
-            if none_marked::<Controls>(s.as_bytes()) && !(*first_line && s.starts_with(' ')) {
+            if block_line_as_is(s, *first_line) {
                 out.push_str(s);
             } else {
                 write_block(out, s, extra_indent, *indent as usize, *folded, *first_line)?;
@@ -558,6 +556,14 @@ pub(crate) fn write_str(
         }
     }
     Ok(())
+}
+
+/// Whether `s` goes into a block scalar as it is: one line of printable
+/// ASCII (most values), with nothing to check but the first line's
+/// indentation.
+#[inline]
+pub(crate) fn block_line_as_is(s: &str, first_line: bool) -> bool {
+    none_marked::<Controls>(s.as_bytes()) && !(first_line && s.starts_with(' '))
 }
 
 fn write_block(
