@@ -58,6 +58,22 @@ pub(crate) struct Renderer<'e> {
     pending_indent: bool,
 }
 
+thread_local! {
+    /// The context stack of this thread's last render, empty, for the next
+    /// one: a render then starts without an allocation.
+    static SPARE_STACK: std::cell::Cell<Vec<Data<'static>>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// An empty stack with `v`'s allocation (at least 16 entries), for data of
+/// any lifetime: collecting a vector's own items in place keeps its
+/// buffer, and there are none to convert.
+fn recycled<'a, 'b>(mut v: Vec<Data<'a>>) -> Vec<Data<'b>> {
+    v.clear();
+    let mut v: Vec<Data<'b>> = v.into_iter().map(|_| unreachable!("cleared")).collect();
+    v.reserve(16);
+    v
+}
+
 fn resolve<'v>(stack: &[Data<'v>], name: &Name) -> Option<Data<'v>> {
     let Some((first, rest)) = name.parts.split_first() else {
         return stack.last().copied();
@@ -148,7 +164,7 @@ impl<'e> Renderer<'e> {
     }
 
     pub fn render_template(&mut self, tpl: &Template, data: Data<'_>) -> Result<(), Error> {
-        let mut stack = Vec::with_capacity(16);
+        let mut stack = recycled(SPARE_STACK.take());
         // The top-level names are looked up all through the template: their
         // entries (as many as a scanned map holds) are fetched together now
         // rather than one wait each.
@@ -160,7 +176,9 @@ impl<'e> Renderer<'e> {
             indent: "",
             chain: None,
         };
-        self.nodes(&tpl.nodes, frame, &mut stack)
+        let result = self.nodes(&tpl.nodes, frame, &mut stack);
+        SPARE_STACK.set(recycled(stack));
+        result
     }
 
     fn location(&self, f: Frame<'_>, pos: usize) -> Box<Location> {
@@ -602,9 +620,17 @@ mod tests {
             (Value::Int(0), 0.into(), "0"),
             (Value::Int(-1), (-1).into(), "-1"),
             (Value::Int(3), 3.into(), "3"),
-            (Value::Int(i64::MIN), i64::MIN.into(), "-9223372036854775808"),
+            (
+                Value::Int(i64::MIN),
+                i64::MIN.into(),
+                "-9223372036854775808",
+            ),
             (Value::Int(i64::MAX), i64::MAX.into(), "9223372036854775807"),
-            (Value::UInt(u64::MAX), u64::MAX.into(), "18446744073709551615"),
+            (
+                Value::UInt(u64::MAX),
+                u64::MAX.into(),
+                "18446744073709551615",
+            ),
         ];
         let yaml = Engine::new();
         let html = Engine::new().with_escape(Escape::Html);
