@@ -196,8 +196,13 @@ impl<'e> Renderer<'e> {
         Ok(())
     }
 
+    /// Writes the indentation when it is due. Only an indented frame keeps
+    /// `pending_indent` up to date: a frame without indentation has none
+    /// to write, and every indented frame begins by setting it
+    /// ([`Renderer::nested_indent`]; a frame inherits its parent's
+    /// indentation, and with it the tracking, or adds its own).
     fn indent_if_due(&mut self, indent: &str) {
-        if self.pending_indent {
+        if !indent.is_empty() && self.pending_indent {
             self.out.push_str(indent);
             self.pending_indent = false;
         }
@@ -207,7 +212,6 @@ impl<'e> Renderer<'e> {
     fn text(&mut self, text: &str, indent: &str) {
         if indent.is_empty() {
             self.out.push_str(text);
-            self.pending_indent = text.ends_with('\n');
         } else {
             self.indented_text(text, indent);
         }
