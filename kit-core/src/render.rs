@@ -252,16 +252,10 @@ impl<'e> Renderer<'e> {
         let depth = stack.len();
         loop {
             if let Some(items) = items.as_mut() {
-                // The previous item, on top after its turn (every node
-                // leaves the stack as it found it), is replaced.
-                debug_assert!(stack.len() <= depth + 1);
-                match (items.next(), stack.get_mut(depth)) {
-                    (Some(item), Some(top)) => *top = item,
-                    (Some(item), None) => stack.push(item),
-                    (None, _) => {
-                        stack.truncate(depth);
-                        return Ok(());
-                    }
+                stack.truncate(depth);
+                match items.next() {
+                    Some(item) => stack.push(item),
+                    None => return Ok(()),
                 }
             }
             for node in nodes {
