@@ -13,6 +13,8 @@
 //! harness renders many targets. With `HOT=1` each target's templates are
 //! rendered N times in a row instead: its data stays in the cache, as in
 //! `kit render`, which renders a target's context right after building it.
+//! With `TEMPLATE=deployment` (or `service`, `configmap`) fleet modes
+//! render that one template only, for a count per template.
 //!
 //! Build with `cargo build --release -p kit-benches --example engine_prof`.
 
@@ -56,7 +58,15 @@ fn main() {
 
 /// The fleet's three templates for each of its targets, `n` times.
 fn fleet(which: &str, n: usize) {
-    let (contexts, sources) = fleet_engine_input();
+    let (contexts, mut sources) = fleet_engine_input();
+    if let Some(only) = std::env::var_os("TEMPLATE") {
+        let only = only.to_string_lossy().into_owned();
+        let at = ["deployment", "service", "configmap"]
+            .iter()
+            .position(|t| *t == only)
+            .unwrap_or_else(|| panic!("TEMPLATE is deployment, service or configmap, not {only}"));
+        sources = vec![sources.swap_remove(at)];
+    }
     // Passes over the targets, and renders of a target's templates in a
     // row per pass.
     let (passes, repeats) = match std::env::var_os("HOT") {
