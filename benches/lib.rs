@@ -113,10 +113,13 @@ pub fn fleet_resolutions(runtime: &tokio::runtime::Runtime, project: &Project) -
     })
 }
 
+/// The fleet's templates, in the order [`fleet_engine_input`] returns them.
+pub const FLEET_TEMPLATES: [&str; 3] = ["deployment", "service", "configmap"];
+
 /// The engine's inputs on the fleet: every target's data
 /// (`kit_project::template_context`, what the pipeline renders with) and
-/// the three templates (every service has the same: those of
-/// `service-00`).
+/// the three templates ([`FLEET_TEMPLATES`]; every service has the same:
+/// those of `service-00`).
 pub fn fleet_engine_input() -> (Vec<Value>, Vec<String>) {
     let dir = fleet_dir();
     let project = Project::load(&dir).unwrap();
@@ -125,7 +128,7 @@ pub fn fleet_engine_input() -> (Vec<Value>, Vec<String>) {
         .iter()
         .map(|r| kit_project::template_context(&project, r, &options).unwrap())
         .collect();
-    let sources = ["deployment", "service", "configmap"]
+    let sources = FLEET_TEMPLATES
         .iter()
         .map(|t| {
             let path = dir.join(format!("templates/service-00/{t}.yaml"));

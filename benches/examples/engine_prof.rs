@@ -18,7 +18,7 @@
 //!
 //! Build with `cargo build --release -p kit-benches --example engine_prof`.
 
-use kit_benches::{Deployment, FleetTarget, fixture, fleet_engine_input, to_json};
+use kit_benches::{Deployment, FLEET_TEMPLATES, FleetTarget, fixture, fleet_engine_input, to_json};
 use kit_core::{Engine, Escape};
 use std::hint::black_box;
 use std::time::Instant;
@@ -61,7 +61,7 @@ fn fleet(which: &str, n: usize) {
     let (contexts, mut sources) = fleet_engine_input();
     if let Some(only) = std::env::var_os("TEMPLATE") {
         let only = only.to_string_lossy().into_owned();
-        let at = ["deployment", "service", "configmap"]
+        let at = FLEET_TEMPLATES
             .iter()
             .position(|t| *t == only)
             .unwrap_or_else(|| panic!("TEMPLATE is deployment, service or configmap, not {only}"));
