@@ -163,7 +163,7 @@ fn set_follows_helm() {
     );
     assert_eq!(
         data(&r),
-        "  replicas: \"5\"\n  port: \"6\"\n  tag: t\n  first: a \n  os: w\n  note: \"n\"\n  cert: c\n  json: 1-2\n"
+        "  replicas: \"5\"\n  port: \"6\"\n  tag: t\n  first: a \n  os: w\n  note: \"n\"\n  cert: c\n  json: \"1-2\"\n"
     );
     let r = render(&dir, &["--set", "a,b=1"], None);
     assert_eq!((r.code, r.stdout.as_str()), (2, ""));

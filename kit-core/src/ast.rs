@@ -90,6 +90,25 @@ pub(crate) enum Node {
     },
     Parent(Box<Parent>),
     Block(Box<Block>),
+    /// A plain YAML scalar made of several pieces, one at least an escaped
+    /// value: rendered, then judged as a whole (kept plain, quoted or
+    /// refused).
+    Scalar(Box<Scalar>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Scalar {
+    /// Its pieces: text, values, and the sections, partials and blocks
+    /// inside it.
+    pub body: Vec<Node>,
+    /// Inside a flow collection.
+    pub flow: bool,
+    /// A mapping key.
+    pub key: bool,
+    /// One of its pieces is a raw value, which kit does not quote.
+    pub raw: bool,
+    /// Where it starts in the template source.
+    pub pos: usize,
 }
 
 #[derive(Debug)]
@@ -150,6 +169,7 @@ pub(crate) fn collect_names<'a>(nodes: &'a [Node], out: &mut Vec<&'a str>) {
                 }
             }
             Node::Block(b) => collect_names(&b.body, out),
+            Node::Scalar(s) => collect_names(&s.body, out),
         }
     }
 }

@@ -152,6 +152,21 @@ pub enum Error {
         /// Where.
         location: Box<Location>,
     },
+    /// A plain YAML scalar made of several pieces (literal text, values,
+    /// sections) cannot be written so that it reads back as the text they
+    /// make together. No value is included.
+    #[error("{location}: the plain scalar made of {names} cannot be written safely: {reason}")]
+    UnrepresentableScalar {
+        /// The names of the values it is made of, quoted and listed
+        /// (`'host' and 'port'`).
+        names: String,
+        /// Why, without any value.
+        reason: String,
+        /// What to change.
+        hint: &'static str,
+        /// Where the scalar starts.
+        location: Box<Location>,
+    },
     /// A sensitive value (a secret) was written raw (`{{{name}}}`) where it
     /// would not read back exactly.
     #[error(
@@ -214,6 +229,25 @@ pub enum Error {
     },
 }
 
+/// Names quoted and listed for a message: `'a'`, `'a' and 'b'`,
+/// `'a', 'b' and 'c'` (each name once, in order; `literal text` for none).
+pub(crate) fn list_names(names: &[&str]) -> String {
+    let mut seen: Vec<&str> = Vec::with_capacity(names.len());
+    for n in names {
+        if !seen.contains(n) {
+            seen.push(n);
+        }
+    }
+    match seen.as_slice() {
+        [] => "literal text".into(),
+        [one] => format!("'{one}'"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|n| format!("'{n}'")).collect();
+            format!("{} and '{last}'", init.join(", "))
+        }
+    }
+}
+
 fn suggestion_text(s: &Option<String>) -> String {
     match s {
         Some(s) => format!("; did you mean '{s}'?"),
@@ -228,6 +262,7 @@ impl Error {
             Error::Syntax { location, .. }
             | Error::Undefined { location, .. }
             | Error::Unrepresentable { location, .. }
+            | Error::UnrepresentableScalar { location, .. }
             | Error::UnsafeRaw { location, .. }
             | Error::NotInterpolable { location, .. }
             | Error::PartialNotFound { location, .. }
@@ -239,7 +274,9 @@ impl Error {
     /// A hint for fixing the error, when there is a useful one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Error::Unrepresentable { hint, .. } => Some(hint),
+            Error::Unrepresentable { hint, .. } | Error::UnrepresentableScalar { hint, .. } => {
+                Some(hint)
+            }
             Error::Undefined { .. } => Some(
                 "give the name a value in the data, wrap the tag in a section {{#name}}...{{/name}} to make it optional, or render with lenient undefined names",
             ),

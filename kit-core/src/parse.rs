@@ -6,15 +6,19 @@
 //!    non-output tags (sections, comments, partials, parents, blocks,
 //!    delimiter changes) and drop their white space and line ending, as the
 //!    spec requires;
-//! 3. [`Builder`]: build the tree, judge the YAML position of every escaped
-//!    interpolation, and re-indent inheritance blocks.
+//! 3. [`scan_yaml`] (YAML templates): judge the YAML position of every
+//!    interpolation, and find the plain scalars made of several pieces
+//!    ([`Composite`]s), which [`group_scalars`] marks with a pair of tokens;
+//! 4. [`Builder`]: build the tree (each composite one [`Node::Scalar`]) and
+//!    re-indent inheritance blocks.
 
 use std::sync::Arc;
 
 use crate::Escape;
-use crate::ast::{Block, Key, Name, Node, Parent, PartialRef, Section, Source, VarEscape};
+use crate::ast::{Block, Key, Name, Node, Parent, PartialRef, Scalar, Section, Source, VarEscape};
 use crate::error::{Error, Location, SyntaxErrorKind};
-use crate::yaml::position::Scanner;
+use crate::yaml::YamlPosition;
+use crate::yaml::position::{Composite, Loc, Scanner};
 
 /// How deep sections, parents and blocks may nest in one template.
 pub(crate) const MAX_NESTING: usize = 100;
@@ -52,14 +56,34 @@ impl Default for Delims {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TagKind {
-    Var { escaped: bool },
-    Open { inverted: bool },
+    Var {
+        escaped: bool,
+    },
+    Open {
+        inverted: bool,
+    },
     Close,
     Comment,
     Partial,
     Parent,
     Block,
     Delims,
+    /// Not written in templates: where the composite scalar with this index
+    /// starts ([`group_scalars`]).
+    ScalarOpen(u32),
+    /// Where the composite scalar that is open ends.
+    ScalarClose,
+}
+
+/// What the YAML scan said of a tag.
+#[derive(Debug, Clone, Copy)]
+enum Judged {
+    /// Nothing to say (not a YAML template, or a tag without a position).
+    None,
+    /// An interpolation's position.
+    At(YamlPosition),
+    /// No position kit can escape for: why.
+    Refused(&'static str),
 }
 
 impl TagKind {
@@ -89,6 +113,8 @@ struct Tok<'a> {
     /// Local offsets of the start of the token's line and of the end of
     /// that line (after its line break).
     line: (usize, usize),
+    /// The YAML scan's word on this tag.
+    judged: Judged,
 }
 
 type SyntaxResult<T> = Result<T, (SyntaxErrorKind, usize)>;
@@ -106,6 +132,7 @@ fn push_text<'a>(toks: &mut Vec<Tok<'a>>, text: &'a str, base: usize, delims: us
             standalone: false,
             indent: "",
             line: (0, 0),
+            judged: Judged::None,
         });
         off += piece.len();
     }
@@ -192,6 +219,7 @@ fn lex<'a>(text: &'a str, first: usize, table: &mut Vec<Delims>) -> SyntaxResult
             standalone: false,
             indent: "",
             line: (0, 0),
+            judged: Judged::None,
         });
         pos = end;
     }
@@ -261,6 +289,248 @@ fn mark_standalone(toks: &mut [Tok<'_>]) {
     }
 }
 
+/// The first character output after token `i` (`\0` for a tag that
+/// outputs something), for the YAML scanner.
+fn next_char(toks: &[Tok<'_>], i: usize) -> Option<char> {
+    for t in &toks[i + 1..] {
+        match t.kind {
+            None if !t.text.is_empty() => return t.text.chars().next(),
+            Some(k) if k.outputs() => return Some('\0'),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The template text after token `i` up to the end of its line (a tag
+/// that outputs something as `\0`).
+fn rest_of_line(toks: &[Tok<'_>], i: usize) -> String {
+    let mut s = String::new();
+    for t in &toks[i + 1..] {
+        match t.kind {
+            None => {
+                if let Some(nl) = t.text.find('\n') {
+                    s.push_str(&t.text[..=nl]);
+                    return s;
+                }
+                s.push_str(t.text);
+            }
+            Some(k) if k.outputs() => {
+                s.push('\0');
+                return s;
+            }
+            _ => {}
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// Reads a YAML template's tokens as a YAML reader would: the position of
+/// every interpolation and whether partials and parents may stand where
+/// they are (into each token's `judged`), and the composite scalars.
+fn scan_yaml(toks: &mut [Tok<'_>]) -> Vec<Composite> {
+    let mut sc = Scanner::default();
+    for i in 0..toks.len() {
+        sc.at_token(i);
+        let judged = match toks[i].kind {
+            None => {
+                if !toks[i].text.is_empty() {
+                    let next = next_char(toks, i);
+                    sc.text(toks[i].text, next);
+                }
+                continue;
+            }
+            Some(TagKind::Var { escaped }) => match sc.value(&rest_of_line(toks, i), !escaped) {
+                Ok(pos) => Judged::At(pos),
+                Err(e) => {
+                    if !escaped {
+                        sc.raw_value();
+                    }
+                    Judged::Refused(e.0)
+                }
+            },
+            Some(TagKind::Partial | TagKind::Parent) => match sc.insertion() {
+                Ok(()) => Judged::None,
+                Err(e) => Judged::Refused(e.0),
+            },
+            Some(_) => continue,
+        };
+        toks[i].judged = judged;
+    }
+    sc.finish()
+}
+
+/// Whether a token outputs nothing and opens no scope a scalar could not
+/// wrap: a composite's bounds may be moved over it.
+fn movable_over(t: &Tok<'_>, backwards: bool) -> bool {
+    match t.kind {
+        None => t.text.is_empty(),
+        Some(TagKind::Comment | TagKind::Delims) => true,
+        Some(TagKind::Open { .. } | TagKind::Block) => backwards,
+        Some(TagKind::Close) => !backwards,
+        Some(_) => false,
+    }
+}
+
+/// Marks each composite scalar with a [`TagKind::ScalarOpen`] and a
+/// [`TagKind::ScalarClose`] token, splitting literal text where a scalar
+/// starts or ends inside it. The pair must nest with the sections around
+/// it: a scalar that starts inside a section is widened to include the
+/// section's opening tag when nothing but tags that output nothing lie
+/// between (and likewise at its end). Else the error carries the scalar's
+/// start (a local offset) and the names it is made of.
+fn group_scalars<'a>(
+    toks: Vec<Tok<'a>>,
+    scalars: &[Composite],
+) -> Result<Vec<Tok<'a>>, (usize, Vec<&'a str>)> {
+    if scalars.is_empty() {
+        return Ok(toks);
+    }
+    // The number of frames open before each token (and after the last).
+    let mut depth = Vec::with_capacity(toks.len() + 1);
+    let mut d = 0usize;
+    for t in &toks {
+        depth.push(d);
+        match t.kind {
+            Some(TagKind::Open { .. } | TagKind::Parent | TagKind::Block) => d += 1,
+            Some(TagKind::Close) => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    depth.push(d);
+    // A `Loc` as the gap between tokens it is at, when it is at one: text
+    // at offset 0 or at its end, a tag before (0) or after (1).
+    let gap = |l: Loc| -> Option<usize> {
+        let t = &toks[l.tok];
+        match t.kind {
+            None if l.off == 0 => Some(l.tok),
+            None if l.off == t.text.len() => Some(l.tok + 1),
+            None => None,
+            Some(_) => Some(l.tok + l.off),
+        }
+    };
+    let depth_at = |l: Loc| gap(l).map_or(depth[l.tok], |g| depth[g]);
+    // The cuts: (token, byte offset or 0/1 for tags, 0 for a close before
+    // 1 for an open at the same place, scalar index).
+    let mut cuts: Vec<(usize, usize, u8, u32)> = Vec::with_capacity(scalars.len() * 2);
+    for (index, c) in scalars.iter().enumerate() {
+        let min = (c.start.tok + 1..=c.end.tok)
+            .map(|t| depth[t])
+            .chain([depth_at(c.start), depth_at(c.end)])
+            .min()
+            .unwrap_or(0);
+        let (mut start, mut end) = (c.start, c.end);
+        while depth_at(start) > min
+            && let Some(g) = gap(start)
+            && g > 0
+            && movable_over(&toks[g - 1], true)
+        {
+            start = Loc { tok: g - 1, off: 0 };
+        }
+        while depth_at(end) > min
+            && let Some(g) = gap(end)
+            && g < toks.len()
+            && movable_over(&toks[g], false)
+        {
+            let off = if toks[g].kind.is_none() { 0 } else { 1 };
+            end = Loc { tok: g, off };
+        }
+        if depth_at(start) != min || depth_at(end) != min {
+            let names = toks[c.start.tok..=c.end.tok]
+                .iter()
+                .filter(|t| matches!(t.kind, Some(TagKind::Var { .. })))
+                .map(|t| t.orig)
+                .collect();
+            return Err((toks[c.start.tok].start, names));
+        }
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        // Tags are cut before (0) or after (1); text at its byte offset.
+        cuts.push((start.tok, start.off, 1, index));
+        cuts.push((end.tok, end.off, 0, index));
+    }
+    cuts.sort_unstable();
+    let mut out = Vec::with_capacity(toks.len() + cuts.len() * 2);
+    let mut cuts = cuts.into_iter().peekable();
+    for (i, t) in toks.into_iter().enumerate() {
+        let marker = |kind: TagKind, start: usize, t: &Tok<'a>| Tok {
+            kind: Some(kind),
+            orig: "",
+            text: "",
+            start,
+            end: start,
+            delims: t.delims,
+            standalone: false,
+            indent: "",
+            line: t.line,
+            judged: Judged::None,
+        };
+        let kind_of = |open: u8, index: u32| {
+            if open == 1 {
+                TagKind::ScalarOpen(index)
+            } else {
+                TagKind::ScalarClose
+            }
+        };
+        match t.kind {
+            None => {
+                let mut from = 0;
+                while let Some(&(_, off, open, index)) = cuts.peek().filter(|c| c.0 == i) {
+                    cuts.next();
+                    if off > from {
+                        out.push(Tok {
+                            orig: &t.text[from..off],
+                            text: &t.text[from..off],
+                            start: t.start + from,
+                            end: t.start + off,
+                            ..t
+                        });
+                        from = off;
+                    }
+                    out.push(marker(kind_of(open, index), t.start + off, &t));
+                }
+                if from == 0 {
+                    out.push(t);
+                } else if from < t.text.len() {
+                    out.push(Tok {
+                        orig: &t.text[from..],
+                        text: &t.text[from..],
+                        start: t.start + from,
+                        ..t
+                    });
+                }
+            }
+            Some(_) => {
+                while let Some(&(_, _, open, index)) = cuts.peek().filter(|c| c.0 == i && c.1 == 0)
+                {
+                    cuts.next();
+                    out.push(marker(kind_of(open, index), t.start, &t));
+                }
+                let end = t.end;
+                let line = t.line;
+                let delims = t.delims;
+                out.push(t);
+                while let Some(&(_, _, open, index)) = cuts.peek().filter(|c| c.0 == i) {
+                    cuts.next();
+                    out.push(Tok {
+                        kind: Some(kind_of(open, index)),
+                        orig: "",
+                        text: "",
+                        start: end,
+                        end,
+                        delims,
+                        standalone: false,
+                        indent: "",
+                        line,
+                        judged: Judged::None,
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn parse_name(s: &str) -> Option<Name> {
     if s == "." {
         return Some(Name {
@@ -280,9 +550,13 @@ fn parse_name(s: &str) -> Option<Name> {
 
 enum FrameKind {
     Root,
-    Section { inverted: bool },
+    Section {
+        inverted: bool,
+    },
     Parent,
     Block,
+    /// A composite scalar, by its index in [`Builder::scalars`].
+    Scalar(u32),
 }
 
 struct Frame {
@@ -298,7 +572,8 @@ struct Builder<'a, 'p> {
     escape: Escape,
     toks: Vec<Tok<'a>>,
     table: Vec<Delims>,
-    scanner: Scanner,
+    /// The composite scalars, by the index their open token carries.
+    scalars: Vec<Composite>,
 }
 
 /// Compiles a whole template, starting with `{{ }}` or the given delimiters.
@@ -330,10 +605,21 @@ fn parse_part(
         escape,
         toks: Vec::new(),
         table: Vec::new(),
-        scanner: Scanner::default(),
+        scalars: Vec::new(),
     };
     let mut toks = lex(text, 0, &mut table).map_err(|(k, off)| b.syntax(k, off))?;
     mark_standalone(&mut toks);
+    if escape == Escape::Yaml {
+        b.scalars = scan_yaml(&mut toks);
+        toks = group_scalars(toks, &b.scalars).map_err(|(start, names)| {
+            b.scalar_error(
+                start,
+                &names,
+                "a section opens inside it and closes after it (or the other way round), so the text it is made of depends on the data in a way kit cannot judge",
+                "keep each section's {{#name}} and {{/name}} both inside the scalar or both outside it, or quote the whole scalar in the template",
+            )
+        })?;
+    }
     b.toks = toks;
     b.table = table;
     b.build()
@@ -371,40 +657,19 @@ impl Builder<'_, '_> {
         }
     }
 
-    /// The first character output after token `i` (`\0` for a tag that
-    /// outputs something), for the YAML scanner.
-    fn next_char(&self, i: usize) -> Option<char> {
-        for t in &self.toks[i + 1..] {
-            match t.kind {
-                None if !t.text.is_empty() => return t.text.chars().next(),
-                Some(k) if k.outputs() => return Some('\0'),
-                _ => {}
-            }
+    fn scalar_error(
+        &self,
+        local: usize,
+        names: &[&str],
+        reason: &str,
+        hint: &'static str,
+    ) -> Error {
+        Error::UnrepresentableScalar {
+            names: crate::error::list_names(names),
+            reason: reason.into(),
+            hint,
+            location: self.location(local),
         }
-        None
-    }
-
-    /// The template text after token `i` up to the end of its line.
-    fn rest_of_line(&self, i: usize) -> String {
-        let mut s = String::new();
-        for t in &self.toks[i + 1..] {
-            match t.kind {
-                None => {
-                    if let Some(nl) = t.text.find('\n') {
-                        s.push_str(&t.text[..=nl]);
-                        return s;
-                    }
-                    s.push_str(t.text);
-                }
-                Some(k) if k.outputs() => {
-                    s.push('\0');
-                    return s;
-                }
-                _ => {}
-            }
-        }
-        s.push('\n');
-        s
     }
 
     fn yaml_error(&self, i: usize, why: &'static str) -> Error {
@@ -418,8 +683,7 @@ impl Builder<'_, '_> {
         }
     }
 
-    fn build(mut self) -> Result<Vec<Node>, Error> {
-        let yaml = self.escape == Escape::Yaml;
+    fn build(self) -> Result<Vec<Node>, Error> {
         let mut stack = vec![Frame {
             kind: FrameKind::Root,
             tok: 0,
@@ -452,6 +716,8 @@ impl Builder<'_, '_> {
                         | TagKind::Parent
                         | TagKind::Block
                         | TagKind::Close
+                        | TagKind::ScalarOpen(_)
+                        | TagKind::ScalarClose
                 )
             ) {
                 flush(&mut pending_text, &mut pending_marks, &mut stack);
@@ -462,10 +728,6 @@ impl Builder<'_, '_> {
                         continue;
                     }
                     let text = t.text;
-                    if yaml {
-                        let next = self.next_char(i);
-                        self.scanner.text(text, next);
-                    }
                     pending_marks.push((
                         u32::try_from(pending_text.len()).unwrap_or(u32::MAX),
                         u32::try_from(self.map.map(start)).unwrap_or(u32::MAX),
@@ -476,25 +738,26 @@ impl Builder<'_, '_> {
                 Some(TagKind::Comment | TagKind::Delims) => continue,
                 Some(TagKind::Var { escaped }) => {
                     let name = self.name(i)?;
-                    let escape = match (escaped, self.escape) {
-                        (false, Escape::Yaml) => {
-                            let after = self.rest_of_line(i);
-                            match self.scanner.value(&after) {
-                                Ok(pos) => VarEscape::Raw(Some(pos)),
-                                Err(_) => {
-                                    self.scanner.raw_value();
-                                    VarEscape::Raw(None)
-                                }
+                    let escape = match (escaped, self.escape, t.judged) {
+                        (false, Escape::Yaml, Judged::At(pos)) => VarEscape::Raw(Some(pos)),
+                        (false, _, _) | (true, Escape::None, _) => VarEscape::Raw(None),
+                        (true, Escape::Html, _) => VarEscape::Html,
+                        (true, Escape::Yaml, Judged::At(pos)) => {
+                            // A fragment is written as it is: the scalar
+                            // around it judges the whole.
+                            if matches!(pos, YamlPosition::Fragment(_))
+                                && !stack.iter().any(|f| matches!(f.kind, FrameKind::Scalar(_)))
+                            {
+                                return Err(self
+                                    .yaml_error(i, "inside a plain scalar kit could not follow"));
                             }
+                            VarEscape::Yaml(pos)
                         }
-                        (false, _) | (true, Escape::None) => VarEscape::Raw(None),
-                        (true, Escape::Html) => VarEscape::Html,
-                        (true, Escape::Yaml) => {
-                            let after = self.rest_of_line(i);
-                            match self.scanner.value(&after) {
-                                Ok(pos) => VarEscape::Yaml(pos),
-                                Err(e) => return Err(self.yaml_error(i, e.0)),
-                            }
+                        (true, Escape::Yaml, Judged::Refused(why)) => {
+                            return Err(self.yaml_error(i, why));
+                        }
+                        (true, Escape::Yaml, Judged::None) => {
+                            return Err(self.yaml_error(i, "where the YAML scan did not reach"));
                         }
                     };
                     Node::Var {
@@ -504,8 +767,8 @@ impl Builder<'_, '_> {
                     }
                 }
                 Some(TagKind::Partial) => {
-                    if yaml && let Err(e) = self.scanner.insertion() {
-                        return Err(self.yaml_error(i, e.0));
+                    if let Judged::Refused(why) = t.judged {
+                        return Err(self.yaml_error(i, why));
                     }
                     Node::Partial {
                         name: self.partial_ref(i)?,
@@ -514,11 +777,8 @@ impl Builder<'_, '_> {
                     }
                 }
                 Some(k @ (TagKind::Open { .. } | TagKind::Parent | TagKind::Block)) => {
-                    if k == TagKind::Parent
-                        && yaml
-                        && let Err(e) = self.scanner.insertion()
-                    {
-                        return Err(self.yaml_error(i, e.0));
+                    if let Judged::Refused(why) = t.judged {
+                        return Err(self.yaml_error(i, why));
                     }
                     if stack.len() > MAX_NESTING {
                         return Err(self.syntax(SyntaxErrorKind::TooDeep(MAX_NESTING), start));
@@ -535,9 +795,33 @@ impl Builder<'_, '_> {
                     });
                     continue;
                 }
+                Some(TagKind::ScalarOpen(index)) => {
+                    stack.push(Frame {
+                        kind: FrameKind::Scalar(index),
+                        tok: i,
+                        nodes: Vec::new(),
+                    });
+                    continue;
+                }
+                Some(TagKind::ScalarClose) => {
+                    let frame = stack.pop().expect("root frame");
+                    let FrameKind::Scalar(index) = frame.kind else {
+                        return Err(
+                            self.yaml_error(i, "where a plain scalar kit could not follow ends")
+                        );
+                    };
+                    let c = self.scalars[index as usize];
+                    Node::Scalar(Box::new(Scalar {
+                        body: frame.nodes,
+                        flow: c.flow,
+                        key: c.key,
+                        raw: c.raw,
+                        pos: self.map.map(self.toks[frame.tok].start),
+                    }))
+                }
                 Some(TagKind::Close) => {
                     let frame = stack.pop().expect("root frame");
-                    if matches!(frame.kind, FrameKind::Root) {
+                    if matches!(frame.kind, FrameKind::Root | FrameKind::Scalar(_)) {
                         return Err(
                             self.syntax(SyntaxErrorKind::UnopenedClose(t.orig.into()), start)
                         );
@@ -574,7 +858,7 @@ impl Builder<'_, '_> {
         let open = &self.toks[frame.tok];
         let close = &self.toks[close_i];
         Ok(match frame.kind {
-            FrameKind::Root => unreachable!("checked by the caller"),
+            FrameKind::Root | FrameKind::Scalar(_) => unreachable!("checked by the caller"),
             FrameKind::Section { inverted } => {
                 let d = &self.table[open.delims];
                 Node::Section(Box::new(Section {

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::Escape;
-use crate::ast::{Block, Name, Node, Parent, PartialRef, Section, Source, VarEscape};
+use crate::ast::{self, Block, Name, Node, Parent, PartialRef, Section, Source, VarEscape};
 use crate::data::{Data, Items, Scalar};
 use crate::engine::{Engine, Template, UndefinedBehavior};
 use crate::error::{Error, Location};
@@ -301,6 +301,7 @@ impl<'e> Renderer<'e> {
             }
             Node::Parent(p) => self.parent(p, f, stack),
             Node::Block(b) => self.block(b, f, stack),
+            Node::Scalar(s) => self.scalar(s, f, stack),
             Node::Text(..) | Node::Var { .. } => unreachable!("handled by Renderer::nodes"),
         }
     }
@@ -364,6 +365,53 @@ impl<'e> Renderer<'e> {
         };
         self.nodes(&chosen.body, inner, stack)?;
         self.depth -= 1;
+        Ok(())
+    }
+
+    /// A plain scalar made of several pieces: rendered, then judged as a
+    /// whole. Kept as it is when it reads back as its own text, else
+    /// written double-quoted (its literal text included), else refused.
+    #[inline(never)]
+    fn scalar(
+        &mut self,
+        s: &ast::Scalar,
+        f: Frame<'_>,
+        stack: &mut Vec<Data<'_>>,
+    ) -> Result<(), Error> {
+        self.indent_if_due(f.indent);
+        let start = self.out.len();
+        self.nodes(&s.body, f, stack)?;
+        match yaml::scalar::judge_assembled(&self.out[start..], s.flow, s.key, s.raw) {
+            Ok(false) => {}
+            Ok(true) => {
+                let text = self.out.split_off(start);
+                self.out.reserve(text.len() + 2);
+                self.out.push('"');
+                yaml::write_double_quoted(self.out, &text);
+                self.out.push('"');
+                // What was traced inside the scalar moved by the opening
+                // quote (and by any escapes before it: within the line).
+                if let Some(marks) = self.trace.as_deref_mut() {
+                    let end = self.out.len();
+                    for m in marks.iter_mut().rev() {
+                        if m.out <= start {
+                            break;
+                        }
+                        m.out = (m.out + 1).min(end);
+                    }
+                }
+            }
+            Err(refusal) => {
+                let mut names = Vec::new();
+                ast::collect_names(&s.body, &mut names);
+                return Err(Error::UnrepresentableScalar {
+                    names: crate::error::list_names(&names),
+                    reason: refusal.reason,
+                    hint: refusal.hint,
+                    location: self.location(f, s.pos),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -457,6 +505,15 @@ impl<'e> Renderer<'e> {
             yaml::write_string_scalar(self.out, s, flow);
             return Ok(());
         }
+        // A string that is a piece of a larger plain scalar: written as it
+        // is, the scalar judges the whole ([`Renderer::scalar`]).
+        if let VarEscape::Yaml(YamlPosition::Fragment(_)) = escape
+            && let Some(s) = value.as_str()
+        {
+            self.indent_if_due(f.indent);
+            self.out.push_str(s);
+            return Ok(());
+        }
         // Next, a line of a block scalar (`|`, `>`) that needs no change.
         if let VarEscape::Yaml(YamlPosition::Block { first_line, .. }) = escape
             && let Some(s) = value.as_str()
@@ -517,7 +574,11 @@ impl<'e> Renderer<'e> {
             VarEscape::Raw(_) => self.out.push_str(text),
             VarEscape::Html => html::write_escaped(self.out, text),
             VarEscape::Yaml(p) => {
-                let r = if is_string {
+                let r = if is_string && matches!(p, YamlPosition::Fragment(_)) {
+                    // A lambda's text as a piece of a larger scalar.
+                    self.out.push_str(text);
+                    Ok(())
+                } else if is_string {
                     yaml::scalar::write_str(self.out, text, &p, f.indent)
                 } else {
                     yaml::scalar::write_non_string(self.out, text, is_null, &p)

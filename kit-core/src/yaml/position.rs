@@ -7,6 +7,12 @@
 //! double- or single-quoted scalar, inside a comment, or inside a block
 //! scalar (and at which indentation).
 //!
+//! It also follows each plain scalar from its first piece to its last: a
+//! scalar made of several pieces (literal text, values, sections on its
+//! line) of which at least one is an escaped value is a [`Composite`],
+//! judged as a whole when it is rendered (written plain only when the
+//! assembled text reads back as itself, else quoted).
+//!
 //! Limits, documented: a plain scalar is taken to end at the end of its line
 //! (multi-line plain scalars are not followed), and section tags are treated
 //! as transparent, so the text a section wraps is judged as if it rendered
@@ -95,6 +101,40 @@ enum Mode {
     BlockHeader,
 }
 
+/// A place in the template's token stream: the token and, for literal
+/// text, the byte offset in its text; for a tag, 0 (before it) or 1 (after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Loc {
+    pub tok: usize,
+    pub off: usize,
+}
+
+/// A plain scalar made of several pieces, at least one of them an escaped
+/// value (a [`YamlPosition::Fragment`]): from the start of its first piece
+/// to the end of its last (white space around it excluded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Composite {
+    pub start: Loc,
+    pub end: Loc,
+    /// Inside a flow collection.
+    pub flow: bool,
+    /// A mapping key (ended by `:`).
+    pub key: bool,
+    /// One of its pieces is a raw value (`{{{name}}}`), which kit does not
+    /// quote.
+    pub raw: bool,
+}
+
+/// The plain scalar being read.
+#[derive(Debug, Clone, Copy)]
+struct Track {
+    start: Loc,
+    /// The end of its last piece so far.
+    last: Loc,
+    fragment: bool,
+    raw: bool,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct BlockScalar {
     parent_indent: usize,
@@ -115,6 +155,10 @@ pub(crate) struct Scanner {
     block: Option<BlockScalar>,
     in_block_content: bool,
     pending_block: Option<(bool, Option<usize>)>,
+    /// The token being fed (for [`Loc`]s).
+    tok: usize,
+    track: Option<Track>,
+    composites: Vec<Composite>,
 }
 
 impl Default for Scanner {
@@ -130,6 +174,9 @@ impl Default for Scanner {
             block: None,
             in_block_content: false,
             pending_block: None,
+            tok: 0,
+            track: None,
+            composites: Vec::new(),
         }
     }
 }
@@ -143,13 +190,48 @@ fn is_flow_indicator(c: char) -> bool {
 }
 
 impl Scanner {
+    /// Says which token the next calls feed (for the [`Loc`]s of
+    /// composites).
+    pub fn at_token(&mut self, tok: usize) {
+        self.tok = tok;
+    }
+
     /// Feeds literal text. `after` is the character that follows it (`\0`
     /// for a tag that outputs something, `None` at the end of the template).
     pub fn text(&mut self, text: &str, after: Option<char>) {
-        let mut it = text.chars().peekable();
-        while let Some(c) = it.next() {
-            let next = it.peek().copied().or(after);
-            self.char(c, next);
+        let mut it = text.char_indices().peekable();
+        while let Some((i, c)) = it.next() {
+            let next = it.peek().map(|&(_, n)| n).or(after);
+            self.char(c, next, i);
+        }
+    }
+
+    /// The end of the template: the composites found, in source order.
+    pub fn finish(mut self) -> Vec<Composite> {
+        self.end_scalar(false);
+        self.composites
+    }
+
+    /// The plain scalar being read ends (`key`: by a `:` indicator).
+    fn end_scalar(&mut self, key: bool) {
+        self.plain = false;
+        if let Some(t) = self.track.take()
+            && t.fragment
+        {
+            self.composites.push(Composite {
+                start: t.start,
+                end: t.last,
+                flow: self.flow > 0,
+                key,
+                raw: t.raw,
+            });
+        }
+    }
+
+    /// A piece of a plain scalar ends at `last`.
+    fn piece(&mut self, last: Loc) {
+        if let Some(t) = &mut self.track {
+            t.last = last;
         }
     }
 
@@ -167,9 +249,9 @@ impl Scanner {
                 folded,
             });
         }
+        self.end_scalar(false);
         self.col = 0;
         self.only_spaces = true;
-        self.plain = false;
         self.prev_ws = true;
         self.in_block_content = false;
     }
@@ -191,7 +273,8 @@ impl Scanner {
         }
     }
 
-    fn char(&mut self, c: char, next: Option<char>) {
+    /// One character of literal text, at byte `at` of the current token.
+    fn char(&mut self, c: char, next: Option<char>, at: usize) {
         if c == '\n' {
             self.newline();
             return;
@@ -268,18 +351,24 @@ impl Scanner {
         self.prev_ws = false;
         if c == '#' && was_ws {
             self.mode = Mode::Comment;
-            self.plain = false;
+            self.end_scalar(false);
             return;
         }
         if c == ':' && (next_ws || (self.flow > 0 && next.is_some_and(is_flow_indicator))) {
-            self.plain = false;
+            self.end_scalar(true);
             self.prev_ws = true;
             return;
         }
+        let here = Loc {
+            tok: self.tok,
+            off: at + c.len_utf8(),
+        };
         if self.plain {
             if self.flow > 0 && is_flow_indicator(c) {
-                self.plain = false;
+                self.end_scalar(false);
                 self.flow_indicator(c);
+            } else {
+                self.piece(here);
             }
             return;
         }
@@ -295,7 +384,18 @@ impl Scanner {
             }
             '&' | '*' | '!' => self.mode = Mode::Property,
             '%' if self.col == 1 => self.mode = Mode::Comment,
-            _ => self.plain = true,
+            _ => {
+                self.plain = true;
+                self.track = Some(Track {
+                    start: Loc {
+                        tok: self.tok,
+                        off: at,
+                    },
+                    last: here,
+                    fragment: false,
+                    raw: false,
+                });
+            }
         }
     }
 
@@ -311,8 +411,8 @@ impl Scanner {
     /// Judges the position of an escaped interpolation at the current point.
     /// `after` is the template text that follows the tag up to the end of its
     /// line (tags in it replaced by `\0`, ending with `\n` at the end of the
-    /// template).
-    pub fn value(&mut self, after: &str) -> Result<YamlPosition, PositionError> {
+    /// template). `raw`: the tag is `{{{name}}}` (or `{{& name}}`).
+    pub fn value(&mut self, after: &str, raw: bool) -> Result<YamlPosition, PositionError> {
         match self.mode {
             Mode::Double { .. } => return Ok(YamlPosition::DoubleQuoted),
             Mode::Single { maybe_close: false } => return Ok(YamlPosition::SingleQuoted),
@@ -349,6 +449,10 @@ impl Scanner {
         }
         let flow = self.flow > 0;
         let at_start = !self.plain;
+        if !at_start && self.track.is_none() {
+            // `"quoted"{{name}}`: not a plain scalar at all.
+            return Err(PositionError("directly after a quoted scalar"));
+        }
         let rest = after.trim_start_matches([' ', '\t']);
         let spaced = rest.len() != after.len();
         let key = !spaced
@@ -373,6 +477,36 @@ impl Scanner {
                 before_space: spaced,
             })
         };
+        let before = Loc {
+            tok: self.tok,
+            off: 0,
+        };
+        let after_tag = Loc {
+            tok: self.tok,
+            off: 1,
+        };
+        let t = self.track.get_or_insert(Track {
+            start: before,
+            last: after_tag,
+            fragment: false,
+            raw: false,
+        });
+        if at_start {
+            *t = Track {
+                start: before,
+                last: after_tag,
+                fragment: false,
+                raw: false,
+            };
+        }
+        t.last = after_tag;
+        if matches!(pos, YamlPosition::Fragment(_)) {
+            if raw {
+                t.raw = true;
+            } else {
+                t.fragment = true;
+            }
+        }
         self.plain = true;
         self.prev_ws = false;
         self.col += 1;
@@ -397,7 +531,16 @@ impl Scanner {
     /// lines or nodes can go.
     pub fn insertion(&mut self) -> Result<(), PositionError> {
         match self.mode {
-            Mode::Normal if !self.in_block_content => Ok(()),
+            Mode::Normal if !self.in_block_content => {
+                if self.plain {
+                    // Its text is part of the plain scalar around it.
+                    self.piece(Loc {
+                        tok: self.tok,
+                        off: 1,
+                    });
+                }
+                Ok(())
+            }
             Mode::Normal => Err(PositionError("inside a block scalar")),
             Mode::Double { .. } | Mode::Single { .. } => {
                 Err(PositionError("inside a quoted scalar"))
@@ -429,7 +572,7 @@ mod tests {
                 if !after.ends_with('\n') {
                     after.push(if i + 2 < parts.len() { '\0' } else { '\n' });
                 }
-                out.push(sc.value(&after).unwrap());
+                out.push(sc.value(&after, false).unwrap());
             }
         }
         out
@@ -532,6 +675,6 @@ mod tests {
     fn properties_are_refused() {
         let mut sc = Scanner::default();
         sc.text("k: &", Some('\0'));
-        assert!(sc.value("\n").is_err());
+        assert!(sc.value("\n", false).is_err());
     }
 }

@@ -484,6 +484,49 @@ pub fn write_string_scalar(out: &mut String, s: &str, flow: bool) {
     }
 }
 
+/// The longest mapping key, in characters, that YAML readers take without
+/// an explicit `?` (libyaml and PyYAML refuse longer implicit keys).
+const MAX_IMPLICIT_KEY: usize = 1024;
+
+/// Judges a plain scalar assembled from several pieces (literal text,
+/// values, sections): `Ok(false)` when written as it is it reads back as
+/// exactly its text, `Ok(true)` when it must be written double-quoted to do
+/// so, `Err` when neither can hold it: a key that reads `<<` or is too
+/// long, or (`raw`) a scalar with a raw piece, which kit does not quote.
+pub(crate) fn judge_assembled(s: &str, flow: bool, key: bool, raw: bool) -> Result<bool, Refusal> {
+    if key && s == "<<" {
+        return Err(refuse(
+            "together its pieces read '<<', which some YAML readers (gopkg.in/yaml.v2) take as a merge key however it is quoted",
+            "change the key's literal text, or make it a value rather than a mapping key",
+        ));
+    }
+    let plain = is_plain_string(s, flow);
+    if !plain && raw {
+        return Err(refuse(
+            "one of its pieces is a raw value ({{{name}}}), which kit writes as it is, and together the pieces would not read back as the text they make",
+            "use {{name}} for every value of this scalar, so that kit can quote it, or quote the whole scalar in the template",
+        ));
+    }
+    if key {
+        let written = if plain {
+            s.chars().count()
+        } else {
+            let mut q = String::with_capacity(s.len() + 2);
+            write_double_quoted(&mut q, s);
+            q.chars().count() + 2
+        };
+        if written > MAX_IMPLICIT_KEY {
+            return Err(refuse(
+                format!(
+                    "it would be a mapping key of {written} characters, and YAML readers (libyaml, PyYAML) refuse keys over {MAX_IMPLICIT_KEY}"
+                ),
+                "use a shorter key, or make the value a value rather than a mapping key",
+            ));
+        }
+    }
+    Ok(!plain)
+}
+
 /// Writes a string value at `pos`. `extra_indent` is the indentation the
 /// template itself is rendered with (an indented partial or block), added to
 /// block scalar continuation lines.
