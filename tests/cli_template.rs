@@ -251,3 +251,76 @@ fn flags_fall_back_to_kit_env_vars() {
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "&lt;b&gt;");
 }
+
+/// Issue 28's table through the binary: each row once exited 0 with a
+/// document that read back as something else.
+#[test]
+fn a_scalar_made_of_several_pieces_is_quoted_whole() {
+    let dir = project(&[
+        (
+            "t.yaml",
+            "hosts:\n- {{host}}:{{port}}\nm1: {{a}}{{b}}\nm2: {{e}}{{b}}\nm3: {{a}}#1\nimage: {{i}}{{#t}}:{{t}}{{/t}}\nsafe: repo/{{i}}:{{host}}\n",
+        ),
+        (
+            "d.json",
+            r##"{"host": "8080", "port": "", "a": "release ", "b": "#42", "e": "", "i": "pg-14", "t": ""}"##,
+        ),
+    ]);
+    let r = kit(&["template", "t.yaml", "--data", "d.json"], &dir);
+    assert_eq!(
+        (r.code, r.stderr.as_str(), r.stdout.as_str()),
+        (
+            0,
+            "",
+            "hosts:\n- \"8080:\"\nm1: \"release #42\"\nm2: \"#42\"\nm3: \"release #1\"\nimage: \"pg-14:\"\nsafe: repo/pg-14:8080\n"
+        )
+    );
+}
+
+#[test]
+fn a_section_that_crosses_a_scalar_is_refused_at_its_line() {
+    let dir = project(&[
+        ("t.yaml", "a: 1\nk: {{a}}-{{#b}}y\nj: z{{/b}}\n"),
+        ("d.json", r#"{"a": "x", "b": true}"#),
+    ]);
+    let r = kit(&["template", "t.yaml", "--data", "d.json"], &dir);
+    assert_fails(
+        &r,
+        3,
+        "error: t.yaml:2:4: the plain scalar made of 'a' cannot be written safely: a section opens inside it and closes after it (or the other way round), so the text it is made of depends on the data in a way kit cannot judge\n  |\n2 | k: {{a}}-{{#b}}y\n  |    ^\n  = hint: keep each section's {{#name}} and {{/name}} both inside the scalar or both outside it, or quote the whole scalar in the template\n",
+    );
+}
+
+#[test]
+fn yaml_output_that_does_not_parse_is_an_error_at_the_template_line() {
+    // `""` is truthy (the spec), so the section renders an unclosed list.
+    let dir = project(&[
+        ("t.yaml", "a: 1\n{{#open}}\nb: [x\n{{/open}}\nc: {{{v}}}\n"),
+        ("d.json", r#"{"open": "", "v": "top: secret"}"#),
+    ]);
+    let r = kit(&["template", "t.yaml", "--data", "d.json"], &dir);
+    assert_eq!((r.code, r.stdout.as_str()), (3, ""), "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "error: t.yaml: the rendered output is not valid YAML at output line 3, column 2: "
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("(written by t.yaml:5:2)\n  |\n5 | c: {{{v}}}\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("secret"), "no data value: {}", r.stderr);
+    // The same output is printed unchecked in the other modes.
+    let r = kit(
+        &["template", "t.yaml", "--data", "d.json", "--escape", "none"],
+        &dir,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "a: 1\nb: [x\nc: top: secret\n")
+    );
+}

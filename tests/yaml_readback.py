@@ -9,6 +9,9 @@ YAML position (fixtures/yaml-safety/positions.json), runs
   - PyYAML's CSafeLoader, i.e. libyaml;
   - gopkg.in/yaml.v2 (a Go port of libyaml, the decoder of kubectl's
     ecosystem), through tests/yaml-v2-reader, when --yaml-v2 names it.
+Then every composite shape (fixtures/yaml-safety/composites.json: a plain
+scalar made of text and two values, with sections) with each value of
+composite-values.json paired, both ways, with each of a few partners.
 Each case must either read back as exactly the expected string with every
 reader, or fail with exit code 3, a message on stderr, and nothing on stdout.
 Any silent change fails the run; so does a missing reader.
@@ -99,6 +102,32 @@ def main():
                     continue
                 expected = pos.get("fixed", pos.get("prefix", "") + v + pos.get("suffix", ""))
                 rendered.append((case, pos, r.stdout.decode("utf-8"), expected))
+        # Composites: each value with each partner, on either side.
+        shapes, cvalues = load("composites.json"), load("composite-values.json")
+        partners = ["", "x", " #", ":", "yes"]
+        pairs = [(v, w) for v in cvalues for w in partners] + [(w, v) for v in cvalues for w in partners]
+        composites = 0
+        for shape in shapes:
+            tpl_path = os.path.join(tmp, "c.yaml")
+            with open(tpl_path, "w", encoding="utf-8") as f:
+                f.write(shape["template"])
+            for a, b in pairs:
+                with open(data_path, "w", encoding="utf-8") as f:
+                    json.dump({"a": a, "b": b}, f)
+                r = subprocess.run([kit, "template", tpl_path, "--data", data_path],
+                                   capture_output=True)
+                composites += 1
+                case = f"{shape['name']}: {a!r} + {b!r}"
+                if r.returncode != 0:
+                    if r.returncode == 3 and r.stdout == b"" and b"error:" in r.stderr:
+                        passed += 1
+                        refused += 1
+                    else:
+                        failed += 1
+                        print(f"FAIL {case}: exit {r.returncode}, stdout {r.stdout!r}")
+                    continue
+                expected = "".join({"$a": a, "$b": b}.get(p, p) for p in shape["concat"])
+                rendered.append((case, shape, r.stdout.decode("utf-8"), expected))
     go = go_answers(go_reader, rendered) if go_reader else None
     for i, (case, pos, out, expected) in enumerate(rendered):
         problems = []
@@ -117,8 +146,8 @@ def main():
         else:
             passed += 1
     names = list(readers) + (["yaml.v2"] if go is not None else [])
-    print(f"read-back by {', '.join(names)}: {len(values)} values x {len(positions)} positions, "
-          f"{refused} refused with a clear error")
+    print(f"read-back by {', '.join(names)}: {len(values)} values x {len(positions)} positions "
+          f"and {composites} composite scalars, {refused} refused with a clear error")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
