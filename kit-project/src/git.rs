@@ -28,6 +28,14 @@ pub enum GitError {
     /// Tracked files under `releases/` have changes that are not committed.
     #[error("tracked files under releases/ have uncommitted changes: {}", .0.join(", "))]
     Dirty(Vec<String>),
+    /// The remote has no such branch.
+    #[error("the remote '{remote}' has no branch '{branch}'")]
+    NoRemoteBranch {
+        /// The remote.
+        remote: String,
+        /// The branch.
+        branch: String,
+    },
     /// The push was still rejected after the last try.
     #[error(
         "the push to '{remote}' was still rejected after {tries} tries (other releases kept landing first)"
@@ -57,6 +65,80 @@ pub struct Repo {
     prefix: String,
 }
 
+/// What happened to the checkout after a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Local {
+    /// It was fast-forwarded to the pushed commit.
+    Moved,
+    /// It stayed where it was, and why.
+    Stayed(String),
+}
+
+/// A commit's files written out for reading (see [`Repo::materialize`]);
+/// the directory is removed when this is dropped.
+#[derive(Debug)]
+pub struct Tree {
+    root: PathBuf,
+    /// The project's directory inside it.
+    pub project: PathBuf,
+}
+
+impl Tree {
+    fn create() -> Result<Tree, GitError> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "kit-tree-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut b = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(&root).map_err(|e| GitError::Failed {
+            command: "checkout".into(),
+            stderr: format!("cannot create {}: {e}", root.display()),
+        })?;
+        Ok(Tree {
+            project: root.clone(),
+            root,
+        })
+    }
+
+    /// The private directory that holds the files.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Whether a `git push --porcelain` line says `refname` lost a race:
+/// `!<TAB>src:dst<TAB>[rejected] (fetch first)` or a remote that could not
+/// lock the ref because another push moved it.
+fn is_race(line: &str, refname: &str) -> bool {
+    let mut cols = line.split('\t');
+    let (Some("!"), Some(spec), Some(status)) = (cols.next(), cols.next(), cols.next()) else {
+        return false;
+    };
+    if !spec.ends_with(&format!(":{refname}")) {
+        return false;
+    }
+    status.starts_with("[rejected]")
+        || (status.starts_with("[remote rejected]")
+            && [
+                "cannot lock ref",
+                "failed to update ref",
+                "incorrect old value",
+            ]
+            .iter()
+            .any(|w| status.contains(w)))
+}
+
 /// The outcome of a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Push {
@@ -64,6 +146,30 @@ pub enum Push {
     Pushed,
     /// Not a fast-forward any more: someone else pushed first.
     Rejected,
+}
+
+/// Variables that would point git at another repository, index or work
+/// tree than the checkout kit was given: a CI job (or a hook) may leave
+/// them set, and kit must read and write exactly the project's repository.
+const REDIRECTING_VARIABLES: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+];
+
+/// `git`, never prompting, with the redirecting variables removed.
+fn git_command() -> Command {
+    let mut cmd = Command::new("git");
+    for v in REDIRECTING_VARIABLES {
+        cmd.env_remove(v);
+    }
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    cmd
 }
 
 fn last_lines(s: &[u8]) -> String {
@@ -107,12 +213,11 @@ impl Repo {
         stdin: Option<&[u8]>,
         env: &[(&str, &str)],
     ) -> Result<String, GitError> {
-        let mut cmd = Command::new("git");
+        let mut cmd = git_command();
         cmd.arg("-C")
             .arg(&self.dir)
             .args(args)
             .envs(env.iter().copied())
-            .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {
@@ -144,37 +249,61 @@ impl Repo {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    fn raw_bytes(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let out = git_command()
+            .arg("-C")
+            .arg(&self.dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| GitError::Failed {
+                command: args[0].into(),
+                stderr: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(GitError::Failed {
+                command: args[0].into(),
+                stderr: last_lines(&out.stderr),
+            });
+        }
+        Ok(out.stdout)
+    }
+
     fn git(&self, args: &[&str]) -> Result<String, GitError> {
         self.raw(args, None, &[])
     }
 
-    /// The upstream of the current branch: (remote, branch).
+    /// The upstream of the current branch: (remote, branch), read from
+    /// `branch.<name>.remote` and `.merge` (full ref names: a tag named
+    /// like the branch never stands in for it).
     pub fn upstream(&self) -> Result<(String, String), GitError> {
-        let up = self
-            .git(&["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}"])
-            .map_err(|_| GitError::NoUpstream)?;
-        let up = up.trim();
-        let remote = self
-            .git(&[
-                "config",
-                "--get",
-                &format!("branch.{}.remote", self.branch()?),
-            ])
-            .map_err(|_| GitError::NoUpstream)?
-            .trim()
-            .to_owned();
-        let branch = up
-            .strip_prefix(&format!("{remote}/"))
-            .ok_or(GitError::NoUpstream)?
-            .to_owned();
+        let name = self.branch()?;
+        let get = |key: &str| {
+            self.git(&["config", "--get", &format!("branch.{name}.{key}")])
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let remote = get("remote")
+            .filter(|r| r != ".")
+            .ok_or(GitError::NoUpstream)?;
+        let branch = get("merge")
+            .and_then(|m| m.strip_prefix("refs/heads/").map(str::to_owned))
+            .ok_or(GitError::NoUpstream)?;
         Ok((remote, branch))
     }
 
+    /// The current branch's name, or `HEAD` when detached.
     fn branch(&self) -> Result<String, GitError> {
-        Ok(self
-            .git(&["rev-parse", "--abbrev-ref", "HEAD"])?
-            .trim()
-            .to_owned())
+        match self.git(&["symbolic-ref", "--quiet", "HEAD"]) {
+            Ok(r) => Ok(r
+                .trim()
+                .strip_prefix("refs/heads/")
+                .unwrap_or("HEAD")
+                .to_owned()),
+            Err(GitError::Failed { .. }) => Ok("HEAD".into()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Tracked files under the project's `releases/` with uncommitted
@@ -198,10 +327,107 @@ impl Repo {
         Ok(self.git(&["rev-parse", "HEAD"])?.trim().to_owned())
     }
 
-    /// Fetches `branch` from `remote`; returns its tip.
+    /// Fetches `branch` from `remote` by its full name (`refs/heads/...`,
+    /// so a tag of the same name never stands in for it); returns its tip.
     pub fn fetch(&self, remote: &str, branch: &str) -> Result<String, GitError> {
-        self.git(&["fetch", "--quiet", "--no-tags", remote, branch])?;
-        Ok(self.git(&["rev-parse", "FETCH_HEAD"])?.trim().to_owned())
+        let refspec = format!("refs/heads/{branch}");
+        self.git(&["fetch", "--quiet", "--no-tags", remote, &refspec])
+            .map_err(|e| match e {
+                GitError::Failed { stderr, .. } if stderr.contains("couldn't find remote ref") => {
+                    GitError::NoRemoteBranch {
+                        remote: remote.into(),
+                        branch: branch.into(),
+                    }
+                }
+                e => e,
+            })?;
+        Ok(self
+            .git(&["rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}"])?
+            .trim()
+            .to_owned())
+    }
+
+    /// Whether the checkout is shallow (`git clone --depth N`, the default
+    /// of most CI checkouts).
+    pub fn is_shallow(&self) -> Result<bool, GitError> {
+        Ok(self.git(&["rev-parse", "--is-shallow-repository"])?.trim() == "true")
+    }
+
+    /// Makes a shallow checkout whole by fetching the rest of `branch`'s
+    /// history from `remote`, so that reading history never stops at the
+    /// clone's depth. Does nothing in a full clone.
+    pub fn complete_history(&self, remote: &str, branch: &str) -> Result<(), GitError> {
+        if !self.is_shallow()? {
+            return Ok(());
+        }
+        let refspec = format!("refs/heads/{branch}");
+        self.git(&[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--unshallow",
+            remote,
+            &refspec,
+        ])?;
+        Ok(())
+    }
+
+    /// The commit `remote` has for `branch` now, if the branch exists.
+    pub fn remote_tip(&self, remote: &str, branch: &str) -> Result<Option<String>, GitError> {
+        let refname = format!("refs/heads/{branch}");
+        let out = self.git(&["ls-remote", remote, &refname])?;
+        Ok(out
+            .lines()
+            .find_map(|l| l.strip_suffix(&refname)?.split_whitespace().next())
+            .map(str::to_owned))
+    }
+
+    /// The single remote of the checkout, or `origin` among several.
+    fn default_remote(&self) -> Result<String, GitError> {
+        let remotes = self.git(&["remote"])?;
+        let remotes: Vec<&str> = remotes.lines().collect();
+        match remotes.as_slice() {
+            [one] => Ok((*one).to_owned()),
+            many if many.contains(&"origin") => Ok("origin".into()),
+            _ => Err(GitError::NoUpstream),
+        }
+    }
+
+    /// Where a release goes: `branch` on the default remote when given;
+    /// else the current branch's upstream; on a detached HEAD (how GitLab
+    /// runners and `actions/checkout` of a commit leave a clone), the
+    /// remote branch the checkout was made from (the one remote-tracking
+    /// branch at `HEAD`), else the remote's default branch.
+    pub fn target(&self, branch: Option<&str>) -> Result<(String, String), GitError> {
+        if let Some(b) = branch {
+            return Ok((self.default_remote()?, b.to_owned()));
+        }
+        if self.branch()? != "HEAD" {
+            return self.upstream();
+        }
+        let remote = self.default_remote()?;
+        let prefix = format!("refs/remotes/{remote}/");
+        let at_head = self.git(&[
+            "for-each-ref",
+            "--points-at",
+            "HEAD",
+            "--format=%(refname)",
+            &prefix,
+        ])?;
+        let names: Vec<&str> = at_head
+            .lines()
+            .filter_map(|r| r.strip_prefix(&prefix))
+            .filter(|b| *b != "HEAD")
+            .collect();
+        if let [one] = names.as_slice() {
+            return Ok((remote, (*one).to_owned()));
+        }
+        let symref = self.git(&["ls-remote", "--symref", &remote, "HEAD"])?;
+        let default = symref
+            .lines()
+            .find_map(|l| l.strip_prefix("ref: refs/heads/")?.split('\t').next())
+            .ok_or(GitError::NoUpstream)?;
+        Ok((remote, default.to_owned()))
     }
 
     /// The text of `rel` (relative to the project) at `commit`, if it exists
@@ -211,6 +437,58 @@ impl Repo {
         match self.git(&["cat-file", "-e", &spec]) {
             Ok(_) => Ok(Some(self.git(&["cat-file", "blob", &spec])?)),
             Err(_) => Ok(None),
+        }
+    }
+
+    /// The text of `rel` (relative to the project) at `commit`: `None`
+    /// when the commit has no such file; `Some(Err(why))` when it is not a
+    /// regular file (a link, a folder, a submodule), larger than `max`
+    /// bytes, or not UTF-8. Read as a blob: nothing is followed.
+    pub fn show_file(
+        &self,
+        commit: &str,
+        rel: &Path,
+        max: usize,
+    ) -> Result<Option<Result<String, &'static str>>, GitError> {
+        let path = self.repo_path(rel);
+        let entry = self.git(&["ls-tree", "-z", "--full-tree", commit, "--", &path])?;
+        let Some((meta, name)) = entry.split('\0').next().and_then(|e| e.split_once('\t')) else {
+            return Ok(None);
+        };
+        if name != path {
+            return Ok(None);
+        }
+        let mut fields = meta.split(' ');
+        let (mode, kind) = (fields.next(), fields.next());
+        if kind != Some("blob") || !matches!(mode, Some("100644" | "100755")) {
+            return Ok(Some(Err(
+                "it is not a regular file in the commit (a link?)",
+            )));
+        }
+        let spec = format!("{commit}:{path}");
+        let size: usize = self
+            .git(&["cat-file", "-s", &spec])?
+            .trim()
+            .parse()
+            .unwrap_or(usize::MAX);
+        if size > max {
+            return Ok(Some(Err("it is too large")));
+        }
+        let out = self.raw_bytes(&["cat-file", "blob", &spec])?;
+        Ok(Some(
+            String::from_utf8(out).map_err(|_| "it is not UTF-8 text"),
+        ))
+    }
+
+    /// Moves the current branch to `commit` (made on its tip) when that is
+    /// a fast-forward; for `--no-push`.
+    pub fn follow_local(&self, commit: &str) -> Result<Local, GitError> {
+        match self.git(&["merge", "--ff-only", "--quiet", commit]) {
+            Ok(_) => Ok(Local::Moved),
+            Err(GitError::Failed { stderr, .. }) => Ok(Local::Stayed(format!(
+                "git merge --ff-only failed: {stderr}"
+            ))),
+            Err(e) => Err(e),
         }
     }
 
@@ -256,14 +534,17 @@ impl Repo {
     }
 
     /// Pushes `commit` to `remote`'s `branch` as a fast-forward (never
-    /// forced).
+    /// forced). A race (the branch moved on) is told by the ref's status in
+    /// `--porcelain` output only, never by words a hook printed. When the
+    /// push fails otherwise, the remote is asked before calling it failed:
+    /// a push whose answer was lost may have landed.
     pub fn push(&self, remote: &str, commit: &str, branch: &str) -> Result<Push, GitError> {
-        let refspec = format!("{commit}:refs/heads/{branch}");
-        let out = Command::new("git")
+        let refname = format!("refs/heads/{branch}");
+        let refspec = format!("{commit}:{refname}");
+        let out = git_command()
             .arg("-C")
             .arg(&self.dir)
             .args(["push", "--porcelain", remote, &refspec])
-            .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(Stdio::null())
             .output()
             .map_err(|e| GitError::Failed {
@@ -273,22 +554,12 @@ impl Repo {
         if out.status.success() {
             return Ok(Push::Pushed);
         }
-        // --porcelain reports each ref on stdout: "!<TAB>from:to<TAB>[rejected] (fetch first)".
-        let all = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let raced = [
-            "[rejected]",
-            "non-fast-forward",
-            "fetch first",
-            "cannot lock ref",
-            "failed to update ref",
-            "incorrect old value",
-        ];
-        if raced.iter().any(|w| all.contains(w)) {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout.lines().any(|l| is_race(l, &refname)) {
             return Ok(Push::Rejected);
+        }
+        if self.remote_tip(remote, branch).ok().flatten().as_deref() == Some(commit) {
+            return Ok(Push::Pushed);
         }
         Err(GitError::Failed {
             command: "push".into(),
@@ -296,10 +567,91 @@ impl Repo {
         })
     }
 
-    /// Moves the current branch (and the working tree) forward to `commit`
-    /// when that is a fast-forward; `false` when it is not.
-    pub fn fast_forward(&self, commit: &str) -> Result<bool, GitError> {
-        Ok(self.git(&["merge", "--ff-only", "--quiet", commit]).is_ok())
+    /// Moves the checkout forward to `commit`, just pushed to `remote`'s
+    /// `branch`, when that is a fast-forward of a clean checkout of that
+    /// branch (or of a detached HEAD); otherwise says why it stays.
+    pub fn follow(&self, commit: &str, remote: &str, branch: &str) -> Result<Local, GitError> {
+        let current = self.branch()?;
+        if current != "HEAD" {
+            match self.upstream() {
+                Ok((r, b)) if r == remote && b == branch => {}
+                _ => {
+                    return Ok(Local::Stayed(format!(
+                        "the checkout is on branch '{current}', not on {remote}/{branch}"
+                    )));
+                }
+            }
+        }
+        let head = self.head()?;
+        if self
+            .git(&["merge-base", "--is-ancestor", &head, commit])
+            .is_err()
+        {
+            return Ok(Local::Stayed(
+                "the checkout has commits the remote does not have".into(),
+            ));
+        }
+        match self.git(&["merge", "--ff-only", "--quiet", commit]) {
+            Ok(_) if self.head()? == commit => Ok(Local::Moved),
+            Ok(_) => Ok(Local::Stayed("git merge --ff-only did not move it".into())),
+            Err(GitError::Failed { stderr, .. }) => Ok(Local::Stayed(format!(
+                "git merge --ff-only failed: {stderr}"
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes the files of `commit` under the project's path (minus
+    /// `exclude`, paths relative to the project) into a new private
+    /// directory, without touching the checkout, its index or its branch.
+    /// Returns the directory (removed when dropped) and the project's
+    /// directory inside it.
+    pub fn materialize(&self, commit: &str, exclude: &[PathBuf]) -> Result<Tree, GitError> {
+        let git_dir = self.git(&["rev-parse", "--absolute-git-dir"])?;
+        let mut tree = Tree::create()?;
+        let index = tree.root.join(".kit-index");
+        let files = tree.root.join("files");
+        std::fs::create_dir(&files).map_err(|e| GitError::Failed {
+            command: "checkout".into(),
+            stderr: e.to_string(),
+        })?;
+        let mut args: Vec<String> = vec![
+            format!("--git-dir={}", git_dir.trim_end_matches('\n')),
+            format!("--work-tree={}", files.display()),
+            "-c".into(),
+            "core.hooksPath=/dev/null".into(),
+            "checkout".into(),
+            "--quiet".into(),
+            commit.into(),
+            "--".into(),
+        ];
+        args.push(if self.prefix.is_empty() {
+            ":(top)".into()
+        } else {
+            format!(":(top){}", self.prefix)
+        });
+        for x in exclude {
+            args.push(format!(":(top,exclude){}", self.repo_path(x)));
+        }
+        let out = git_command()
+            .current_dir(&files)
+            .env("GIT_INDEX_FILE", &index)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| GitError::Failed {
+                command: "checkout".into(),
+                stderr: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(GitError::Failed {
+                command: "checkout".into(),
+                stderr: last_lines(&out.stderr),
+            });
+        }
+        let _ = std::fs::remove_file(&index);
+        tree.project = files.join(self.prefix.trim_end_matches('/'));
+        Ok(tree)
     }
 
     /// Every version of `rel` in the history of `rev`, newest first:

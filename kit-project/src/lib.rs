@@ -72,7 +72,7 @@ pub use model::{
     Cluster, ClusterService, EnvConflict, Environment, PROJECT_FILE, ProjectFile, SecretsAs,
     Service,
 };
-pub use pipeline::{Plan, Rendered, render};
+pub use pipeline::{Plan, Rendered, SecretsOptions, render};
 pub use project::{MAX_YAML_BYTES, Project, is_safe_name, read_values, read_yaml, values_map};
 pub use render::{RenderOptions, Renderer};
 pub use select::Selection;

@@ -70,6 +70,11 @@ pub struct ProjectFile {
     /// ends in a line break is reported as a warning.
     #[serde(default)]
     pub trim_secrets: bool,
+    /// Let `kit release` record images whose tag moves with each build
+    /// (`latest`, `stable`, `main`...). Default `false`: refused, since a
+    /// rollback to such a record would not bring back the old build.
+    #[serde(default)]
+    pub allow_mutable_tags: bool,
     /// Validation of rendered manifests against the Kubernetes API schema.
     #[serde(default)]
     pub kubernetes: KubernetesSettings,

@@ -14,6 +14,48 @@ use crate::render::{RenderOptions, Renderer};
 use crate::select::Selection;
 use crate::stream::{ClusterStream, cluster_streams};
 
+/// How a run reads its secrets: the flags of `kit render`, `apply`,
+/// `release`... in one value, applied by [`Project::secrets_resolver`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SecretsOptions {
+    /// The store, instead of `kit.yaml`'s `secrets:`.
+    pub source: Option<Source>,
+    /// S3 settings (endpoint, region, profile...).
+    pub s3: S3Options,
+    /// Requests in flight at most (0: the resolver's default).
+    pub concurrency: usize,
+    /// Variable names allowed although they change how programs start.
+    pub allowed_names: Vec<String>,
+    /// Trim trailing white space of every value (also when `kit.yaml`
+    /// says `trim_secrets: true`).
+    pub trim: bool,
+}
+
+impl SecretsOptions {
+    /// The options for `source`, `s3` and `concurrency`.
+    pub fn new(source: Option<Source>, s3: S3Options, concurrency: usize) -> Self {
+        SecretsOptions {
+            source,
+            s3,
+            concurrency,
+            ..Default::default()
+        }
+    }
+
+    /// Allows these variable names.
+    pub fn with_allowed_names(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.allowed_names.extend(names);
+        self
+    }
+
+    /// Trims values.
+    pub fn with_trim(mut self, trim: bool) -> Self {
+        self.trim = trim;
+        self
+    }
+}
+
 /// The targets of a run, grouped by cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
@@ -54,6 +96,21 @@ impl Project {
             concurrency,
             self.file.trim_secrets,
         ))
+    }
+}
+
+impl Project {
+    /// The resolver `options` describe, over the project's store unless
+    /// they name another.
+    pub async fn secrets_resolver(
+        &self,
+        options: &SecretsOptions,
+    ) -> Result<Resolver, kit_env::Error> {
+        Ok(self
+            .resolver(options.source.as_ref(), &options.s3, options.concurrency)
+            .await?
+            .with_allowed_names(options.allowed_names.iter().cloned())
+            .with_trim(self.file.trim_secrets || options.trim))
     }
 }
 

@@ -17,6 +17,10 @@ pub struct Project {
     pub dir: PathBuf,
     /// The parsed `kit.yaml`.
     pub file: ProjectFile,
+    /// Where a relative `secrets:` directory is, when not in `dir` (a
+    /// project read from a commit's files reads its local secrets where
+    /// the checkout has them: they are the store, not part of a release).
+    pub(crate) secrets_base: Option<PathBuf>,
 }
 
 pub(crate) fn known<'a>(names: impl Iterator<Item = &'a String>) -> String {
@@ -110,9 +114,29 @@ impl Project {
         let project = Project {
             dir: dir.to_owned(),
             file,
+            secrets_base: None,
         };
         project.validate()?;
         Ok(project)
+    }
+
+    /// Loads the project in `dir`, a commit's files written out (see
+    /// [`crate::git::Repo::materialize`]), whose relative `secrets:`
+    /// directory is read from `checkout` (the project's directory in the
+    /// checkout) instead.
+    pub fn load_tree(dir: &Path, checkout: &Path) -> Result<Project, ProjectError> {
+        let mut project = Project::load(dir)?;
+        project.secrets_base = Some(checkout.to_owned());
+        Ok(project)
+    }
+
+    /// The project directory's local secrets folder (`secrets:` when it is
+    /// a relative directory), relative to the project.
+    pub fn local_secrets_dir(file: &ProjectFile) -> Option<PathBuf> {
+        match kit_env::Source::parse(&file.secrets) {
+            Ok(kit_env::Source::Dir(d)) if d.is_relative() => Some(d),
+            _ => None,
+        }
     }
 
     fn path(&self) -> PathBuf {
@@ -241,9 +265,9 @@ impl Project {
     /// the project directory.
     pub fn secrets_source(&self) -> Result<kit_env::Source, kit_env::Error> {
         match kit_env::Source::parse(&self.file.secrets)? {
-            kit_env::Source::Dir(d) if d.is_relative() => {
-                Ok(kit_env::Source::Dir(self.dir.join(d)))
-            }
+            kit_env::Source::Dir(d) if d.is_relative() => Ok(kit_env::Source::Dir(
+                self.secrets_base.as_ref().unwrap_or(&self.dir).join(d),
+            )),
             s => Ok(s),
         }
     }

@@ -14,7 +14,7 @@ use kit_core::yaml::write_string_scalar;
 use serde::Deserialize;
 
 use crate::error::ProjectError;
-use crate::project::{Project, read_yaml};
+use crate::project::Project;
 
 /// The folder of release records inside a project.
 pub const RELEASES_DIR: &str = "releases";
@@ -58,10 +58,14 @@ pub struct Pin {
     pub time: String,
 }
 
+/// The largest release record kit reads: 64 KiB (kit writes a few hundred
+/// bytes).
+pub const MAX_RECORD_BYTES: usize = 64 << 10;
+
 /// One release record: the current release of a service in an
-/// environment.
+/// environment. Keys kit does not know are ignored (a newer kit may add
+/// optional ones, see docs/releases.md).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Record {
     /// 1 for the first release, one more for each release, rollback or
     /// promotion.
@@ -84,6 +88,16 @@ pub struct Record {
     /// Why.
     #[serde(default)]
     pub message: Option<String>,
+    /// The CI build number that made it (ordered within one source
+    /// repository: a lower one than the current record's is refused).
+    #[serde(default)]
+    pub build_number: Option<u64>,
+    /// The source repository that was built (`owner/name`, a URL...).
+    #[serde(default)]
+    pub source_repository: Option<String>,
+    /// For a rollback: the revision whose images it restores.
+    #[serde(default)]
+    pub restores: Option<u64>,
     /// What made this record.
     pub action: Action,
     /// Set while the service is pinned.
@@ -123,15 +137,22 @@ impl Record {
         }
         field(&mut s, "time", &self.time);
         field(&mut s, "author", &self.author);
-        for (key, value) in [
-            ("source_commit", &self.source_commit),
-            ("build_url", &self.build_url),
-            ("message", &self.message),
-        ] {
-            if let Some(v) = value {
-                field(&mut s, key, v);
+        let number = |s: &mut String, key: &str, value: Option<u64>| {
+            if let Some(n) = value {
+                s.push_str(&format!("{key}: {n}\n"));
             }
-        }
+        };
+        let text = |s: &mut String, key: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                field(s, key, v);
+            }
+        };
+        text(&mut s, "source_commit", &self.source_commit);
+        text(&mut s, "source_repository", &self.source_repository);
+        number(&mut s, "build_number", self.build_number);
+        text(&mut s, "build_url", &self.build_url);
+        number(&mut s, "restores", self.restores);
+        text(&mut s, "message", &self.message);
         s.push_str(&format!("action: {}\n", self.action.name()));
         if let Some(p) = &self.pinned {
             s.push_str("pinned:\n");
@@ -143,14 +164,51 @@ impl Record {
         s
     }
 
-    /// Reads a record from its text; `origin` names it in errors.
+    /// Reads a record from its text; `origin` names it in errors. The
+    /// record is checked as kit writes it: at most [`MAX_RECORD_BYTES`],
+    /// revision 1 or more, valid image references, cluster names kit
+    /// accepts. A record is input anyone with write access to the config
+    /// repository can change, so an error gives the line and column and
+    /// what is wrong, never the record's text (a link or a hand edit may
+    /// make it hold anything).
     pub fn parse(text: &str, origin: &Path) -> Result<Record, ProjectError> {
-        serde_saphyr::from_str(text).map_err(|e| ProjectError::Invalid {
+        let invalid = |message: String| ProjectError::Invalid {
             path: origin.to_owned(),
-            message: e
-                .to_string()
-                .replace("<input>", &origin.display().to_string()),
-        })
+            message,
+        };
+        if text.len() > MAX_RECORD_BYTES {
+            return Err(invalid(format!(
+                "not a release record: larger than {} KiB",
+                MAX_RECORD_BYTES >> 10
+            )));
+        }
+        let record: Record = serde_saphyr::from_str(text).map_err(|e| {
+            invalid(match e.location() {
+                Some(l) => format!(
+                    "not a valid release record (line {}, column {}); kit writes these files itself: restore it from the history (git log -p -- FILE)",
+                    l.line(),
+                    l.column()
+                ),
+                None => "not a valid release record; kit writes these files itself: restore it from the history (git log -p -- FILE)".into(),
+            })
+        })?;
+        if record.revision == 0 {
+            return Err(invalid("not a valid release record: revision 0".into()));
+        }
+        validate_image(&record.image)
+            .map_err(|e| invalid(format!("its image is not valid: {}", e.reason)))?;
+        for (cluster, image) in &record.clusters {
+            if !crate::project::is_safe_name(cluster) {
+                return Err(invalid("it names a cluster kit does not accept".into()));
+            }
+            validate_image(image).map_err(|e| {
+                invalid(format!(
+                    "the image of cluster {cluster} is not valid: {}",
+                    e.reason
+                ))
+            })?;
+        }
+        Ok(record)
     }
 }
 
@@ -164,14 +222,37 @@ pub fn record_path(environment: &str, service: &str) -> PathBuf {
 
 impl Project {
     /// The current record of `service` in `environment`, if any (read from
-    /// the project directory).
+    /// the project directory). Only a regular file is read (a symbolic
+    /// link, which a pull request can add, is refused without following
+    /// it), of at most [`MAX_RECORD_BYTES`].
     pub fn record(&self, environment: &str, service: &str) -> Result<Option<Record>, ProjectError> {
         let path = self.dir.join(record_path(environment, service));
-        if !path.exists() {
-            return Ok(None);
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ProjectError::Io { path, source }),
+        };
+        if !meta.is_file() {
+            return Err(ProjectError::UnsafePath {
+                path,
+                reason: "a release record must be a regular file (not a link)".into(),
+            });
         }
-        let record: Record = read_yaml(&path)?;
-        Ok(Some(record))
+        if meta.len() > MAX_RECORD_BYTES as u64 {
+            return Err(ProjectError::UnsafePath {
+                path,
+                reason: format!("it is larger than {} KiB", MAX_RECORD_BYTES >> 10),
+            });
+        }
+        let text = std::fs::read(&path).map_err(|source| ProjectError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(text).map_err(|_| ProjectError::Invalid {
+            path: path.clone(),
+            message: "not a valid release record: not UTF-8 text".into(),
+        })?;
+        Record::parse(&text, &path).map(Some)
     }
 }
 
@@ -285,6 +366,33 @@ pub fn validate_image(image: &str) -> Result<(), ImageError> {
     Ok(())
 }
 
+/// The repository of an image reference (registry and path, without tag
+/// or digest): `registry.example.com/shop/web` of
+/// `registry.example.com/shop/web:1.4@sha256:...`.
+///
+/// ```
+/// use kit_project::release::image_repository;
+/// assert_eq!(image_repository("localhost:5000/web:1.2"), "localhost:5000/web");
+/// assert_eq!(image_repository("web@sha256:00"), "web");
+/// ```
+pub fn image_repository(image: &str) -> &str {
+    let name_tag = image.split_once('@').map_or(image, |(n, _)| n);
+    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
+    match name_tag[last_slash..].rfind(':') {
+        Some(i) => &name_tag[..last_slash + i],
+        None => name_tag,
+    }
+}
+
+/// The tag of an image reference, if it has one.
+pub fn image_tag(image: &str) -> Option<&str> {
+    let name_tag = image.split_once('@').map_or(image, |(n, _)| n);
+    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
+    name_tag[last_slash..]
+        .rfind(':')
+        .map(|i| &name_tag[last_slash + i + 1..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,7 +409,10 @@ mod tests {
             time: "2026-11-25T23:20:00Z".into(),
             author: "Jane <jane@example.com>".into(),
             source_commit: Some("0123abc".into()),
+            source_repository: Some("shop/web".into()),
+            build_number: Some(42),
             build_url: Some("https://ci.example.com/b/42".into()),
+            restores: None,
             message: Some("fix: \"quotes\"\nand lines".into()),
             action: Action::Release,
             pinned: Some(Pin {
@@ -319,6 +430,25 @@ mod tests {
         assert_eq!(Record::parse(&text, Path::new("r.yaml")).unwrap(), r);
         assert_eq!(r.image_for("c2"), "registry.example.com/shop/web:1.4.9");
         assert_eq!(r.image_for("c1"), "registry.example.com/shop/web:1.5.0");
+    }
+
+    #[test]
+    fn a_bad_record_is_refused_without_echoing_its_text() {
+        let origin = Path::new("releases/prod/web.yaml");
+        for text in [
+            "aws_secret_access_key = TOPSECRET\n",
+            "revision: TOPSECRET\nimage: a:1\ntime: t\nauthor: a\naction: release\n",
+            "revision: 1\nimage: \"TOPSECRET x\"\ntime: t\nauthor: a\naction: release\n",
+            "revision: 1\nimage: a:1\nclusters:\n  \"TOPSECRET\\n\": a:1\ntime: t\nauthor: a\naction: release\n",
+            "<<<<<<< HEAD\nrevision: 2\n=======\nTOPSECRET\n",
+        ] {
+            let e = Record::parse(text, origin).unwrap_err().to_string();
+            assert!(!e.contains("TOPSECRET"), "{e}");
+            assert!(e.starts_with("releases/prod/web.yaml: "), "{e}");
+        }
+        // Keys a newer kit may add are read past.
+        let newer = format!("{}future_key: 1\n", record().to_yaml());
+        assert_eq!(Record::parse(&newer, origin).unwrap(), record());
     }
 
     #[test]
