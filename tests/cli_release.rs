@@ -515,7 +515,6 @@ fn rollback_promote_and_pins() {
 fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
     let remote = demo_remote();
     let ci = remote.clone("ci");
-    let before = remote.log();
     for (image, why) in [
         ("registry.example.com/shop/myservicio:1.5.0 ", "white space"),
         (
@@ -551,13 +550,17 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
         )
     );
 
-    // A render that fails records nothing, locally or remotely.
+    // A teammate pushed a template that no longer renders; a release from
+    // an older clone checks the tip it would push, and records nothing.
+    let mate = remote.clone("mate");
     std::fs::write(
-        ci.join("deploy/templates/myservicio/service.yaml"),
+        mate.join("deploy/templates/myservicio/service.yaml"),
         "apiVersion: v1\nkind: Service\n",
     )
     .unwrap();
-    git(&ci, &["commit", "--quiet", "-am", "break the template"]);
+    git(&mate, &["commit", "--quiet", "-am", "break the template"]);
+    git(&mate, &["push", "--quiet"]);
+    let before = remote.log();
     let head = git(&ci, &["rev-parse", "HEAD"]);
     let r = release(
         &ci,
@@ -567,10 +570,23 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
         &[],
     );
     assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{}", r.stderr);
+    let tip = git(&mate, &["rev-parse", "HEAD"]);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "error: myservicio/service.yaml:1:1: metadata.name is missing or not a string (rendered document 1, line 1) (in commit {}, which kit would have pushed: nothing was recorded)\n",
+            &tip[..12]
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("kit-tree-"), "{}", r.stderr);
     assert_eq!(git(&ci, &["rev-parse", "HEAD"]), head);
     assert_eq!(remote.log(), before);
+    git(&mate, &["revert", "--no-edit", "HEAD"]);
+    git(&mate, &["push", "--quiet"]);
 
-    // Uncommitted changes to a tracked record.
+    // Uncommitted changes in the checkout are not what is released: the
+    // record is made on the remote's tip, and the checkout is left alone.
     let ci = remote.clone("ci2");
     assert_eq!(
         release(
@@ -595,8 +611,24 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
         &format!("{IMAGE}:1.6.0"),
         &[],
     );
-    assert_eq!(r.code, 7);
-    assert!(r.stderr.starts_with("error: tracked files under releases/ have uncommitted changes: deploy/releases/production/myservicio.yaml\n"), "{}", r.stderr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("\nkit: the checkout was left as it was (git merge --ff-only failed: "),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(ci.join("deploy/releases/production/myservicio.yaml")).unwrap(),
+        "hand edit\n"
+    );
+    assert!(
+        git(
+            &remote.bare,
+            &["show", "main:deploy/releases/production/myservicio.yaml"]
+        )
+        .contains("image: registry.example.com/shop/myservicio:1.6.0\n")
+    );
 
     // No git program at all.
     let r = kit(
@@ -661,7 +693,7 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         git(&ci, &["log", "-1", "--format=%s"]),
-        "kit: release myservicio in production (revision 2)\n"
+        "kit: release myservicio in production (revision 3)\n"
     );
 }
 
@@ -853,4 +885,356 @@ fn release_with_apply_sends_the_new_image_to_every_affected_cluster() {
         assert!(!stdin.contains("envar-demo"), "only the released service");
     }
     assert!(!rec.join("3.args").exists());
+}
+
+/// `kit release --apply` from a clone with an unpushed local commit and an
+/// uncommitted kit.yaml change (issue 26): what is recorded, pushed and
+/// applied is the remote tip plus the record, never the working tree; the
+/// checkout stays and kit says so.
+#[test]
+fn release_applies_the_pushed_commit_not_the_working_tree() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    // A local commit the remote does not have, and an uncommitted change.
+    release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:2.0.0"),
+        &["--no-push"],
+    );
+    let kit_yaml = ci.join("deploy/kit.yaml");
+    let text = std::fs::read_to_string(&kit_yaml).unwrap();
+    std::fs::write(
+        &kit_yaml,
+        text.replacen("replicas: 1\n", "replicas: 9\n", 1),
+    )
+    .unwrap();
+    let rec = temp_dir("rec");
+    let recorder = root().join("tests/support/kubectl-recorder.sh");
+    let r = kit(
+        &ci,
+        &[
+            "release",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--image",
+            &format!("{IMAGE}:3.0.0"),
+            "--author",
+            "ci-bot",
+            "--apply",
+            "--kubectl",
+            recorder.to_str().unwrap(),
+        ],
+        &[("KIT_REC_DIR", rec.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pushed = git(&remote.bare, &["rev-parse", "main"]);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "kit: recorded revision 1 ({IMAGE}:3.0.0) for myservicio in production: commit {} pushed to origin/main (1 try)",
+            &pushed[..12]
+        )
+    );
+    assert_eq!(
+        lines[1],
+        "kit: the checkout was left as it was (the checkout has commits the remote does not have); `git pull --ff-only` brings it up to date"
+    );
+    for n in [1, 2] {
+        let stdin = std::fs::read_to_string(rec.join(format!("{n}.stdin"))).unwrap();
+        assert!(
+            stdin.contains(&format!("image: {IMAGE}:3.0.0\n")),
+            "{stdin}"
+        );
+        assert!(!stdin.contains("2.0.0"), "{stdin}");
+        assert!(!stdin.contains("replicas: 9"), "{stdin}");
+    }
+    // What was applied is exactly `kit render` of the pushed commit.
+    let fresh = remote.clone("fresh");
+    let rendered = kit(
+        &fresh,
+        &[
+            "render",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-s",
+            "myservicio",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(rendered.code, 0, "{}", rendered.stderr);
+    // (The `# Source:` comments of a one-target render name the template
+    // only; a run over the environment's targets names the target too.)
+    let applied = std::fs::read_to_string(rec.join("1.stdin")).unwrap();
+    let no_source = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("# Source: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(no_source(&applied), no_source(&rendered.stdout));
+}
+
+/// A retried CI job adds nothing; builds that finish out of order cannot
+/// move the environment back; images of another repository or with a
+/// mutable tag are refused (issue 26).
+#[test]
+fn retries_and_out_of_order_builds_change_nothing() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let build = |n: &str, image: &str| {
+        release(
+            &ci,
+            "production",
+            "myservicio",
+            image,
+            &[
+                "--source-repository",
+                "shop/myservicio",
+                "--build-number",
+                n,
+                "--source-commit",
+                n,
+            ],
+        )
+    };
+    assert_eq!(build("8", &format!("{IMAGE}:1.8.0")).code, 0);
+    let log = remote.log();
+    let r = build("8", &format!("{IMAGE}:1.8.0"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "kit: myservicio in production is already released as revision 1 ({IMAGE}:1.8.0): nothing recorded"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.log(), log);
+    let r = build("7", &format!("{IMAGE}:1.7.0"));
+    assert_eq!(r.code, 7);
+    assert!(
+        r.stderr.starts_with(
+            "error: build 7 of shop/myservicio is older than build 8 recorded as revision 1 of myservicio in production\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = build("9", "registry.exmaple.com/shop/myservicio:1.9.0");
+    assert_eq!(r.code, 7);
+    assert!(
+        r.stderr.starts_with(
+            "error: the image's repository registry.exmaple.com/shop/myservicio is not myservicio's (registry.example.com/shop/myservicio, from the current record)\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = build("9", &format!("{IMAGE}:latest"));
+    assert_eq!(r.code, 7);
+    assert!(
+        r.stderr.starts_with("error: the tag \"latest\" is mutable"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.log(), log);
+    // --force records the older build anyway.
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.7.0"),
+        &[
+            "--source-repository",
+            "shop/myservicio",
+            "--build-number",
+            "7",
+            "--force",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// Rollbacks walk back (a canary is not brought back by the second
+/// rollback) and say per cluster what changes; shallow and detached CI
+/// checkouts see the whole history and release onto the remote branch
+/// (issue 26).
+#[test]
+fn rollbacks_walk_back_from_shallow_and_detached_checkouts() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    assert_eq!(
+        release(
+            &ci,
+            "production",
+            "myservicio",
+            &format!("{IMAGE}:10.0"),
+            &[]
+        )
+        .code,
+        0
+    );
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:11.0-canary"),
+        &["-c", "other-cluster"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A shallow, detached clone, as GitLab runners make.
+    let shallow = remote.base.join("shallow");
+    git(
+        &remote.base,
+        &[
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            &format!("file://{}", remote.bare.display()),
+            shallow.to_str().unwrap(),
+        ],
+    );
+    git(&shallow, &["checkout", "--quiet", "--detach"]);
+    let h = history_json(&shallow, "production", "myservicio");
+    assert_eq!(
+        h.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["cluster"].is_null())
+            .count(),
+        2
+    );
+    let r = kit_in(
+        &shallow,
+        &["rollback", "-e", "production", "-s", "myservicio"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("pushed to origin/main"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "\nkit:   other-cluster: {IMAGE}:11.0-canary -> {IMAGE}:10.0\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    // The second rollback goes further back (there is nothing before
+    // revision 1), never to the canary again.
+    let r = kit_in(
+        &shallow,
+        &["rollback", "-e", "production", "-s", "myservicio"],
+    );
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            4,
+            "error: myservicio in production has no revision 0 to roll back to\n"
+        )
+    );
+    let tip = git(
+        &remote.bare,
+        &["show", "main:deploy/releases/production/myservicio.yaml"],
+    );
+    assert!(tip.contains("revision: 3\n"), "{tip}");
+    assert!(tip.contains("restores: 1\n"), "{tip}");
+    assert!(!tip.contains("canary"), "{tip}");
+}
+
+/// A release record that is a symbolic link (a pull request can add one)
+/// is refused without following it or printing its target's text, and a
+/// tag named like the branch never stands in for it (issue 26).
+#[test]
+fn hostile_records_and_refs_are_refused() {
+    let remote = demo_remote();
+    let mate = remote.clone("mate");
+    let secret = remote.base.join("credentials");
+    std::fs::write(&secret, "aws_secret_access_key = TOPSECRETVALUE\n").unwrap();
+    let record = mate.join("deploy/releases/production/myservicio.yaml");
+    std::fs::create_dir_all(record.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&secret, &record).unwrap();
+    git(&mate, &["add", "-A"]);
+    git(&mate, &["commit", "--quiet", "-m", "a link"]);
+    git(&mate, &["push", "--quiet"]);
+    for args in [
+        vec![
+            "render",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+        ],
+        vec!["status", "-C", "deploy"],
+    ] {
+        let r = kit(&mate, &args, &[], None);
+        assert_eq!(r.code, 4, "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("TOPSECRET") && !r.stdout.contains("TOPSECRET"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("a release record must be a regular file"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = release(
+        &mate,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.0"),
+        &[],
+    );
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(!r.stderr.contains("TOPSECRET"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not a regular file in the commit"),
+        "{}",
+        r.stderr
+    );
+    git(
+        &mate,
+        &[
+            "rm",
+            "--quiet",
+            "deploy/releases/production/myservicio.yaml",
+        ],
+    );
+    git(&mate, &["commit", "--quiet", "-m", "no link"]);
+    git(&mate, &["push", "--quiet"]);
+
+    // A tag named `main` on an unmerged commit.
+    git(&mate, &["checkout", "--quiet", "-b", "unmerged"]);
+    std::fs::write(mate.join("deploy/UNMERGED"), "x").unwrap();
+    git(&mate, &["add", "-A"]);
+    git(&mate, &["commit", "--quiet", "-m", "unmerged"]);
+    git(&mate, &["tag", "main"]);
+    git(&mate, &["push", "--quiet", "origin", "refs/tags/main"]);
+    let ci = remote.clone("ci");
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.1"),
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let files = git(
+        &remote.bare,
+        &["ls-tree", "-r", "--name-only", "refs/heads/main"],
+    );
+    assert!(!files.contains("UNMERGED"), "{files}");
+    assert!(!ci.join("deploy/UNMERGED").exists());
 }

@@ -242,6 +242,41 @@ impl From<kit_project::releasing::ReleaseError> for Failure {
             }
             e @ E::Pinned { .. } => Failure::new(Code::Release, e.to_string())
                 .with_hint("kit unpin -e ENV -s SERVICE lifts the pin; --force releases anyway"),
+            e @ E::Backwards { .. } => Failure::new(Code::Release, e.to_string()).with_hint(
+                "builds finished out of order: the newer one is recorded already; --force records this one anyway",
+            ),
+            e @ E::OtherRepository { .. } => Failure::new(Code::Release, e.to_string())
+                .with_hint("check the image for a typo; --force records it anyway (moving the service to another repository)"),
+            e @ E::MutableTag { .. } => Failure::new(Code::Release, e.to_string()).with_hint(
+                "release a version tag or a digest (@sha256:...); kit.yaml's `allow_mutable_tags: true` allows such tags",
+            ),
+            e @ (E::Moved { .. } | E::RevisionOverflow(_)) => {
+                Failure::new(Code::Release, e.to_string())
+            }
+            E::Check {
+                commit,
+                tree,
+                checkout,
+                error,
+            } => {
+                let mut f = match *error {
+                    kit_project::releasing::CheckFailure::Project(p) => Failure::from(p),
+                    kit_project::releasing::CheckFailure::Secrets(s) => Failure::from(s),
+                    kit_project::releasing::CheckFailure::Render(r) => Failure::from(r),
+                    _ => Failure::new(Code::Internal, "an unknown check failure"),
+                };
+                // Files are named as they are in the checkout, not in the
+                // private copy of the commit kit read them from.
+                let (from, to) = (tree.display().to_string(), checkout.display().to_string());
+                f.message = format!(
+                    "{} (in commit {}, which kit would have pushed: nothing was recorded)",
+                    f.message.replace(&from, &to),
+                    kit_project::releasing::short(&commit)
+                );
+                f.snippet = f.snippet.map(|s| s.replace(&from, &to));
+                f.detail = f.detail.map(|s| s.replace(&from, &to));
+                f
+            }
             E::Git(g) => {
                 let hint = match &g {
                     G::NotFound => {
@@ -250,14 +285,17 @@ impl From<kit_project::releasing::ReleaseError> for Failure {
                     G::NotACheckout(_) => {
                         Some("run kit in a clone of the config repository (-C DIR)")
                     }
-                    G::NoUpstream => {
-                        Some("set one (git branch --set-upstream-to origin/main), or use --no-push")
-                    }
+                    G::NoUpstream => Some(
+                        "name the remote branch with --branch BRANCH (KIT_BRANCH), or use --no-push",
+                    ),
                     G::Dirty(_) => {
                         Some("commit or reset those files first: kit writes releases/ itself")
                     }
                     G::Rejected { .. } => {
                         Some("try again; --push-tries sets how often kit retries")
+                    }
+                    G::NoRemoteBranch { .. } => {
+                        Some("push the branch first, or name another with --branch")
                     }
                     _ => None,
                 };

@@ -23,6 +23,9 @@ pub enum Code {
     Release = 7,
     /// `kit apply --wait`: a workload did not become ready in time.
     NotReady = 8,
+    /// A release, rollback or promotion is recorded and pushed, but its
+    /// `--apply` failed.
+    NotApplied = 9,
     /// The program to run (kubectl, `kit exec`'s command) cannot be run.
     NotExecutable = 126,
     /// The program to run was not found.
@@ -55,11 +58,15 @@ pub const TABLE: &[(&str, &str)] = &[
     ),
     (
         "7",
-        "release error: not a git checkout, git missing or failing, no upstream branch, uncommitted changes to tracked files under releases/, the push still rejected after the last try, the service pinned",
+        "release error: not a git checkout, git missing or failing, no remote branch to record on, the push still rejected after the last try, the service pinned, a build older than the recorded one, an image of another repository or with a mutable tag (`latest`), a rollback or promotion whose records changed while it ran",
     ),
     (
         "8",
         "kit apply --wait: a workload did not become ready within the timeout (kit names it and says why)",
+    ),
+    (
+        "9",
+        "kit release, rollback or promote --apply: the change is recorded and pushed, but applying it failed (kubectl failed, or --wait timed out); kit names the revision and the command that applies it again",
     ),
     (
         "126, 127",

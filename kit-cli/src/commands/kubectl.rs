@@ -197,10 +197,22 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
         verbose: args.verbose.verbose,
         options: RenderOptions::default().with_debug(args.debug.debug),
     })?;
-    let program = find_program(&args.kubectl.kubectl)?;
+    apply_streams(verb, &project, &groups, &args.kubectl, apply, wait)
+}
+
+/// Sends rendered and checked streams to kubectl, one run per cluster (the
+/// second half of `kit apply`, also what `kit release --apply` applies).
+pub fn apply_streams(
+    verb: Verb,
+    project: &Project,
+    groups: &[ClusterStream],
+    kubectl: &KubectlFlags,
+    apply: &ApplyFlags,
+    wait: Option<Duration>,
+) -> Result<u8, Failure> {
+    let program = find_program(&kubectl.kubectl)?;
     let multi = groups.len() > 1;
-    if args
-        .kubectl
+    if kubectl
         .kubectl_args
         .iter()
         .any(|a| a == "--context" || a.to_string_lossy().starts_with("--context="))
@@ -211,7 +223,7 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
         )
         .with_hint("give --context CONTEXT (KIT_CONTEXT) before `--`, or set `context:` for the cluster in kit.yaml"));
     }
-    if multi && args.kubectl.context.is_some() {
+    if multi && kubectl.context.is_some() {
         return Err(Failure::new(
             Code::Usage,
             "--context works for a run on one cluster; this run has several",
@@ -221,7 +233,7 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
     let contexts: Vec<String> = groups
         .iter()
         .map(|g| {
-            args.kubectl.context.clone().or_else(|| context_of(&project, g)).ok_or_else(|| {
+            kubectl.context.clone().or_else(|| context_of(project, g)).ok_or_else(|| {
                 Failure::new(
                     Code::Usage,
                     format!(
@@ -238,7 +250,7 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
     let mut any_diff = false;
     for (g, ctx) in groups.iter().zip(&contexts) {
         let name = format!("{}/{}", g.environment, g.cluster);
-        if first_failure.is_some() && !args.kubectl.keep_going {
+        if first_failure.is_some() && !kubectl.keep_going {
             results.push((name, None));
             continue;
         }
@@ -253,7 +265,7 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
         }
         let code = run_kubectl(
             &program,
-            &kubectl_args(verb, ctx, &args.kubectl, apply, &args.kubectl.kubectl_args),
+            &kubectl_args(verb, ctx, kubectl, apply, &kubectl.kubectl_args),
             g.text.as_bytes(),
         )?;
         let mut code = code;
@@ -265,7 +277,7 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
             if code == 1 {
                 any_diff = true;
             }
-            if args.kubectl.prune {
+            if kubectl.prune {
                 let stale = cluster.stale_objects()?;
                 match verb {
                     Verb::Diff => {
@@ -301,6 +313,11 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
     }
     let code = first_failure.unwrap_or(if any_diff { 1 } else { 0 });
     Ok(code.clamp(0, 255) as u8)
+}
+
+/// Parses `--wait`'s duration.
+pub fn wait_of(apply: &ApplyFlags) -> Result<Option<Duration>, Failure> {
+    apply.wait.as_deref().map(parse_duration).transpose()
 }
 
 /// The kubectl calls kit makes around apply and diff, for one cluster.

@@ -4,17 +4,16 @@
 use std::fmt::Write as _;
 
 use clap::Args;
-use kit_env::Target;
-use kit_project::git::Repo;
+use kit_project::git::{Local, Repo};
 use kit_project::release::Record;
 use kit_project::releasing::{self, Change, Meta, PushOptions, ReleaseError, Request};
-use kit_project::{Plan, Project, RenderOptions};
+use kit_project::{Project, RenderOptions};
 
 use crate::diagnostics::Failure;
 use crate::exit::Code;
 use crate::flags::{
-    KubectlFlags, ListFormat, ListFormatFlag, MetaFlags, ProjectFlags, PushFlags, SelectFlags,
-    ServiceFlags, SourceFlags, ValuesFlags, VerboseFlag, runtime,
+    ApplyFlags, KubectlFlags, ListFormat, ListFormatFlag, MetaFlags, ProjectFlags, PushFlags,
+    ServiceFlags, SourceFlags, runtime,
 };
 
 /// `kit release`.
@@ -31,9 +30,12 @@ pub struct ReleaseArgs {
     /// whole environment.
     #[arg(long = "cluster", short = 'c', value_name = "CLUSTER")]
     pub clusters: Vec<String>,
-    /// Then run `kit apply` for the affected clusters.
+    /// Then apply what was checked to the affected clusters: the streams
+    /// rendered from the pushed commit, never the working tree.
     #[arg(long)]
     pub apply: bool,
+    #[command(flatten)]
+    pub apply_flags: ApplyFlags,
     #[command(flatten)]
     pub meta: MetaFlags,
     #[command(flatten)]
@@ -58,6 +60,14 @@ pub struct RollbackArgs {
     pub meta: MetaFlags,
     #[command(flatten)]
     pub push: PushFlags,
+    /// Then apply what was checked to the service's clusters (see
+    /// `kit release --apply`).
+    #[arg(long)]
+    pub apply: bool,
+    #[command(flatten)]
+    pub apply_flags: ApplyFlags,
+    #[command(flatten)]
+    pub kubectl: KubectlFlags,
     #[command(flatten)]
     pub source: SourceFlags,
 }
@@ -80,6 +90,14 @@ pub struct PromoteArgs {
     pub meta: MetaFlags,
     #[command(flatten)]
     pub push: PushFlags,
+    /// Then apply what was checked to the service's clusters (see
+    /// `kit release --apply`).
+    #[arg(long)]
+    pub apply: bool,
+    #[command(flatten)]
+    pub apply_flags: ApplyFlags,
+    #[command(flatten)]
+    pub kubectl: KubectlFlags,
     #[command(flatten)]
     pub source: SourceFlags,
 }
@@ -163,6 +181,16 @@ fn meta(flags: &MetaFlags, repo: &Repo) -> Meta {
             .iter()
             .find_map(|v| env_var(v))
     });
+    let source_repository = flags.source_repository.clone().or_else(|| {
+        ["GITHUB_REPOSITORY", "CI_PROJECT_PATH", "CI_REPO_NAME"]
+            .iter()
+            .find_map(|v| env_var(v))
+    });
+    let build_number = flags.build_number.or_else(|| {
+        ["GITHUB_RUN_NUMBER", "CI_PIPELINE_IID", "CI_BUILD_NUMBER"]
+            .iter()
+            .find_map(|v| env_var(v)?.parse().ok())
+    });
     let github_run = match (
         env_var("GITHUB_SERVER_URL"),
         env_var("GITHUB_REPOSITORY"),
@@ -180,47 +208,12 @@ fn meta(flags: &MetaFlags, repo: &Repo) -> Meta {
     Meta {
         author,
         source_commit,
+        source_repository,
+        build_number,
         build_url,
         message: flags.message.clone(),
         time: releasing::now_utc(),
     }
-}
-
-/// Renders and checks every target of `environment`'s `service` (on
-/// `clusters`, else everywhere it is enabled) as if `record` were recorded.
-fn check_render(
-    project: &Project,
-    source: &SourceFlags,
-    environment: &str,
-    service: &str,
-    clusters: &[String],
-    record: &Record,
-) -> Result<(), Failure> {
-    let all = project.plan(&kit_project::Selection::All {
-        environment: Some(environment.into()),
-    })?;
-    let targets: Vec<Target> = all
-        .targets
-        .into_iter()
-        .filter(|t| t.service == service && (clusters.is_empty() || clusters.contains(&t.cluster)))
-        .collect();
-    let plan = Plan { targets };
-    let src = source
-        .secrets_from
-        .as_deref()
-        .map(SourceFlags::parse)
-        .transpose()?;
-    let s3 = source.s3_options()?;
-    let secrets = runtime()?.block_on(async {
-        let resolver = project
-            .resolver(src.as_ref(), &s3, source.concurrency)
-            .await?
-            .with_allowed_names(source.allow_vars.iter().cloned());
-        Ok::<_, Failure>(plan.resolve(&resolver).await?)
-    })?;
-    let options = RenderOptions::default().with_record(environment, service, record.clone());
-    kit_project::render(project, &secrets, options, &|| {})?.streams()?;
-    Ok(())
 }
 
 struct Job<'a> {
@@ -230,17 +223,15 @@ struct Job<'a> {
     change: Change,
     meta: &'a MetaFlags,
     push: &'a PushFlags,
-    /// `None` for pins, which change no image.
+    /// `None` for pins, which change no image and render nothing.
     source: Option<&'a SourceFlags>,
 }
 
-fn record(job: Job<'_>) -> Result<(Project, releasing::Recorded), Failure> {
-    let project = Project::load(&job.project.project)?;
-    let repo = Repo::open(&project.dir).map_err(ReleaseError::from)?;
-    let clusters = match &job.change {
-        Change::Release { clusters, .. } => clusters.clone(),
-        _ => Vec::new(),
-    };
+/// Records the job as one library operation (checked from the commit it
+/// pushes) and reports it; returns what was recorded and checked.
+fn record(job: Job<'_>) -> Result<releasing::Recorded, Failure> {
+    let dir = job.project.project.clone();
+    let repo = Repo::open(&dir).map_err(ReleaseError::from)?;
     let req = Request {
         environment: job.environment.clone(),
         service: job.service.clone(),
@@ -251,55 +242,130 @@ fn record(job: Job<'_>) -> Result<(Project, releasing::Recorded), Failure> {
     let opts = PushOptions {
         push: !job.push.no_push,
         tries: job.push.push_tries,
+        branch: job.push.branch.clone(),
     };
-    let mut render_failure: Option<Failure> = None;
-    let mut check = |r: &Record| match job.source {
-        Some(source) => check_render(
-            &project,
-            source,
-            &job.environment,
-            &job.service,
-            &clusters,
-            r,
-        )
-        .map_err(|f| {
-            render_failure = Some(f);
-            ReleaseError::Pointless("render check failed".into())
-        }),
-        None => Ok(()),
-    };
-    let recorded = releasing::record(&project, &repo, &req, &opts, &mut check);
-    if let Some(f) = render_failure {
-        return Err(f);
+    let check = job
+        .source
+        .map(|s| {
+            Ok::<_, Failure>(releasing::CheckOptions {
+                secrets: s.secrets_options()?,
+                render: RenderOptions::default(),
+            })
+        })
+        .transpose()?;
+    let recorded = runtime()?
+        .block_on(releasing::run(&dir, &repo, &req, &opts, check.as_ref()))
+        .map_err(Failure::from)?;
+    report(&req, &recorded);
+    Ok(recorded)
+}
+
+/// The lines a recorded change prints: what, where it went, what changes
+/// per cluster, and what became of the checkout.
+fn report(req: &Request, recorded: &releasing::Recorded) {
+    let r = &recorded.record;
+    let short = releasing::short(&recorded.commit);
+    let (env, svc) = (&req.environment, &req.service);
+    let p = |s: &str| kit_env::layout::printable(s).to_string();
+    if recorded.already {
+        eprintln!(
+            "kit: {svc} in {env} is already released as revision {} ({}): nothing recorded (commit {short})",
+            r.revision,
+            p(&r.image)
+        );
+        return;
     }
-    let recorded = recorded?;
     let what = match &req.change {
         Change::Pin { .. } => "pinned".to_owned(),
         Change::Unpin => "unpinned".to_owned(),
-        Change::Release { image, clusters } if !clusters.is_empty() => format!(
-            "recorded revision {} ({image} on {})",
-            recorded.record.revision,
-            clusters.join(", ")
-        ),
-        _ => format!(
-            "recorded revision {} ({})",
-            recorded.record.revision, recorded.record.image
-        ),
+        _ => format!("recorded revision {} ({})", r.revision, p(&r.image)),
     };
-    eprintln!(
-        "kit: {what} for {} in {}: commit {} ({}, {} {})",
-        req.service,
-        req.environment,
-        &recorded.commit[..12.min(recorded.commit.len())],
-        if opts.push { "pushed" } else { "not pushed" },
-        recorded.tries,
-        if recorded.tries == 1 { "try" } else { "tries" }
+    let whither = match &recorded.pushed_to {
+        Some((remote, branch)) => format!(
+            "pushed to {}/{} ({} {})",
+            p(remote),
+            p(branch),
+            recorded.tries,
+            if recorded.tries == 1 { "try" } else { "tries" }
+        ),
+        None => "committed on the local branch, not pushed".into(),
+    };
+    eprintln!("kit: {what} for {svc} in {env}: commit {short} {whither}");
+    // Per cluster, what changes (a rollback of a canary names both).
+    if let Some(prev) = &recorded.previous
+        && !matches!(req.change, Change::Pin { .. } | Change::Unpin)
+    {
+        let mut clusters: Vec<&String> = prev.clusters.keys().chain(r.clusters.keys()).collect();
+        clusters.sort();
+        clusters.dedup();
+        if prev.image != r.image {
+            eprintln!("kit:   {} -> {}", p(&prev.image), p(&r.image));
+        }
+        for c in clusters {
+            let (a, b) = (prev.image_for(c), r.image_for(c));
+            if a != b {
+                eprintln!("kit:   {}: {} -> {}", p(c), p(a), p(b));
+            }
+        }
+    }
+    if let Local::Stayed(why) = &recorded.local {
+        eprintln!(
+            "kit: the checkout was left as it was ({}); `git pull --ff-only` brings it up to date",
+            p(why)
+        );
+    }
+}
+
+/// `--apply` after a recorded change: applies exactly the streams the
+/// operation checked. A failure here comes after the push: its own exit
+/// code, and how to apply again.
+fn apply_recorded(
+    req_env: &str,
+    service: &str,
+    dir: &std::path::Path,
+    recorded: &releasing::Recorded,
+    kubectl: &KubectlFlags,
+    apply: &ApplyFlags,
+) -> Result<u8, Failure> {
+    let wait = super::kubectl::wait_of(apply)?;
+    let project = recorded
+        .project
+        .as_ref()
+        .expect("a checked operation carries its project");
+    let again = format!(
+        "kit apply -C {} -e {req_env} -s {service}",
+        kit_env::layout::printable(&dir.display().to_string())
     );
-    Ok((project, recorded))
+    let recorded_at = format!(
+        "revision {} is recorded (commit {})",
+        recorded.record.revision,
+        releasing::short(&recorded.commit)
+    );
+    match super::kubectl::apply_streams(
+        super::kubectl::Verb::Apply,
+        project,
+        &recorded.streams,
+        kubectl,
+        apply,
+        wait,
+    ) {
+        Ok(0) => Ok(0),
+        Ok(code) => {
+            eprintln!(
+                "kit: {recorded_at}, but applying it failed (kubectl exited {code}); apply it again with: {again}"
+            );
+            Ok(Code::NotApplied as u8)
+        }
+        Err(f) => Err(Failure::new(
+            Code::NotApplied,
+            format!("{recorded_at}, but applying it failed: {}", f.message),
+        )
+        .with_hint(format!("apply it again with: {again}"))),
+    }
 }
 
 pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
-    record(Job {
+    let recorded = record(Job {
         project: &args.project,
         environment: args.target.environment.clone(),
         service: args.target.service.clone(),
@@ -314,43 +380,18 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
     if !args.apply {
         return Ok(0);
     }
-    // The clusters the release affects: those given, else every cluster of
-    // the environment where the service runs.
-    let project = Project::load(&args.project.project)?;
-    let clusters = if args.clusters.is_empty() {
-        project
-            .plan(&kit_project::Selection::All {
-                environment: Some(args.target.environment.clone()),
-            })?
-            .targets
-            .into_iter()
-            .filter(|t| t.service == args.target.service)
-            .map(|t| t.cluster)
-            .collect()
-    } else {
-        args.clusters.clone()
-    };
-    let apply = super::kubectl::KubectlArgs {
-        project: ProjectFlags {
-            project: args.project.project.clone(),
-        },
-        select: SelectFlags {
-            environment: Some(args.target.environment.clone()),
-            clusters,
-            services: vec![args.target.service.clone()],
-            all: false,
-        },
-        values: ValuesFlags::default(),
-        source: args.source.clone(),
-        verbose: VerboseFlag { verbose: false },
-        debug: Default::default(),
-        kubectl: args.kubectl.clone(),
-    };
-    super::kubectl::run(super::kubectl::Verb::Apply, &apply, &Default::default())
+    apply_recorded(
+        &args.target.environment,
+        &args.target.service,
+        &args.project.project,
+        &recorded,
+        &args.kubectl,
+        &args.apply_flags,
+    )
 }
 
-pub fn rollback(args: &RollbackArgs) -> Result<Vec<u8>, Failure> {
-    record(Job {
+pub fn rollback(args: &RollbackArgs) -> Result<u8, Failure> {
+    let recorded = record(Job {
         project: &args.project,
         environment: args.target.environment.clone(),
         service: args.target.service.clone(),
@@ -359,11 +400,21 @@ pub fn rollback(args: &RollbackArgs) -> Result<Vec<u8>, Failure> {
         push: &args.push,
         source: Some(&args.source),
     })?;
-    Ok(Vec::new())
+    if !args.apply {
+        return Ok(0);
+    }
+    apply_recorded(
+        &args.target.environment,
+        &args.target.service,
+        &args.project.project,
+        &recorded,
+        &args.kubectl,
+        &args.apply_flags,
+    )
 }
 
-pub fn promote(args: &PromoteArgs) -> Result<Vec<u8>, Failure> {
-    record(Job {
+pub fn promote(args: &PromoteArgs) -> Result<u8, Failure> {
+    let recorded = record(Job {
         project: &args.project,
         environment: args.to.clone(),
         service: args.service.clone(),
@@ -374,7 +425,17 @@ pub fn promote(args: &PromoteArgs) -> Result<Vec<u8>, Failure> {
         push: &args.push,
         source: Some(&args.source),
     })?;
-    Ok(Vec::new())
+    if !args.apply {
+        return Ok(0);
+    }
+    apply_recorded(
+        &args.to,
+        &args.service,
+        &args.project.project,
+        &recorded,
+        &args.kubectl,
+        &args.apply_flags,
+    )
 }
 
 pub fn pin(args: &PinArgs, pin: bool) -> Result<Vec<u8>, Failure> {
@@ -498,11 +559,11 @@ fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
         table.push(if history {
             vec![
                 revision,
-                r.time.clone().unwrap_or_default(),
-                cluster,
-                r.image.clone(),
-                r.author.clone().unwrap_or_default(),
-                r.source_commit.clone().unwrap_or_default(),
+                printable(r.time.as_deref().unwrap_or_default()),
+                printable(&cluster),
+                printable(&r.image),
+                printable(r.author.as_deref().unwrap_or_default()),
+                printable(r.source_commit.as_deref().unwrap_or_default()),
                 r.action.unwrap_or("").into(),
                 printable(r.message.as_deref().unwrap_or("")),
             ]
@@ -510,8 +571,8 @@ fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
             vec![
                 r.service.clone(),
                 r.environment.clone(),
-                cluster,
-                r.image.clone(),
+                printable(&cluster),
+                printable(&r.image),
                 revision,
                 age(r.time.as_deref()),
                 printable(r.pinned.as_deref().unwrap_or("")),
@@ -545,7 +606,25 @@ pub fn history(args: &HistoryArgs) -> Result<Vec<u8>, Failure> {
     project.environment(env)?;
     project.service(svc)?;
     let repo = Repo::open(&project.dir).map_err(ReleaseError::from)?;
-    let versions = releasing::history(&repo, "HEAD", env, svc)?;
+    // A shallow CI clone holds only its last commits: fetch the rest
+    // rather than print a history cut at the clone's depth.
+    if repo.is_shallow().map_err(ReleaseError::from)? {
+        let (remote, branch) = repo.target(None).map_err(|_| {
+            Failure::new(
+                Code::Release,
+                "this checkout is shallow and has no remote branch to fetch the rest of its history from",
+            )
+            .with_hint("clone with full history (git clone without --depth, actions/checkout with fetch-depth: 0)")
+        })?;
+        repo.complete_history(&remote, &branch)
+            .map_err(ReleaseError::from)?;
+    }
+    let (versions, skipped) = releasing::history(&repo, "HEAD", env, svc)?;
+    if skipped > 0 {
+        eprintln!(
+            "warning: {skipped} older version(s) of the record of {svc} in {env} could not be read and are left out"
+        );
+    }
     let rows: Vec<Row> = versions
         .iter()
         .flat_map(|(c, r)| rows_of(env, svc, r, Some(c)))

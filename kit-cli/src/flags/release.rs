@@ -34,6 +34,16 @@ pub struct MetaFlags {
     /// CI_BUILD_URL.
     #[arg(long, value_name = "URL", env = "KIT_BUILD_URL")]
     pub build_url: Option<String>,
+    /// The CI build's number, which grows with each build of the source
+    /// repository: a release with a lower number than the recorded one
+    /// (from the same repository) is refused unless --force. Default:
+    /// GITHUB_RUN_NUMBER, CI_PIPELINE_IID or CI_BUILD_NUMBER.
+    #[arg(long, value_name = "N", env = "KIT_BUILD_NUMBER")]
+    pub build_number: Option<u64>,
+    /// The source repository that was built. Default: GITHUB_REPOSITORY,
+    /// CI_PROJECT_PATH or CI_REPO_NAME.
+    #[arg(long, value_name = "NAME", env = "KIT_SOURCE_REPOSITORY")]
+    pub source_repository: Option<String>,
 }
 
 /// Where the record goes.
@@ -42,9 +52,17 @@ pub struct PushFlags {
     /// Commit on the local branch only; do not push.
     #[arg(long, env = "KIT_NO_PUSH")]
     pub no_push: bool,
-    /// Release even though the service is pinned (the pin stays).
+    /// Release even though the service is pinned (the pin stays), the build
+    /// is older than the recorded one, the image is of another repository
+    /// than the service's, or its tag is mutable (`latest`).
     #[arg(long)]
     pub force: bool,
+    /// The remote branch to record on. Default: the current branch's
+    /// upstream; on a detached HEAD (GitLab runners, a checkout of a
+    /// commit), the remote branch at HEAD, else the remote's default
+    /// branch.
+    #[arg(long, value_name = "BRANCH", env = "KIT_BRANCH")]
+    pub branch: Option<String>,
     /// Pushes to try before giving up when other releases keep landing
     /// first.
     #[arg(long, value_name = "N", default_value_t = 20, env = "KIT_PUSH_TRIES")]

@@ -140,6 +140,17 @@ impl SourceFlags {
         Source::parse(spec).map_err(|e| Failure::new(Code::Usage, e.to_string()))
     }
 
+    /// The secrets options these flags describe, applied by
+    /// [`kit_project::Project::secrets_resolver`].
+    pub fn secrets_options(&self) -> Result<kit_project::SecretsOptions, Failure> {
+        let source = self.secrets_from.as_deref().map(Self::parse).transpose()?;
+        Ok(
+            kit_project::SecretsOptions::new(source, self.s3_options()?, self.concurrency)
+                .with_allowed_names(self.allow_vars.iter().cloned())
+                .with_trim(self.trim),
+        )
+    }
+
     pub fn s3_options(&self) -> Result<S3Options, Failure> {
         let secs = |what: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
