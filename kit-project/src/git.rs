@@ -207,12 +207,12 @@ impl Repo {
         format!(":(top){}", self.repo_path(rel))
     }
 
-    fn raw(
+    fn raw_out(
         &self,
         args: &[&str],
         stdin: Option<&[u8]>,
         env: &[(&str, &str)],
-    ) -> Result<String, GitError> {
+    ) -> Result<Vec<u8>, GitError> {
         let mut cmd = git_command();
         cmd.arg("-C")
             .arg(&self.dir)
@@ -246,27 +246,22 @@ impl Repo {
                 stderr: last_lines(&out.stderr),
             });
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok(out.stdout)
+    }
+
+    fn raw(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &str)],
+    ) -> Result<String, GitError> {
+        let out = self.raw_out(args, stdin, env)?;
+        Ok(String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     fn raw_bytes(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
-        let out = git_command()
-            .arg("-C")
-            .arg(&self.dir)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| GitError::Failed {
-                command: args[0].into(),
-                stderr: e.to_string(),
-            })?;
-        if !out.status.success() {
-            return Err(GitError::Failed {
-                command: args[0].into(),
-                stderr: last_lines(&out.stderr),
-            });
-        }
-        Ok(out.stdout)
+        self.raw_out(args, None, &[])
     }
 
     fn git(&self, args: &[&str]) -> Result<String, GitError> {

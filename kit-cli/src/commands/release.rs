@@ -316,6 +316,29 @@ fn report(req: &Request, recorded: &releasing::Recorded) {
     }
 }
 
+/// `--apply` when asked for, else done.
+fn then_apply(
+    apply: bool,
+    environment: &str,
+    service: &str,
+    project: &ProjectFlags,
+    recorded: &releasing::Recorded,
+    kubectl: &KubectlFlags,
+    flags: &ApplyFlags,
+) -> Result<u8, Failure> {
+    if !apply {
+        return Ok(0);
+    }
+    apply_recorded(
+        environment,
+        service,
+        &project.project,
+        recorded,
+        kubectl,
+        flags,
+    )
+}
+
 /// `--apply` after a recorded change: applies exactly the streams the
 /// operation checked. A failure here comes after the push: its own exit
 /// code, and how to apply again.
@@ -377,13 +400,11 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
         push: &args.push,
         source: Some(&args.source),
     })?;
-    if !args.apply {
-        return Ok(0);
-    }
-    apply_recorded(
+    then_apply(
+        args.apply,
         &args.target.environment,
         &args.target.service,
-        &args.project.project,
+        &args.project,
         &recorded,
         &args.kubectl,
         &args.apply_flags,
@@ -400,13 +421,11 @@ pub fn rollback(args: &RollbackArgs) -> Result<u8, Failure> {
         push: &args.push,
         source: Some(&args.source),
     })?;
-    if !args.apply {
-        return Ok(0);
-    }
-    apply_recorded(
+    then_apply(
+        args.apply,
         &args.target.environment,
         &args.target.service,
-        &args.project.project,
+        &args.project,
         &recorded,
         &args.kubectl,
         &args.apply_flags,
@@ -425,13 +444,11 @@ pub fn promote(args: &PromoteArgs) -> Result<u8, Failure> {
         push: &args.push,
         source: Some(&args.source),
     })?;
-    if !args.apply {
-        return Ok(0);
-    }
-    apply_recorded(
+    then_apply(
+        args.apply,
         &args.to,
         &args.service,
-        &args.project.project,
+        &args.project,
         &recorded,
         &args.kubectl,
         &args.apply_flags,
