@@ -312,7 +312,14 @@ fn release_records_renders_and_shows_history_and_status() {
     assert!(rows.contains(&("myservicio", "production", None, Some(2))));
     assert!(rows.contains(&("myservicio", "production", Some("other-cluster"), Some(2))));
     assert!(rows.contains(&("myservicio", "staging", None, None)));
-    let r = kit(&ci, &["status", "-C", "deploy"], &[], None);
+    // A CI job's KIT_KUBECTL (set for kit apply) does not break it.
+    let r = kit(
+        &ci,
+        &["status", "-C", "deploy"],
+        &[("KIT_KUBECTL", "/usr/bin/false")],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
             .starts_with("SERVICE     ENVIRONMENT  CLUSTER        IMAGE"),
@@ -1237,4 +1244,73 @@ fn hostile_records_and_refs_are_refused() {
     );
     assert!(!files.contains("UNMERGED"), "{files}");
     assert!(!ci.join("deploy/UNMERGED").exists());
+}
+
+/// `--apply` that fails after the push (issue 26): exit 9, the recorded
+/// revision and the command that applies it again; the retried CI job
+/// records nothing more and applies the recorded state.
+#[test]
+fn a_failed_apply_after_the_push_says_the_release_is_recorded() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let rec = temp_dir("rec");
+    let recorder = root().join("tests/support/kubectl-recorder.sh");
+    let run = |exit: &str| {
+        kit(
+            &ci,
+            &[
+                "release",
+                "-C",
+                "deploy",
+                "-e",
+                "production",
+                "-s",
+                "myservicio",
+                "--image",
+                &format!("{IMAGE}:4.0.0"),
+                "--author",
+                "ci-bot",
+                "--source-commit",
+                "abc",
+                "--apply",
+                "--kubectl",
+                recorder.to_str().unwrap(),
+            ],
+            &[
+                ("KIT_REC_DIR", rec.to_str().unwrap()),
+                ("KIT_REC_EXIT", exit),
+            ],
+            None,
+        )
+    };
+    let r = run("1");
+    assert_eq!(r.code, 9, "{}", r.stderr);
+    let pushed = git(&remote.bare, &["rev-parse", "main"]);
+    assert!(
+        r.stderr.ends_with(&format!(
+            "kit: revision 1 is recorded (commit {}), but applying it failed (kubectl exited 1); apply it again with: kit apply -C deploy -e production -s myservicio\n",
+            &pushed[..12]
+        )),
+        "{}",
+        r.stderr
+    );
+    let log = remote.log();
+    let r = run("0");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "kit: myservicio in production is already released as revision 1 ({IMAGE}:4.0.0): nothing recorded"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.log(), log);
+    let last = (1..)
+        .take_while(|n| rec.join(format!("{n}.args")).exists())
+        .count();
+    let stdin = std::fs::read_to_string(rec.join(format!("{last}.stdin"))).unwrap();
+    assert!(
+        stdin.contains(&format!("image: {IMAGE}:4.0.0\n")),
+        "{stdin}"
+    );
 }

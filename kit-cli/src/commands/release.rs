@@ -144,13 +144,13 @@ pub struct StatusArgs {
     /// service drifted, like `kubectl diff`.
     #[arg(long)]
     pub live: bool,
-    /// The kubectl to run (with --live).
+    /// The kubectl to run (with --live; ignored otherwise, so a CI job's
+    /// KIT_KUBECTL does not break `kit status`).
     #[arg(
         long,
         value_name = "PATH",
         env = "KIT_KUBECTL",
-        default_value = "kubectl",
-        requires = "live"
+        default_value = "kubectl"
     )]
     pub kubectl: String,
 }
