@@ -1314,3 +1314,62 @@ fn a_failed_apply_after_the_push_says_the_release_is_recorded() {
         "{stdin}"
     );
 }
+
+/// A rollback that loses a push race acts on the state it read or fails
+/// (issue 26): a release lands between its read and its push (a pre-push
+/// hook pushes it), and the rollback records nothing rather than rolling
+/// back the release that beat it.
+#[test]
+fn a_rollback_that_loses_a_race_records_nothing() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    for v in ["1.0", "2.0"] {
+        let r = release(
+            &ci,
+            "production",
+            "myservicio",
+            &format!("{IMAGE}:{v}"),
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    // A teammate's release, committed and ready to push.
+    let mate = remote.clone("mate");
+    let r = release(
+        &mate,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:3.0"),
+        &["--no-push"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hook = ci.join(".git/hooks/pre-push");
+    let once = remote.base.join("raced");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\n[ -e '{once}' ] && exit 0\ntouch '{once}'\ngit -C '{mate}' push --quiet origin main >/dev/null 2>&1\nexit 0\n",
+            once = once.display(),
+            mate = mate.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let r = kit_in(&ci, &["rollback", "-e", "production", "-s", "myservicio"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            7,
+            "error: myservicio in production changed while kit was recording (now revision 3); nothing was recorded: run the command again to act on the new state\n"
+        )
+    );
+    assert!(once.exists(), "the race happened");
+    let tip = git(
+        &remote.bare,
+        &["show", "main:deploy/releases/production/myservicio.yaml"],
+    );
+    assert!(
+        tip.contains(&format!("revision: 3\nimage: {IMAGE}:3.0\n")),
+        "{tip}"
+    );
+}
