@@ -1373,3 +1373,37 @@ fn a_rollback_that_loses_a_race_records_nothing() {
         "{tip}"
     );
 }
+
+/// A hook that refuses the push is an error with the hook's words, told
+/// apart from a race by the ref's status, not by those words: no retries
+/// (issue 26).
+#[test]
+fn a_hook_refusal_is_not_taken_for_a_race() {
+    let remote = demo_remote();
+    let hook = remote.bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'refused: non-fast-forward pushes need review'\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let ci = remote.clone("ci");
+    let log = remote.log();
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:1.0"),
+        &[],
+    );
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: git push failed: ")
+            && r.stderr
+                .contains("refused: non-fast-forward pushes need review"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("tries"), "{}", r.stderr);
+    assert_eq!(remote.log(), log);
+}
