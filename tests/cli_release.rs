@@ -109,6 +109,58 @@ fn history_json(dir: &Path, env: &str, service: &str) -> serde_json::Value {
     serde_json::from_str(&r.stdout).unwrap()
 }
 
+/// `kit render` of myservicio on production's nerdearla-cluster in `dir`.
+fn render_myservicio(dir: &Path) -> Run {
+    kit(
+        dir,
+        &[
+            "render",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-s",
+            "myservicio",
+        ],
+        &[],
+        None,
+    )
+}
+
+/// `kit release --apply` of myservicio in production with the recording
+/// kubectl writing into `rec`; `env` for the recorder, `extra` flags.
+fn release_applying(
+    dir: &Path,
+    image: &str,
+    rec: &Path,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> Run {
+    let recorder = root().join("tests/support/kubectl-recorder.sh");
+    let mut args = vec![
+        "release",
+        "-C",
+        "deploy",
+        "-e",
+        "production",
+        "-s",
+        "myservicio",
+        "--image",
+        image,
+        "--author",
+        "ci-bot",
+        "--apply",
+        "--kubectl",
+        recorder.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let mut vars = vec![("KIT_REC_DIR", rec.to_str().unwrap())];
+    vars.extend_from_slice(env);
+    kit(dir, &args, &vars, None)
+}
+
 fn demo_remote() -> Remote {
     Remote::new(&root().join("fixtures/demo"))
 }
@@ -161,22 +213,7 @@ fn release_records_renders_and_shows_history_and_status() {
 
     // Another job, another clone: the render uses the record, and says so.
     let other = remote.clone("other");
-    let r = kit(
-        &other,
-        &[
-            "render",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-c",
-            "nerdearla-cluster",
-            "-s",
-            "myservicio",
-        ],
-        &[],
-        None,
-    );
+    let r = render_myservicio(&other);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
@@ -918,28 +955,7 @@ fn release_applies_the_pushed_commit_not_the_working_tree() {
     )
     .unwrap();
     let rec = temp_dir("rec");
-    let recorder = root().join("tests/support/kubectl-recorder.sh");
-    let r = kit(
-        &ci,
-        &[
-            "release",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-s",
-            "myservicio",
-            "--image",
-            &format!("{IMAGE}:3.0.0"),
-            "--author",
-            "ci-bot",
-            "--apply",
-            "--kubectl",
-            recorder.to_str().unwrap(),
-        ],
-        &[("KIT_REC_DIR", rec.to_str().unwrap())],
-        None,
-    );
+    let r = release_applying(&ci, &format!("{IMAGE}:3.0.0"), &rec, &[], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let pushed = git(&remote.bare, &["rev-parse", "main"]);
     let lines: Vec<&str> = r.stderr.lines().collect();
@@ -965,22 +981,7 @@ fn release_applies_the_pushed_commit_not_the_working_tree() {
     }
     // What was applied is exactly `kit render` of the pushed commit.
     let fresh = remote.clone("fresh");
-    let rendered = kit(
-        &fresh,
-        &[
-            "render",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-c",
-            "nerdearla-cluster",
-            "-s",
-            "myservicio",
-        ],
-        &[],
-        None,
-    );
+    let rendered = render_myservicio(&fresh);
     assert_eq!(rendered.code, 0, "{}", rendered.stderr);
     // (The `# Source:` comments of a one-target render name the template
     // only; a run over the environment's targets names the target too.)
@@ -1254,33 +1255,13 @@ fn a_failed_apply_after_the_push_says_the_release_is_recorded() {
     let remote = demo_remote();
     let ci = remote.clone("ci");
     let rec = temp_dir("rec");
-    let recorder = root().join("tests/support/kubectl-recorder.sh");
     let run = |exit: &str| {
-        kit(
+        release_applying(
             &ci,
-            &[
-                "release",
-                "-C",
-                "deploy",
-                "-e",
-                "production",
-                "-s",
-                "myservicio",
-                "--image",
-                &format!("{IMAGE}:4.0.0"),
-                "--author",
-                "ci-bot",
-                "--source-commit",
-                "abc",
-                "--apply",
-                "--kubectl",
-                recorder.to_str().unwrap(),
-            ],
-            &[
-                ("KIT_REC_DIR", rec.to_str().unwrap()),
-                ("KIT_REC_EXIT", exit),
-            ],
-            None,
+            &format!("{IMAGE}:4.0.0"),
+            &rec,
+            &[("KIT_REC_EXIT", exit)],
+            &["--source-commit", "abc"],
         )
     };
     let r = run("1");
