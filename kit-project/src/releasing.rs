@@ -648,8 +648,7 @@ pub async fn run(
     };
     if let Some((remote, branch)) = &target {
         // Revisions and rollbacks need the whole history, whatever depth
-        // the CI cloned.
-        repo.fetch(remote, branch)?;
+        // the CI cloned (the loop below fetches the tip itself).
         repo.complete_history(remote, branch)?;
     }
     let identity: Vec<(&str, &str)> = if repo.config("user.email").is_some() {
