@@ -769,13 +769,14 @@ fn many_services(n: usize) -> PathBuf {
     dir
 }
 
-fn spawn_release(dir: &Path, service: &str, image: &str) -> std::process::Child {
+fn spawn_release(dir: &Path, service: &str, image: &str, extra: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_kit"))
         .current_dir(dir)
         .args([
             "release", "-C", "deploy", "-e", "prod", "-s", service, "--image", image, "--author",
             "race",
         ])
+        .args(extra)
         .env_remove("KIT_PUSH_TRIES")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -795,6 +796,7 @@ fn sixteen_parallel_releases_all_land_on_a_linear_history() {
                 dir,
                 &format!("svc-{i:02}"),
                 &format!("registry.example.com/svc-{i:02}:1.0.{i}"),
+                &[],
             )
         })
         .collect();
@@ -838,6 +840,7 @@ fn parallel_releases_of_one_service_never_lose_one_silently() {
                 dir,
                 "svc-00",
                 &format!("registry.example.com/svc-00:2.0.{i}"),
+                &[],
             )
         })
         .collect();
@@ -1387,4 +1390,346 @@ fn a_hook_refusal_is_not_taken_for_a_race() {
     );
     assert!(!r.stderr.contains("tries"), "{}", r.stderr);
     assert_eq!(remote.log(), log);
+}
+
+/// Builds of one service finishing out of order, released by parallel CI
+/// jobs (issue 26): whatever order they land in, the newest build ends
+/// recorded; an older one is refused (exit 7, both numbers) or lands before
+/// the newer, never after it; no revision repeats.
+#[test]
+fn parallel_out_of_order_builds_end_on_the_newest() {
+    let remote = Remote::new(&many_services(1));
+    let order = [3u64, 6, 1, 5, 2, 4];
+    let clones: Vec<PathBuf> = order
+        .iter()
+        .map(|n| remote.clone(&format!("build-{n}")))
+        .collect();
+    let children: Vec<_> = order
+        .iter()
+        .zip(&clones)
+        .map(|(n, dir)| {
+            let n = n.to_string();
+            spawn_release(
+                dir,
+                "svc-00",
+                &format!("registry.example.com/svc-00:3.0.{n}"),
+                &["--build-number", &n, "--source-repository", "shop/svc-00"],
+            )
+        })
+        .collect();
+    let mut refused = Vec::new();
+    for (n, c) in order.iter().zip(children) {
+        let out = c.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            assert_eq!(out.status.code(), Some(7), "build {n}: {stderr}");
+            assert!(
+                stderr.starts_with(&format!(
+                    "error: build {n} of shop/svc-00 is older than build "
+                )),
+                "build {n}: {stderr}"
+            );
+            refused.push(*n);
+        }
+    }
+    assert!(!refused.contains(&6), "the newest build always lands");
+    let check = remote.clone("check");
+    let h = history_json(&check, "prod", "svc-00");
+    let rows = h.as_array().unwrap();
+    assert_eq!(rows.len(), order.len() - refused.len());
+    assert_eq!(rows[0]["image"], "registry.example.com/svc-00:3.0.6");
+    // Newest first: revisions count down by one, builds only go down.
+    let revisions: Vec<u64> = rows
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revisions, (1..=rows.len() as u64).rev().collect::<Vec<_>>());
+    let builds: Vec<u64> = rows
+        .iter()
+        .map(|r| r["build_number"].as_u64().unwrap())
+        .collect();
+    assert!(builds.windows(2).all(|w| w[0] > w[1]), "{builds:?}");
+}
+
+/// Writes an executable script.
+fn script(path: &Path, body: &str) {
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+/// A `PATH` whose `git` runs `action` (a shell command; `{real}` is the
+/// real git) for the git subcommand `command` and is the real git
+/// otherwise: a fault injected into real git.
+fn git_wrapper(base: &Path, command: &str, action: &str) -> String {
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let real = real.trim();
+    let bin = base.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    script(
+        &bin.join("git"),
+        &format!(
+            "#!/bin/sh\ncase \" $* \" in *\" {command} \"*) {};; esac\nexec '{real}' \"$@\"\n",
+            action.replace("{real}", real)
+        ),
+    );
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
+/// A remote that never answers (a hung credential helper or network) holds
+/// the job only for `--git-timeout`: git is stopped, kit fails with exit 7
+/// and says so, nothing is recorded (issue 26).
+#[test]
+fn a_remote_that_hangs_is_given_up_on() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let path = git_wrapper(&remote.base, "fetch", "exec sleep 60");
+    let log = remote.log();
+    let r = kit(
+        &ci,
+        &[
+            "release",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--image",
+            &format!("{IMAGE}:5.0"),
+            "--author",
+            "ci-bot",
+            "--git-timeout",
+            "1",
+        ],
+        &[("PATH", &path)],
+        None,
+    );
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            7,
+            "error: git fetch did not end within 1 s and was stopped\n  = hint: check the remote's address and credentials (git must not wait for a prompt); --git-timeout SECONDS sets the bound\n"
+        )
+    );
+    assert_eq!(remote.log(), log);
+}
+
+/// A push whose acknowledgement is lost (git exits 128 after the remote
+/// took the commit, as when the connection drops at the end) is a push:
+/// kit asks the remote, says "pushed", and a retry records nothing twice
+/// (issue 26).
+#[test]
+fn a_push_whose_answer_is_lost_is_judged_by_the_remote() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let path = git_wrapper(
+        &remote.base,
+        "push",
+        "'{real}' \"$@\"; echo 'fatal: the remote end hung up unexpectedly' >&2; exit 128",
+    );
+    let before = remote.log().len();
+    let run = || {
+        kit(
+            &ci,
+            &[
+                "release",
+                "-C",
+                "deploy",
+                "-e",
+                "production",
+                "-s",
+                "myservicio",
+                "--image",
+                &format!("{IMAGE}:5.0"),
+                "--author",
+                "ci-bot",
+                "--source-commit",
+                "abc",
+            ],
+            &[("PATH", &path)],
+            None,
+        )
+    };
+    let r = run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let tip = git(&remote.bare, &["rev-parse", "main"]);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "kit: recorded revision 1 ({IMAGE}:5.0) for myservicio in production: commit {} pushed to origin/main (1 try)\n",
+            &tip[..12]
+        )),
+        "{}",
+        r.stderr
+    );
+    let r = run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("already released as revision 1"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(remote.log().len(), before + 1);
+}
+
+/// A checkout that cannot be fast-forwarded after the push (a stale
+/// `index.lock` left by a killed git) is said in one line, and `--apply`
+/// still applies exactly what was pushed (issue 26).
+#[test]
+fn a_checkout_that_cannot_follow_is_said_and_the_pushed_record_applied() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    std::fs::write(ci.join(".git/index.lock"), "").unwrap();
+    let rec = temp_dir("rec");
+    let r = release_applying(&ci, &format!("{IMAGE}:6.0"), &rec, &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("kit: the checkout was left as it was (git merge --ff-only failed: ")
+            && r.stderr.contains("index.lock"),
+        "{}",
+        r.stderr
+    );
+    let pushed = git(
+        &remote.bare,
+        &["show", "main:deploy/releases/production/myservicio.yaml"],
+    );
+    assert!(
+        pushed.contains(&format!("image: {IMAGE}:6.0\n")),
+        "{pushed}"
+    );
+    let stdin = std::fs::read_to_string(rec.join("1.stdin")).unwrap();
+    assert!(stdin.contains(&format!("image: {IMAGE}:6.0\n")), "{stdin}");
+    // The checkout is where it was.
+    assert_eq!(
+        git(&ci, &["rev-parse", "HEAD"]),
+        git(&remote.bare, &["rev-parse", "main~1"])
+    );
+}
+
+/// A repository that signs its commits (`commit.gpgSign`) gets kit's
+/// release commits signed too: `git commit-tree` alone would ignore the
+/// setting (issue 26).
+#[test]
+fn releases_are_signed_when_the_repository_signs_commits() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let gpg = remote.base.join("fake-gpg");
+    let calls = remote.base.join("gpg-calls");
+    // What git needs of gpg: the status line on --status-fd and an armored
+    // signature on stdout.
+    script(
+        &gpg,
+        &format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncat >/dev/null\nprintf '\\n[GNUPG:] SIG_CREATED D 1 8 00 1 F\\n' >&2\nprintf -- '-----BEGIN PGP SIGNATURE-----\\n\\nc2lnbmVk\\n-----END PGP SIGNATURE-----\\n'\n",
+            calls.display()
+        ),
+    );
+    git(&ci, &["config", "commit.gpgsign", "true"]);
+    git(&ci, &["config", "user.signingkey", "KIT-TEST-KEY"]);
+    git(&ci, &["config", "gpg.program", gpg.to_str().unwrap()]);
+    let r = release(
+        &ci,
+        "production",
+        "myservicio",
+        &format!("{IMAGE}:7.0"),
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let commit = git(&remote.bare, &["cat-file", "commit", "main"]);
+    assert!(
+        commit.contains("\ngpgsig -----BEGIN PGP SIGNATURE-----\n"),
+        "{commit}"
+    );
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    assert!(calls.contains("KIT-TEST-KEY"), "{calls}");
+}
+
+/// SIGTERM while the push runs (a CI job cancelled): kit waits for the
+/// push, says what it recorded, and ends by the signal; the retried job
+/// records nothing twice (issue 26).
+#[test]
+fn sigterm_during_the_push_reports_what_was_recorded() {
+    use std::os::unix::process::ExitStatusExt;
+    let remote = demo_remote();
+    let started = remote.base.join("push-started");
+    script(
+        &remote.bare.join("hooks/pre-receive"),
+        &format!(
+            "#!/bin/sh\ncat >/dev/null\ntouch '{}'\nsleep 1\nexit 0\n",
+            started.display()
+        ),
+    );
+    let ci = remote.clone("ci");
+    let rec = temp_dir("rec");
+    let recorder = root().join("tests/support/kubectl-recorder.sh");
+    let image = format!("{IMAGE}:8.0");
+    let child = Command::new(env!("CARGO_BIN_EXE_kit"))
+        .current_dir(&ci)
+        .args([
+            "release",
+            "-C",
+            "deploy",
+            "-e",
+            "production",
+            "-s",
+            "myservicio",
+            "--image",
+            &image,
+            "--author",
+            "ci-bot",
+            "--source-commit",
+            "abc",
+            "--apply",
+            "--kubectl",
+        ])
+        .arg(&recorder)
+        .env("KIT_REC_DIR", &rec)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::util::wait_until("the push to start", 30, || started.exists());
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.signal(),
+        Some(15),
+        "kit ends by SIGTERM: {stderr}"
+    );
+    let tip = git(&remote.bare, &["rev-parse", "main"]);
+    assert!(
+        stderr.starts_with(&format!(
+            "kit: recorded revision 1 ({image}) for myservicio in production: commit {} pushed to origin/main (1 try)\n",
+            &tip[..12]
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with(&format!(
+            "kit: revision 1 is recorded (commit {}); nothing was applied\nkit: stopped by SIGTERM\n",
+            &tip[..12]
+        )),
+        "{stderr}"
+    );
+    assert!(!rec.join("1.args").exists(), "kubectl never started");
+    let r = release_applying(&ci, &image, &rec, &[], &["--source-commit", "abc"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("already released as revision 1"),
+        "{}",
+        r.stderr
+    );
+    assert!(rec.join("1.stdin").exists());
 }

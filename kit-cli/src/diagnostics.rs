@@ -250,7 +250,7 @@ impl From<kit_project::releasing::ReleaseError> for Failure {
             e @ E::MutableTag { .. } => Failure::new(Code::Release, e.to_string()).with_hint(
                 "release a version tag or a digest (@sha256:...); kit.yaml's `allow_mutable_tags: true` allows such tags",
             ),
-            e @ (E::Moved { .. } | E::RevisionOverflow(_)) => {
+            e @ (E::Moved { .. } | E::RevisionOverflow(_) | E::Stopped) => {
                 Failure::new(Code::Release, e.to_string())
             }
             E::Check {
@@ -297,6 +297,12 @@ impl From<kit_project::releasing::ReleaseError> for Failure {
                     G::NoRemoteBranch { .. } => {
                         Some("push the branch first, or name another with --branch")
                     }
+                    G::TimedOut { command, .. } if command == "push" => Some(
+                        "the remote may still take the commit: run the same command again (a release that landed is not recorded twice); --git-timeout SECONDS sets the bound",
+                    ),
+                    G::TimedOut { .. } => Some(
+                        "check the remote's address and credentials (git must not wait for a prompt); --git-timeout SECONDS sets the bound",
+                    ),
                     _ => None,
                 };
                 let f = Failure::new(Code::Release, g.to_string());

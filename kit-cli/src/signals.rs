@@ -137,7 +137,7 @@ impl Drop for Child {
 /// Runs `work` with a stop flag the signals set, for it to stop at its
 /// next safe point (set from the start when a signal came before). The
 /// caller ends kit by the signal afterwards ([`end_if_caught`]).
-pub fn stoppable<T>(work: impl FnOnce(&AtomicBool) -> T) -> T {
+pub fn stoppable<T>(work: impl FnOnce(&Arc<AtomicBool>) -> T) -> T {
     catch();
     let stop = Arc::new(AtomicBool::new(caught().is_some()));
     state().stop = Some(Arc::clone(&stop));

@@ -8,9 +8,10 @@
 //! next attempt starts again from the new tip. History stays linear, and no
 //! update is ever lost or merged.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// What went wrong with git.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +47,15 @@ pub enum GitError {
         /// How many tries.
         tries: u32,
     },
+    /// A git command that talks to a remote did not end in time: it was
+    /// stopped (a hung credential helper, SSH prompt or network).
+    #[error("git {command} did not end within {} s and was stopped", .limit.as_secs())]
+    TimedOut {
+        /// The command.
+        command: String,
+        /// The bound it ran into.
+        limit: Duration,
+    },
     /// A git command failed.
     #[error("git {command} failed: {stderr}")]
     Failed {
@@ -63,6 +73,61 @@ pub struct Repo {
     dir: PathBuf,
     /// The project's path inside the repository (`""` or ending in `/`).
     prefix: String,
+    /// How long a command that talks to a remote may take.
+    network_limit: Duration,
+}
+
+/// How long `fetch`, `push` and `ls-remote` may take by default.
+pub const DEFAULT_NETWORK_LIMIT: Duration = Duration::from_secs(300);
+
+/// The git commands that talk to a remote, and may hang on it.
+const NETWORK_COMMANDS: &[&str] = &["fetch", "push", "ls-remote"];
+
+/// Runs `cmd` (stdout and stderr piped) to its end, feeding it `stdin`;
+/// with a `limit`, stops it (SIGKILL) once that has passed.
+fn run_bounded(
+    cmd: &mut Command,
+    stdin: Option<&[u8]>,
+    limit: Option<Duration>,
+) -> std::io::Result<Option<Output>> {
+    let mut child = cmd.spawn()?;
+    if let Some(input) = stdin {
+        let mut w = child.stdin.take().expect("piped");
+        let _ = w.write_all(input);
+    }
+    let Some(limit) = limit else {
+        return child.wait_with_output().map(Some);
+    };
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(child.stdout.take().map(|r| Box::new(r) as _));
+    let err = drain(child.stderr.take().map(|r| Box::new(r) as _));
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    };
+    Ok(Some(Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }))
 }
 
 /// What happened to the checkout after a push.
@@ -172,10 +237,20 @@ fn git_command() -> Command {
     cmd
 }
 
+/// What git said, short: its last three lines, after its first `fatal:` or
+/// `error:` line when that came earlier (the cause, such as a stale `index.lock`).
 fn last_lines(s: &[u8]) -> String {
     let text = String::from_utf8_lossy(s);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(3)..].join(" / ")
+    let tail = lines.len().saturating_sub(3);
+    let mut shown: Vec<&str> = lines[..tail]
+        .iter()
+        .find(|l| l.starts_with("fatal: ") || l.starts_with("error: "))
+        .into_iter()
+        .copied()
+        .collect();
+    shown.extend(&lines[tail..]);
+    shown.join(" / ")
 }
 
 impl Repo {
@@ -184,6 +259,7 @@ impl Repo {
         let probe = Repo {
             dir: project_dir.to_owned(),
             prefix: String::new(),
+            network_limit: DEFAULT_NETWORK_LIMIT,
         };
         let out = probe
             .raw(&["rev-parse", "--show-prefix"], None, &[])
@@ -194,7 +270,52 @@ impl Repo {
         Ok(Repo {
             dir: project_dir.to_owned(),
             prefix: out.trim_end_matches('\n').to_owned(),
+            network_limit: DEFAULT_NETWORK_LIMIT,
         })
+    }
+
+    /// Bounds each command that talks to a remote (`fetch`, `push`,
+    /// `ls-remote`) to `limit`; past it the command is stopped and fails
+    /// with [`GitError::TimedOut`]. Default: [`DEFAULT_NETWORK_LIMIT`].
+    pub fn with_network_limit(mut self, limit: Duration) -> Repo {
+        self.network_limit = limit;
+        self
+    }
+
+    /// Runs git with `args` to its end (bounded when it talks to a remote).
+    fn output(
+        &self,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+        env: &[(&str, &str)],
+    ) -> Result<Output, GitError> {
+        let mut cmd = git_command();
+        cmd.arg("-C")
+            .arg(&self.dir)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let limit = NETWORK_COMMANDS
+            .contains(&args[0])
+            .then_some(self.network_limit);
+        match run_bounded(&mut cmd, stdin, limit) {
+            Ok(Some(out)) => Ok(out),
+            Ok(None) => Err(GitError::TimedOut {
+                command: args[0].into(),
+                limit: self.network_limit,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(GitError::NotFound),
+            Err(e) => Err(GitError::Failed {
+                command: args[0].into(),
+                stderr: e.to_string(),
+            }),
+        }
     }
 
     /// `rel` (relative to the project) as a path inside the repository.
@@ -213,33 +334,7 @@ impl Repo {
         stdin: Option<&[u8]>,
         env: &[(&str, &str)],
     ) -> Result<Vec<u8>, GitError> {
-        let mut cmd = git_command();
-        cmd.arg("-C")
-            .arg(&self.dir)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => GitError::NotFound,
-            _ => GitError::Failed {
-                command: args[0].into(),
-                stderr: e.to_string(),
-            },
-        })?;
-        if let Some(input) = stdin {
-            let mut w = child.stdin.take().expect("piped");
-            let _ = w.write_all(input);
-        }
-        let out = child.wait_with_output().map_err(|e| GitError::Failed {
-            command: args[0].into(),
-            stderr: e.to_string(),
-        })?;
+        let out = self.output(args, stdin, env)?;
         if !out.status.success() {
             return Err(GitError::Failed {
                 command: args[0].into(),
@@ -518,14 +613,24 @@ impl Repo {
             let tree = self.raw(&["write-tree"], None, &env)?;
             let mut env2: Vec<(&str, &str)> = identity.to_vec();
             env2.extend(env);
-            self.raw(
-                &["commit-tree", tree.trim(), "-p", parent, "-F", "-"],
-                Some(message.as_bytes()),
-                &env2,
-            )
+            // `git commit-tree` ignores commit.gpgSign (only porcelain
+            // `git commit` reads it): a repository that signs its commits
+            // gets kit's signed too, with user.signingKey when set.
+            let mut args = vec!["commit-tree", tree.trim(), "-p", parent, "-F", "-"];
+            if self.signs_commits() {
+                args.push("-S");
+            }
+            self.raw(&args, Some(message.as_bytes()), &env2)
         })();
         let _ = std::fs::remove_file(&index);
         Ok(result?.trim().to_owned())
+    }
+
+    /// Whether git's configuration asks for signed commits
+    /// (`commit.gpgSign`).
+    fn signs_commits(&self) -> bool {
+        self.git(&["config", "--type=bool", "--get", "commit.gpgsign"])
+            .is_ok_and(|v| v.trim() == "true")
     }
 
     /// Pushes `commit` to `remote`'s `branch` as a fast-forward (never
@@ -536,16 +641,17 @@ impl Repo {
     pub fn push(&self, remote: &str, commit: &str, branch: &str) -> Result<Push, GitError> {
         let refname = format!("refs/heads/{branch}");
         let refspec = format!("{commit}:{refname}");
-        let out = git_command()
-            .arg("-C")
-            .arg(&self.dir)
-            .args(["push", "--porcelain", remote, &refspec])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| GitError::Failed {
-                command: "push".into(),
-                stderr: e.to_string(),
-            })?;
+        let out = match self.output(&["push", "--porcelain", remote, &refspec], None, &[]) {
+            Ok(out) => out,
+            // Stopped (or unable to start) after git may have pushed: the
+            // remote says whether it did.
+            Err(e) => {
+                return match self.remote_tip(remote, branch) {
+                    Ok(Some(tip)) if tip == commit => Ok(Push::Pushed),
+                    _ => Err(e),
+                };
+            }
+        };
         if out.status.success() {
             return Ok(Push::Pushed);
         }

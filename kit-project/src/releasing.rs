@@ -2,6 +2,8 @@
 //! repository, and reading them back (history, status).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kit_env::Target;
@@ -192,6 +194,9 @@ pub enum ReleaseError {
     /// The revision number would overflow.
     #[error("the revision number of {0} cannot grow any further")]
     RevisionOverflow(String),
+    /// [`PushOptions::stop`] was set before anything was pushed.
+    #[error("stopped before anything was pushed: nothing was recorded")]
+    Stopped,
 }
 
 /// One request.
@@ -601,6 +606,10 @@ pub struct PushOptions {
     /// current branch, or on a detached HEAD the branch it was checked out
     /// from, else the remote's default).
     pub branch: Option<String>,
+    /// Set (by a signal handler, say) to stop: read before each commit and
+    /// during the pause between tries. A push that has started is waited
+    /// for and its outcome returned, never abandoned half known.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for PushOptions {
@@ -609,6 +618,28 @@ impl Default for PushOptions {
             push: true,
             tries: 20,
             branch: None,
+            stop: None,
+        }
+    }
+}
+
+impl PushOptions {
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+
+    /// Pauses `d`, waking early when stopped.
+    fn pause(&self, d: Duration) -> Result<(), ReleaseError> {
+        let end = std::time::Instant::now() + d;
+        loop {
+            if self.stopped() {
+                return Err(ReleaseError::Stopped);
+            }
+            let now = std::time::Instant::now();
+            if now >= end {
+                return Ok(());
+            }
+            std::thread::sleep((end - now).min(Duration::from_millis(20)));
         }
     }
 }
@@ -763,6 +794,9 @@ pub async fn run(
                 project: Some(project),
             });
         }
+        if opts.stopped() {
+            return Err(ReleaseError::Stopped);
+        }
         let commit = repo.commit_file(
             &tip,
             &rel,
@@ -792,7 +826,7 @@ pub async fn run(
             });
         }
         drop(tree);
-        std::thread::sleep(backoff(attempt));
+        opts.pause(backoff(attempt))?;
     }
     Err(GitError::Rejected {
         remote: target.map(|(r, _)| r).unwrap_or_default(),
@@ -936,5 +970,62 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(parse_utc("2026-11-25 23:20:00"), None);
+    }
+
+    /// A stop set before the commit records nothing; the same run without
+    /// it commits (real git, a copy of the demo, `--no-push`).
+    #[test]
+    fn a_stop_before_the_commit_records_nothing() {
+        let dir = std::env::temp_dir().join(format!("kit-stop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
+        let sh = |cmd: &str| {
+            let ok = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(&dir)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "{cmd}");
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        sh(&format!(
+            "cp -R '{}/.' . && git init -q -b main && git add -A && git -c user.name=t -c user.email=t@e commit -q -m seed",
+            demo.display()
+        ));
+        let repo = Repo::open(&dir).unwrap();
+        let head = repo.head().unwrap();
+        let req = Request {
+            environment: "production".into(),
+            service: "myservicio".into(),
+            change: Change::Release {
+                image: "registry.example.com/shop/myservicio:9.0".into(),
+                clusters: Vec::new(),
+            },
+            meta: Meta {
+                author: "t".into(),
+                time: now_utc(),
+                ..Meta::default()
+            },
+            force: false,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(true));
+        let opts = PushOptions {
+            push: false,
+            stop: Some(Arc::clone(&stop)),
+            ..PushOptions::default()
+        };
+        let r = rt.block_on(run(&dir, &repo, &req, &opts, None));
+        assert!(matches!(r, Err(ReleaseError::Stopped)), "{r:?}");
+        assert_eq!(repo.head().unwrap(), head);
+        stop.store(false, Ordering::SeqCst);
+        let r = rt.block_on(run(&dir, &repo, &req, &opts, None)).unwrap();
+        assert_eq!(r.record.revision, 1);
+        assert_ne!(repo.head().unwrap(), head);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -15,6 +15,7 @@ use crate::flags::{
     ApplyFlags, KubectlFlags, ListFormat, ListFormatFlag, MetaFlags, ProjectFlags, PushFlags,
     ServiceFlags, SourceFlags, runtime,
 };
+use crate::signals;
 
 /// `kit release`.
 #[derive(Debug, Args)]
@@ -231,7 +232,9 @@ struct Job<'a> {
 /// pushes) and reports it; returns what was recorded and checked.
 fn record(job: Job<'_>) -> Result<releasing::Recorded, Failure> {
     let dir = job.project.project.clone();
-    let repo = Repo::open(&dir).map_err(ReleaseError::from)?;
+    let repo = Repo::open(&dir)
+        .map_err(ReleaseError::from)?
+        .with_network_limit(std::time::Duration::from_secs(job.push.git_timeout.max(1)));
     let req = Request {
         environment: job.environment.clone(),
         service: job.service.clone(),
@@ -239,10 +242,11 @@ fn record(job: Job<'_>) -> Result<releasing::Recorded, Failure> {
         meta: meta(job.meta, &repo),
         force: job.push.force,
     };
-    let opts = PushOptions {
+    let mut opts = PushOptions {
         push: !job.push.no_push,
         tries: job.push.push_tries,
         branch: job.push.branch.clone(),
+        stop: None,
     };
     let check = job
         .source
@@ -253,10 +257,31 @@ fn record(job: Job<'_>) -> Result<releasing::Recorded, Failure> {
             })
         })
         .transpose()?;
-    let recorded = runtime()?
-        .block_on(releasing::run(&dir, &repo, &req, &opts, check.as_ref()))
-        .map_err(Failure::from)?;
+    let runtime = runtime()?;
+    // A signal (a CI job cancelled) stops the operation at its next safe
+    // point: before a commit, or once a started push has ended (its outcome
+    // is reported, never left unknown).
+    let result = signals::stoppable(|stop| {
+        opts.stop = Some(std::sync::Arc::clone(stop));
+        runtime.block_on(releasing::run(&dir, &repo, &req, &opts, check.as_ref()))
+    });
+    let recorded = match result {
+        Err(ReleaseError::Stopped) => {
+            eprintln!("kit: stopped before anything was pushed: nothing was recorded");
+            signals::end_if_caught();
+            return Err(ReleaseError::Stopped.into());
+        }
+        r => r.map_err(Failure::from)?,
+    };
     report(&req, &recorded);
+    if signals::caught().is_some() {
+        eprintln!(
+            "kit: revision {} is recorded (commit {}); nothing was applied",
+            recorded.record.revision,
+            releasing::short(&recorded.commit)
+        );
+        signals::end_if_caught();
+    }
     Ok(recorded)
 }
 
@@ -494,6 +519,8 @@ struct Row {
     build_url: Option<String>,
     pinned: Option<String>,
     commit: Option<String>,
+    build_number: Option<u64>,
+    source_repository: Option<String>,
 }
 
 fn rows_of(environment: &str, service: &str, r: &Record, commit: Option<&str>) -> Vec<Row> {
@@ -514,6 +541,8 @@ fn rows_of(environment: &str, service: &str, r: &Record, commit: Option<&str>) -
             .as_ref()
             .map(|p| format!("{} ({})", p.reason, p.by)),
         commit: commit.map(str::to_owned),
+        build_number: r.build_number,
+        source_repository: r.source_repository.clone(),
     };
     std::iter::once(row(None, &r.image))
         .chain(r.clusters.iter().map(|(c, i)| row(Some(c), i)))
@@ -543,7 +572,8 @@ fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
                     "environment": r.environment, "service": r.service, "cluster": r.cluster,
                     "image": r.image, "revision": r.revision, "time": r.time, "author": r.author,
                     "message": r.message, "action": r.action, "source_commit": r.source_commit,
-                    "build_url": r.build_url, "pinned": r.pinned,
+                    "build_url": r.build_url, "build_number": r.build_number,
+                    "source_repository": r.source_repository, "pinned": r.pinned,
                 });
                 if history {
                     o["commit"] = serde_json::json!(r.commit);
@@ -678,6 +708,8 @@ pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
                     build_url: None,
                     pinned: None,
                     commit: None,
+                    build_number: None,
+                    source_repository: None,
                 }),
             }
         }

@@ -67,6 +67,16 @@ pub struct PushFlags {
     /// first.
     #[arg(long, value_name = "N", default_value_t = 20, env = "KIT_PUSH_TRIES")]
     pub push_tries: u32,
+    /// Seconds each git command that talks to the remote (fetch, push,
+    /// ls-remote) may take before kit stops it and fails: a hung
+    /// credential helper or network never holds a CI job for ever.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 300,
+        env = "KIT_GIT_TIMEOUT"
+    )]
+    pub git_timeout: u64,
 }
 
 /// Output formats of `kit history` and `kit status`.
