@@ -194,6 +194,9 @@ pub enum RenderError {
         /// `environment/cluster/service`.
         target: String,
     },
+    /// The project's inventory cannot be named from kit.yaml's names.
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryNameError),
     /// A name cannot be a label value (kit labels every object with its
     /// environment, cluster and service).
     #[error(

@@ -473,6 +473,13 @@ impl Repo {
     }
 
     /// The single remote of the checkout, or `origin` among several.
+    /// The address of the checkout's remote (the single one, or `origin`),
+    /// when it has one.
+    pub fn remote_url(&self) -> Option<String> {
+        let remote = self.default_remote().ok()?;
+        self.config(&format!("remote.{remote}.url"))
+    }
+
     fn default_remote(&self) -> Result<String, GitError> {
         let remotes = self.git(&["remote"])?;
         let remotes: Vec<&str> = remotes.lines().collect();

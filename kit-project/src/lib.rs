@@ -36,6 +36,7 @@ pub mod check;
 pub mod context;
 mod error;
 pub mod git;
+pub mod inventory;
 mod mask;
 pub mod model;
 pub mod output_dir;

@@ -43,6 +43,16 @@ pub enum EnvConflict {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ProjectFile {
+    /// The project's identity on clusters: every object kit applies for it
+    /// carries it, with the id of its inventory (see
+    /// [`crate::inventory`]). Required by `kit apply --prune` and `kit
+    /// delete`. A DNS label (`shop`, `payments-api`); unique per cluster.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The namespace of the inventory's ConfigMap on each cluster. Default
+    /// `default`.
+    #[serde(default)]
+    pub inventory_namespace: Option<String>,
     /// Directory of service template folders. Default `templates`.
     #[serde(default = "default_templates")]
     pub templates: String,

@@ -296,6 +296,24 @@ impl Project {
         self.dir.join(&self.file.partials)
     }
 
+    /// The project's inventory on `cluster` of `environment`: `None` when
+    /// kit.yaml has no `name:`.
+    pub fn inventory(
+        &self,
+        environment: &str,
+        cluster: &str,
+    ) -> Result<Option<crate::inventory::Inventory>, crate::inventory::InventoryNameError> {
+        let Some(name) = &self.file.name else {
+            return Ok(None);
+        };
+        let ns = self
+            .file
+            .inventory_namespace
+            .as_deref()
+            .unwrap_or(crate::inventory::DEFAULT_NAMESPACE);
+        crate::inventory::Inventory::new(name, ns, environment, cluster).map(Some)
+    }
+
     /// The kube context configured for a cluster.
     pub fn context(&self, environment: &str, cluster: &str) -> Option<&str> {
         self.file

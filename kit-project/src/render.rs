@@ -261,7 +261,11 @@ impl<'p> Renderer<'p> {
         let t = &res.target;
         let record = self.record(&t.environment, &t.service)?;
         let ctx = build(self.project, res, &self.options, record.as_deref())?;
-        let labels = target_labels(t)?;
+        let inventory = self.project.inventory(&t.environment, &t.cluster)?;
+        let mut labels: Vec<(&str, &str)> = target_labels(t)?.to_vec();
+        if let Some(inv) = &inventory {
+            labels.extend(inv.member_labels());
+        }
         let mut docs = Vec::new();
         if let Some(text) = &ctx.secret_document {
             for mut d in check_output(
