@@ -118,7 +118,8 @@ fn contexts_are_explicit_and_printed_never_kubectls_current_one() {
             "--context",
             "elsewhere",
             "--server-side",
-            "--field-manager=kit"
+            "--field-manager=kit",
+            "--force-conflicts"
         ]
     );
     // A context after `--` would be ambiguous: refused before kubectl.
@@ -590,55 +591,24 @@ fn create_namespace_and_prune_ask_the_cluster_first() {
         std::fs::read_to_string(rec.join("get.log")).unwrap(),
         "get namespaces -o name --context nerdearla\n"
     );
-    // --prune lists kit's objects of the run's targets, by its labels.
-    let rec = temp_dir();
-    let answers = rec.join("answers");
-    std::fs::write(&answers, r#"{"items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "shop"}}, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "worker", "namespace": "shop"}}]}"#).unwrap();
-    let mut extra = TARGET.to_vec();
-    extra.push("--prune");
-    let r = run_demo(
-        "diff",
-        &rec,
-        &extra,
-        &[("KIT_REC_GET_OUT", answers.to_str().unwrap())],
-    );
-    assert_eq!(
-        (r.code, r.stdout.as_str()),
-        (
-            1,
-            "kit prune: would delete v1 ConfigMap shop/old (context nerdearla)\n"
-        ),
-        "{}",
-        r.stderr
-    );
-    let query = std::fs::read_to_string(rec.join("get.log")).unwrap();
-    assert!(
-        query.ends_with(" --all-namespaces -l kit.dev/environment=production,kit.dev/cluster=nerdearla-cluster,kit.dev/service in (myservicio,envar-demo,worker) -o json --context nerdearla\n"),
-        "{query}"
-    );
-    let r = run_demo(
-        "apply",
-        &rec,
-        &extra,
-        &[("KIT_REC_GET_OUT", answers.to_str().unwrap())],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .ends_with("kit: pruning v1 ConfigMap shop/old (context nerdearla)\n"),
-        "{}",
-        r.stderr
-    );
-    let n = (1..).find(|n| recorded(&rec, *n).is_none()).unwrap() - 1;
-    assert_eq!(
-        recorded(&rec, n).unwrap().0,
-        [
-            "delete",
-            "configmap/old",
-            "--context",
-            "nerdearla",
-            "--namespace",
-            "shop"
-        ]
-    );
+    // --prune needs the project's identity (kit.yaml's `name:`): refused
+    // before any kubectl runs, for diff and apply alike. (Pruning itself is
+    // tested against the real API server: tests/cli_cluster.rs.)
+    for verb in ["diff", "apply"] {
+        let rec = temp_dir();
+        let mut extra = TARGET.to_vec();
+        extra.push("--prune");
+        let r = run_demo(verb, &rec, &extra, &[]);
+        assert_eq!(
+            (r.code, r.stdout.as_str(), r.stderr.as_str()),
+            (
+                2,
+                "",
+                "error: --prune needs the project's identity: kit.yaml has no `name:`\n  = hint: add `name: <project>` (a DNS label, unique per cluster) to kit.yaml and apply once: kit then keeps an inventory of what it applied on each cluster, and prunes and deletes only from it\n"
+            ),
+            "{verb}"
+        );
+        assert!(recorded(&rec, 1).is_none(), "{verb}: kubectl never ran");
+        assert!(!rec.join("get.log").exists(), "{verb}: not even a query");
+    }
 }

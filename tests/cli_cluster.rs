@@ -229,7 +229,7 @@ cluster_test! {
 }
 
 cluster_test! {
-    fn another_field_managers_fields_are_a_conflict_until_forced() {
+    fn drift_from_another_field_manager_is_taken_back_and_named() {
         let (tag, dir) = applied("kit-conflict");
         let tag = &tag;
         let patch = format!(
@@ -246,16 +246,26 @@ cluster_test! {
                 "--validate=false",
             ],
         );
-        let r = run(&dir, &target("apply", tag, &[]));
+        // --no-force-conflicts keeps kubectl's refusal.
+        let r = run(&dir, &target("apply", tag, &["--no-force-conflicts"]));
         assert_eq!(r.code, 1, "{}", r.stderr);
         assert!(
             r.stderr.contains("conflict with \"someone\""),
             "{}",
             r.stderr
         );
-        assert!(r.stderr.contains(".spec.replicas"), "{}", r.stderr);
-        let r = run(&dir, &target("apply", tag, &["--force-conflicts"]));
+        assert_eq!(myservicio_field(tag, "{.spec.replicas}"), "7");
+        // By default kit takes the field back, and says which and from whom.
+        let r = run(&dir, &target("apply", tag, &[]));
         assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "kit: taking back .spec.replicas of apps/v1 Deployment {tag}/myservicio from field manager \"someone\" (context {})\n",
+                context()
+            )),
+            "{}",
+            r.stderr
+        );
         let replicas = myservicio_field(tag, "{.spec.replicas}");
         assert_eq!(replicas, "2");
     }
@@ -263,8 +273,10 @@ cluster_test! {
 
 cluster_test! {
     fn prune_deletes_only_what_kit_applied_for_the_target_and_no_longer_renders() {
-        let (tag, dir) = applied("kit-prune");
-        let tag = &tag;
+        let tag = &unique("kit-prune");
+        let dir = named_project("prune", tag, tag, &[]);
+        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
         // Foreign objects beside kit's: no labels; another service's labels;
         // another cluster's labels.
         let foreign = format!(
@@ -385,5 +397,228 @@ cluster_test! {
         assert_eq!((r.code, r.stdout.as_str()), (6, ""), "{}", r.stderr);
         let (code, _, _) = kubectl(&["get", "namespace", &tag]);
         assert_eq!(code, 1, "not even the namespace was created");
+    }
+}
+
+/// The demo as project `name` (kit.yaml's `name:`) on cluster `cluster`,
+/// rendering into `namespace`; `extra` more templates (path, text).
+fn named_project(name: &str, cluster: &str, namespace: &str, extra: &[(&str, &str)]) -> PathBuf {
+    let dir = project(cluster);
+    let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap();
+    let kit_yaml = format!("name: {name}\n{kit_yaml}").replace(
+        &format!("  namespace: {cluster}\n"),
+        &format!("  namespace: {namespace}\n"),
+    );
+    cli::write(&dir, &[("kit.yaml", &kit_yaml)]);
+    cli::write(&dir, extra);
+    dir
+}
+
+/// `kubectl get KINDS -A -l SELECTOR -o name`, sorted lines.
+fn names(kinds: &str, selector: &str) -> Vec<String> {
+    let (code, out, err) = kubectl(&["get", kinds, "-A", "-l", selector, "-o", "name"]);
+    assert_eq!(code, 0, "{err}");
+    let mut v: Vec<String> = out.lines().map(str::to_owned).collect();
+    v.sort();
+    v
+}
+
+/// Every object of namespace `ns` kit could have made, and the cluster
+/// role `role`: what must stay when another project prunes or deletes.
+fn footprint(ns: &str, role: &str) -> String {
+    // Pods of Deployments come and go with the controllers: only the
+    // demo's own Pod counts.
+    let (_, a, _) = kubectl(&[
+        "get",
+        "deployments,services,secrets,configmaps",
+        "-n",
+        ns,
+        "-o",
+        "name",
+    ]);
+    let (_, b, _) = kubectl(&["get", "pod", "envar-demo", "-n", ns, "-o", "name"]);
+    let (_, c, _) = kubectl(&["get", "clusterrole", role, "-o", "name"]);
+    format!("{a}{b}{c}")
+}
+
+const CLUSTER_ROLE: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader-{{namespace}}\nrules: []\n";
+
+cluster_test! {
+    fn two_projects_on_one_cluster_prune_and_delete_only_their_own() {
+        // Same environment, cluster and service names; another namespace,
+        // another config repository.
+        let cluster = &unique("kit-shared");
+        let (ns_a, ns_b) = (format!("{cluster}-a"), format!("{cluster}-b"));
+        let role = [("templates/worker/clusterrole.yaml", CLUSTER_ROLE)];
+        let a = named_project("team-a", cluster, &ns_a, &role);
+        let b = named_project("team-b", cluster, &ns_b, &role);
+        for dir in [&a, &b] {
+            let r = run(dir, &target("apply", cluster, &["--create-namespace"]));
+            assert_eq!(r.code, 0, "{}", r.stderr);
+        }
+        let before_b = footprint(&ns_b, &format!("reader-{ns_b}"));
+        assert!(before_b.contains("deployment.apps/worker"), "{before_b}");
+        assert!(before_b.contains(&format!("clusterrole.rbac.authorization.k8s.io/reader-{ns_b}")), "{before_b}");
+        // The parent is an ApplySet parent kubectl understands.
+        let (code, parent, err) = kubectl(&[
+            "get", "configmap", &format!("kit.team-a.production.{cluster}"), "-n", "default", "-o", "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let parent: serde_json::Value = serde_json::from_str(&parent).unwrap();
+        let notes = &parent["metadata"]["annotations"];
+        assert_eq!(
+            notes["applyset.kubernetes.io/contains-group-kinds"],
+            "ClusterRole.rbac.authorization.k8s.io,Deployment.apps,Pod,Secret,Service"
+        );
+        assert_eq!(notes["applyset.kubernetes.io/additional-namespaces"], ns_a.as_str());
+        assert!(notes["applyset.kubernetes.io/tooling"].as_str().unwrap().starts_with("kit/v"));
+        let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"].as_str().unwrap().to_owned();
+        let members = names("deployments,clusterroles", &format!("applyset.kubernetes.io/part-of={id}"));
+        assert_eq!(
+            members,
+            [
+                format!("clusterrole.rbac.authorization.k8s.io/reader-{ns_a}"),
+                "deployment.apps/myservicio".to_owned(),
+                "deployment.apps/worker".to_owned(),
+            ]
+        );
+        // Team A drops the worker (and with it the last ClusterRole) and
+        // prunes: its own go, team B's stay, to the byte.
+        let kit_yaml = std::fs::read_to_string(a.join("kit.yaml")).unwrap();
+        let cut = kit_yaml.find("  worker:\n").unwrap();
+        cli::write(&a, &[("kit.yaml", &kit_yaml[..cut])]);
+        let r = run(&a, &target("apply", cluster, &["--prune"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for gone in [
+            format!("kit: pruning apps/v1 Deployment {ns_a}/worker"),
+            format!("kit: pruning rbac.authorization.k8s.io/v1 ClusterRole reader-{ns_a}"),
+            format!("kit: pruning v1 Secret {ns_a}/worker-env"),
+        ] {
+            assert!(r.stderr.contains(&gone), "{gone}: {}", r.stderr);
+        }
+        assert_eq!(footprint(&ns_b, &format!("reader-{ns_b}")), before_b);
+        let (code, _, _) = kubectl(&["get", "deployment", "worker", "-n", &ns_a]);
+        assert_eq!(code, 1, "pruned");
+        // The inventory no longer lists the kind nobody renders.
+        let (_, gks, _) = kubectl(&[
+            "get", "configmap", &format!("kit.team-a.production.{cluster}"), "-n", "default",
+            "-o", "jsonpath={.metadata.annotations.applyset\\.kubernetes\\.io/contains-group-kinds}",
+        ]);
+        assert_eq!(gks, "Deployment.apps,Pod,Secret,Service");
+        // Team A tears down: a plan first, then everything of its own,
+        // its namespace (kit created it) and the inventory last.
+        let del = |extra: &[&str]| {
+            let mut args = vec!["delete", "-e", "production", "-c", cluster];
+            args.extend_from_slice(extra);
+            kit(&a, &args)
+        };
+        let r = del(&[]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stdout.contains(&format!("kit delete: apps/v1 Deployment {ns_a}/myservicio")), "{}", r.stdout);
+        assert!(r.stdout.contains(&format!("kit delete: v1 Namespace {ns_a} (created by kit")), "{}", r.stdout);
+        assert!(r.stdout.ends_with(&format!("kit delete: v1 ConfigMap default/kit.team-a.production.{cluster} (the inventory) (context {})\n", context())), "{}", r.stdout);
+        assert!(r.stderr.contains("nothing was deleted"), "{}", r.stderr);
+        let (code, _, _) = kubectl(&["get", "deployment", "myservicio", "-n", &ns_a]);
+        assert_eq!(code, 0, "the plan deletes nothing");
+        let r = del(&["--yes"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (code, _, _) = kubectl(&["get", "namespace", &ns_a]);
+        assert_eq!(code, 1, "kit's namespace is gone");
+        let (code, _, _) = kubectl(&["get", "configmap", &format!("kit.team-a.production.{cluster}"), "-n", "default"]);
+        assert_eq!(code, 1, "the inventory is gone");
+        assert_eq!(footprint(&ns_b, &format!("reader-{ns_b}")), before_b);
+        // Team B's state is what its repository says.
+        let r = run(&b, &target("diff", cluster, &["--prune"]));
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    }
+}
+
+cluster_test! {
+    fn removed_and_disabled_services_are_pruned_but_never_a_namespace() {
+        let tag = &unique("kit-gone");
+        let extra_ns = format!("{tag}-extra");
+        let ns_tpl = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {extra_ns}\n");
+        // Applied first without a name (today's labels only), then with
+        // one: the first named apply adopts what it renders.
+        let dir = project(tag);
+        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let kit_yaml = format!("name: gone\n{}", std::fs::read_to_string(dir.join("kit.yaml")).unwrap());
+        cli::write(&dir, &[("kit.yaml", &kit_yaml), ("templates/myservicio/ns.yaml", &ns_tpl)]);
+        let r = run(&dir, &target("apply", tag, &[]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (_, adopted, _) = kubectl(&["get", "deployments", "-n", tag, "-l", "kit.dev/project=gone", "-o", "name"]);
+        let adopted: Vec<&str> = adopted.lines().collect();
+        assert_eq!(adopted, ["deployment.apps/myservicio", "deployment.apps/worker"]);
+        // envar-demo leaves kit.yaml; worker is disabled on the cluster;
+        // the Namespace template goes.
+        let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap();
+        let kit_yaml = kit_yaml
+            .replace("  envar-demo:\n    image: gcr.io/google-samples/node-hello:1.0\n", "")
+            .replace(
+                &format!("        context: {}\n", context()),
+                &format!("        context: {}\n        services:\n          worker: {{enabled: false}}\n", context()),
+            );
+        cli::write(&dir, &[("kit.yaml", &kit_yaml)]);
+        std::fs::remove_file(dir.join("templates/myservicio/ns.yaml")).unwrap();
+        let r = run(&dir, &target("apply", tag, &["--prune"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for gone in [
+            format!("kit: pruning v1 Pod {tag}/envar-demo"),
+            format!("kit: pruning apps/v1 Deployment {tag}/worker"),
+            format!("kit: pruning v1 Secret {tag}/worker-env"),
+        ] {
+            assert!(r.stderr.contains(&gone), "{gone}: {}", r.stderr);
+        }
+        assert!(
+            r.stderr.contains(&format!("kit: v1 Namespace {extra_ns} is no longer rendered; prune never deletes a namespace")),
+            "{}",
+            r.stderr
+        );
+        let (code, _, _) = kubectl(&["get", "namespace", &extra_ns]);
+        assert_eq!(code, 0, "never pruned");
+        let (_, left, _) = kubectl(&["get", "deployments,pods,secrets", "-n", tag, "-l", "kit.dev/project=gone", "-o", "name"]);
+        assert_eq!(left, "deployment.apps/myservicio\nsecret/myservicio-env\n");
+        // Nothing is left to prune: diff says so.
+        let r = run(&dir, &target("diff", tag, &["--prune"]));
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        // The whole delete removes the namespace kit created for this
+        // inventory (rendered, then no longer), not the one made before the
+        // project had a name (nothing says kit made it for this project).
+        let r = kit(&dir, &["delete", "-e", "production", "-c", tag, "--dry-run"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let c = context();
+        assert_eq!(
+            r.stdout,
+            format!(
+                "kit delete: apps/v1 Deployment {tag}/myservicio (context {c})\nkit delete: v1 Secret {tag}/myservicio-env (context {c})\nkit delete: v1 Service {tag}/myservicio (context {c})\nkit delete: v1 Namespace {extra_ns} (created by kit; everything in it goes too) (context {c})\nkit delete: v1 ConfigMap default/kit.gone.production.{tag} (the inventory) (context {c})\n"
+            )
+        );
+        let r = kit(&dir, &["delete", "-e", "production", "-c", tag, "--yes"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (code, _, _) = kubectl(&["get", "namespace", &extra_ns]);
+        assert_eq!(code, 1, "deleted: {}", r.stderr);
+        let (code, left, _) = kubectl(&["get", "deployments,services,secrets", "-n", tag, "-l", "kit.dev/project=gone", "-o", "name"]);
+        assert_eq!((code, left.as_str()), (0, ""));
+    }
+}
+
+cluster_test! {
+    fn diff_on_a_cluster_without_the_namespaces_shows_everything_as_new() {
+        let tag = &unique("kit-empty");
+        let dir = project(tag);
+        let r = run(&dir, &target("diff", tag, &[]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stdout.contains(&format!("+++ /tmp/MERGED/apps.v1.Deployment.{tag}.myservicio\n")), "{}", r.stdout);
+        assert!(r.stdout.contains("+kind: Deployment\n"), "{}", r.stdout);
+        assert!(r.stdout.contains("+# (kit does not show a Secret's content)\n"), "{}", r.stdout);
+        for v in secret_values() {
+            assert!(!r.stdout.contains(&v), "a secret value in the diff");
+        }
+        assert!(
+            r.stderr.contains(&format!("kit: namespace {tag} does not exist yet on context {}: its objects are shown as new", context())),
+            "{}",
+            r.stderr
+        );
     }
 }

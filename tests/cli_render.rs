@@ -374,7 +374,7 @@ fn bad_project_files() {
     assert_eq!((r.code, r.stdout.as_str()), (4, ""));
     assert!(
         r.stderr.starts_with(
-            "error: ./kit.yaml: line 3 column 1: unknown field `extra`, expected one of templates,"
+            "error: ./kit.yaml: line 3 column 1: unknown field `extra`, expected one of name, inventory_namespace, templates,"
         ),
         "{}",
         r.stderr

@@ -42,6 +42,18 @@ pub enum Command {
     #[command(after_help = crate::exit::help_text())]
     Diff(crate::commands::kubectl::KubectlArgs),
 
+    /// Delete what kit applied for this project on an environment's
+    /// clusters (Helm's uninstall): from each cluster's inventory, the
+    /// objects, then the namespaces kit created, then the inventory.
+    ///
+    /// Needs `name:` in kit.yaml. Without --yes it prints what it would
+    /// delete and exits 1; --dry-run prints it and exits 0. With -s, only
+    /// those services' objects (namespaces and the inventory stay). Objects
+    /// kit did not apply for this project, environment and cluster are
+    /// never touched, nor namespaces it did not create.
+    #[command(after_help = crate::exit::help_text())]
+    Delete(crate::commands::delete::DeleteArgs),
+
     /// Record a new image for a service in an environment, in the config
     /// repository (git), after rendering and checking every affected target.
     ///

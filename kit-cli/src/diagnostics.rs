@@ -108,6 +108,8 @@ impl From<kit_project::RenderError> for Failure {
             E::Template(t) => t.into(),
             E::Check(c) => check_failure(c),
             e @ E::Duplicate { .. } => Failure::new(Code::Check, e.to_string()),
+            e @ E::Inventory(_) => Failure::new(Code::Input, e.to_string())
+                .with_hint("with `name:` in kit.yaml, kit names each cluster's inventory kit.<name>.<environment>.<cluster>: rename the part in kit.yaml"),
             e @ E::BadLabel { .. } => Failure::new(Code::Input, e.to_string())
                 .with_hint("rename it in kit.yaml: kit labels every object with its environment, cluster and service"),
             e @ (E::NoChecksumKey { .. } | E::WeakChecksumKey { .. }) => {

@@ -26,6 +26,8 @@ pub enum Code {
     /// A release, rollback or promotion is recorded and pushed, but its
     /// `--apply` failed.
     NotApplied = 9,
+    /// The inventory on a cluster is another project's or tool's.
+    Inventory = 10,
     /// The program to run (kubectl, `kit exec`'s command) cannot be run.
     NotExecutable = 126,
     /// The program to run was not found.
@@ -67,6 +69,10 @@ pub const TABLE: &[(&str, &str)] = &[
     (
         "9",
         "kit release, rollback or promote --apply: the change is recorded and pushed, but applying it failed (kubectl failed, or --wait timed out); kit names the revision and the command that applies it again",
+    ),
+    (
+        "10",
+        "inventory error: the inventory ConfigMap on a cluster (kit.<name>.<environment>.<cluster>) belongs to another project (another config repository chose the same `name:`) or another tool, or its id does not match its name; kit changed nothing there",
     ),
     (
         "126, 127",

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
                 &args.apply,
             ));
         }
+        Command::Delete(args) => return exit_code(commands::delete::delete(&args)),
         Command::Diff(args) => {
             return exit_code(commands::kubectl::run(
                 commands::kubectl::Verb::Diff,

@@ -38,8 +38,8 @@ if [ "${1:-}" = "${KIT_REC_WAIT:-}" ]; then
     sleep 60 &
     sleeper=$!
     trap 'kill "$sleeper"; echo TERM > "$dir/$n.signal"; exit 143' TERM
-    : > "$dir/$n.waiting"
     echo "stand-in: waiting" >&2
+    : > "$dir/$n.waiting"
     wait "$sleeper"
 fi
 exit "$code"

@@ -17,15 +17,16 @@
 //! - kit's own exit codes here: 127 kubectl not found, 126 not executable.
 
 use std::collections::BTreeSet;
-use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use kit_project::{ClusterStream, ObjectRef, Project, RenderOptions};
 
+use kit_project::inventory::Inventory;
+
+use super::applyset::{self, Kube};
 use super::render::{Job, render_streams};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
@@ -88,7 +89,7 @@ impl Verb {
 }
 
 /// Finds kubectl: a path with a `/` as given, else on PATH.
-fn find_program(name: &str) -> Result<PathBuf, Failure> {
+pub fn find_program(name: &str) -> Result<PathBuf, Failure> {
     let not_found = || {
         Failure::new(Code::NotFound, format!("kubectl not found: '{name}'"))
             .with_hint("install kubectl, or point --kubectl / KIT_KUBECTL at it")
@@ -116,73 +117,6 @@ fn find_program(name: &str) -> Result<PathBuf, Failure> {
     #[cfg(not(unix))]
     let _ = meta;
     Ok(path)
-}
-
-/// Runs one kubectl with `input` on its stdin; returns its exit code.
-fn run_kubectl(program: &Path, args: &[OsString], input: &[u8]) -> Result<i32, Failure> {
-    let running = signals::Child::starting();
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            Failure::new(
-                Code::NotExecutable,
-                format!("cannot start {}: {e}", program.display()),
-            )
-        })?;
-    running.started(child.id());
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // kubectl may exit before reading everything (an early error): a broken
-    // pipe here is not kit's error, kubectl's exit code says what happened.
-    let written = stdin.write_all(input);
-    drop(stdin);
-    let status = child
-        .wait()
-        .map_err(|e| Failure::new(Code::Internal, format!("waiting for kubectl: {e}")))?;
-    drop(running);
-    signals::end_if_caught();
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(Failure::new(
-            Code::Internal,
-            format!("writing to kubectl: {e}"),
-        ));
-    }
-    if let Some(code) = status.code() {
-        return Ok(code);
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(sig) = status.signal() {
-            return Ok(128 + sig);
-        }
-    }
-    Ok(1)
-}
-
-/// The kubectl arguments for one cluster.
-fn kubectl_args(
-    verb: Verb,
-    context: &str,
-    flags: &KubectlFlags,
-    apply: &ApplyFlags,
-    extra: &[OsString],
-) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![verb.name().into(), "-f".into(), "-".into()];
-    args.push("--context".into());
-    args.push(context.into());
-    if !flags.client_side {
-        args.push("--server-side".into());
-        args.push("--field-manager=kit".into());
-        if verb == Verb::Apply && apply.force_conflicts {
-            args.push("--force-conflicts".into());
-        }
-    }
-    args.extend(extra.iter().cloned());
-    args
 }
 
 /// Runs `kit apply` / `kit diff`; returns the exit code.
@@ -245,10 +179,24 @@ pub fn apply_streams(
             })
         })
         .collect::<Result<_, _>>()?;
+    // Every inventory is named before any kubectl starts.
+    let inventories: Vec<Option<Inventory>> = groups
+        .iter()
+        .map(|g| project.inventory(&g.environment, &g.cluster))
+        .collect::<Result<_, _>>()
+        .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?;
+    if kubectl.prune && inventories.iter().any(Option::is_none) {
+        return Err(no_name_for("--prune"));
+    }
+    let source = if inventories.iter().any(Option::is_some) {
+        project_source(project)
+    } else {
+        None
+    };
     let mut results: Vec<(String, Option<i32>)> = Vec::new();
     let mut first_failure: Option<i32> = None;
     let mut any_diff = false;
-    for (g, ctx) in groups.iter().zip(&contexts) {
+    for ((g, ctx), inv) in groups.iter().zip(&contexts).zip(&inventories) {
         let name = format!("{}/{}", g.environment, g.cluster);
         if first_failure.is_some() && !kubectl.keep_going {
             results.push((name, None));
@@ -256,53 +204,24 @@ pub fn apply_streams(
         }
         eprintln!("kit: {} {name} (context {ctx})", verb.name());
         let cluster = Cluster {
-            program: &program,
+            kube: Kube {
+                program: &program,
+                context: ctx,
+            },
             context: ctx,
             stream: g,
+            inventory: inv.as_ref(),
+            source: source.as_deref(),
+            partial: is_partial(project, g),
         };
-        if verb == Verb::Apply && apply.create_namespace {
-            cluster.create_namespaces()?;
-        }
-        let code = run_kubectl(
-            &program,
-            &kubectl_args(verb, ctx, kubectl, apply, &kubectl.kubectl_args),
-            g.text.as_bytes(),
-        )?;
-        let mut code = code;
-        if verb.failed(code) {
-            if verb == Verb::Apply && !apply.create_namespace {
-                cluster.explain_missing_namespaces();
+        let code = match verb {
+            Verb::Apply => cluster.apply(kubectl, apply, wait)?,
+            Verb::Diff => {
+                let code = cluster.diff(kubectl)?;
+                any_diff |= code == 1;
+                code
             }
-        } else {
-            if code == 1 {
-                any_diff = true;
-            }
-            if kubectl.prune {
-                let stale = cluster.stale_objects()?;
-                match verb {
-                    Verb::Diff => {
-                        let mut out = String::new();
-                        for o in &stale {
-                            out.push_str(&format!("kit prune: would delete {o} (context {ctx})\n"));
-                        }
-                        crate::write_stdout(out.as_bytes())?;
-                        any_diff |= !stale.is_empty();
-                    }
-                    Verb::Apply => {
-                        let deleted = cluster.delete(&stale)?;
-                        if deleted != 0 {
-                            code = deleted;
-                        }
-                    }
-                }
-            }
-            if let (Verb::Apply, Some(timeout), 0) = (verb, wait, code)
-                && let Err(f) = cluster.wait_ready(timeout)
-            {
-                f.report(&mut std::io::stderr().lock());
-                code = Code::NotReady as i32;
-            }
-        }
+        };
         if verb.failed(code) {
             first_failure.get_or_insert(code);
         }
@@ -315,39 +234,55 @@ pub fn apply_streams(
     Ok(code.clamp(0, 255) as u8)
 }
 
+/// The error for a command that needs the project's `name:`.
+pub fn no_name_for(what: &str) -> Failure {
+    Failure::new(
+        Code::Usage,
+        format!("{what} needs the project's identity: kit.yaml has no `name:`"),
+    )
+    .with_hint("add `name: <project>` (a DNS label, unique per cluster) to kit.yaml and apply once: kit then keeps an inventory of what it applied on each cluster, and prunes and deletes only from it")
+}
+
+/// Whether the stream holds only some of the services the cluster runs (a
+/// run with -s): the inventory then keeps the others' kinds and namespaces,
+/// and prune looks only at the rendered services' objects.
+fn is_partial(project: &Project, g: &ClusterStream) -> bool {
+    match project.select(&kit_project::Selection::cluster(&g.environment, &g.cluster)) {
+        Ok(all) => all.iter().any(|t| !g.services.contains(&t.service)),
+        Err(_) => true,
+    }
+}
+
+/// Where the project's files come from, to tell two projects that chose
+/// one name apart: its git remote's address and its folder in the
+/// repository (`None` outside a git checkout or without a remote).
+pub fn project_source(project: &Project) -> Option<String> {
+    let repo = kit_project::git::Repo::open(&project.dir).ok()?;
+    let url = repo.remote_url()?;
+    let folder = repo.repo_path(Path::new(""));
+    let folder = folder.trim_end_matches('/');
+    let base = kit_project::inventory::normalize_remote(&url);
+    Some(if folder.is_empty() {
+        base
+    } else {
+        format!("{base}/{folder}")
+    })
+}
+
 /// Parses `--wait`'s duration.
 pub fn wait_of(apply: &ApplyFlags) -> Result<Option<Duration>, Failure> {
     apply.wait.as_deref().map(parse_duration).transpose()
 }
 
-/// The kubectl calls kit makes around apply and diff, for one cluster.
+/// What kit does around apply and diff, for one cluster.
 struct Cluster<'a> {
-    program: &'a Path,
+    kube: Kube<'a>,
     context: &'a str,
     stream: &'a ClusterStream,
+    inventory: Option<&'a Inventory>,
+    source: Option<&'a str>,
+    partial: bool,
 }
-
-/// Kinds `--prune` looks for besides those the run renders (an object of
-/// a kind neither lists is left alone).
-const PRUNE_KINDS: &[(&str, &str)] = &[
-    ("v1", "ConfigMap"),
-    ("v1", "Secret"),
-    ("v1", "Service"),
-    ("v1", "ServiceAccount"),
-    ("v1", "PersistentVolumeClaim"),
-    ("v1", "Pod"),
-    ("apps/v1", "Deployment"),
-    ("apps/v1", "StatefulSet"),
-    ("apps/v1", "DaemonSet"),
-    ("batch/v1", "Job"),
-    ("batch/v1", "CronJob"),
-    ("networking.k8s.io/v1", "Ingress"),
-    ("networking.k8s.io/v1", "NetworkPolicy"),
-    ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"),
-    ("policy/v1", "PodDisruptionBudget"),
-];
 
 /// `kind.group` as kubectl takes resource types (`deployment.apps`).
 fn resource(api_version: &str, kind: &str) -> String {
@@ -357,109 +292,459 @@ fn resource(api_version: &str, kind: &str) -> String {
     }
 }
 
-/// Group, kind, namespace and name: an object whatever version names it.
-fn identity(o: &ObjectRef) -> (String, String, Option<String>, String) {
-    (
-        resource(&o.api_version, &o.kind),
-        o.kind.clone(),
-        o.namespace.clone(),
-        o.name.clone(),
-    )
+/// The documents of a stream, each from its `---` line: one per object.
+fn documents(text: &str) -> Vec<&str> {
+    let mut starts: Vec<usize> = Vec::new();
+    if text.starts_with("---\n") {
+        starts.push(0);
+    }
+    starts.extend(text.match_indices("\n---\n# Source: ").map(|(i, _)| i + 1));
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &a)| &text[a..starts.get(k + 1).copied().unwrap_or(text.len())])
+        .collect()
+}
+
+/// The stream with the inventory's parent placed after the Namespaces (so
+/// that its namespace may be one the stream creates) and before everything
+/// else (so that it lists the kinds and namespaces before any object of
+/// them exists, as the specification asks).
+fn with_parent(stream: &ClusterStream, parent: &str) -> String {
+    let docs = documents(&stream.text);
+    let mut out = String::with_capacity(stream.text.len() + parent.len() + 64);
+    if docs.len() != stream.objects.len() {
+        out.push_str("---\n# Source: (kit inventory)\n");
+        out.push_str(parent);
+        out.push_str(&stream.text);
+        return out;
+    }
+    let split = stream
+        .objects
+        .iter()
+        .take_while(|o| o.kind == "Namespace")
+        .count();
+    for d in &docs[..split] {
+        out.push_str(d);
+    }
+    out.push_str("---\n# Source: (kit inventory)\n");
+    out.push_str(parent);
+    for d in &docs[split..] {
+        out.push_str(d);
+    }
+    out
+}
+
+/// One field another manager owned, as kubectl's conflict message says.
+#[derive(Debug, PartialEq, Eq)]
+struct Conflict {
+    manager: String,
+    field: String,
+}
+
+/// The conflicts of each failed object, in order, from kubectl's message
+/// (`Apply failed with 1 conflict: conflict with "kubectl-set" using
+/// apps/v1: .spec.replicas`; several fields as `- FIELD` lines). `None`
+/// when any error is not a conflict.
+fn parse_conflicts(stderr: &str) -> Option<Vec<Vec<Conflict>>> {
+    let mut out: Vec<Vec<Conflict>> = Vec::new();
+    let mut manager: Option<String> = None;
+    let mut in_block = false;
+    for line in stderr.lines() {
+        let line = line.trim_end();
+        if let Some(i) = line.find("Apply failed with ") {
+            out.push(Vec::new());
+            in_block = true;
+            manager = None;
+            let rest = line[i..].split_once(": ").map_or("", |(_, r)| r);
+            parse_conflict_head(rest, &mut manager, out.last_mut()?);
+            continue;
+        }
+        if !in_block {
+            // Warnings pass; any other error is not a conflict.
+            if line.starts_with("error") || line.starts_with("Error") {
+                return None;
+            }
+            continue;
+        }
+        if line.starts_with("Please review the fields above") {
+            in_block = false;
+            continue;
+        }
+        if let Some(field) = line.strip_prefix("- ") {
+            if let (Some(m), Some(last)) = (&manager, out.last_mut()) {
+                last.push(Conflict {
+                    manager: m.clone(),
+                    field: field.to_owned(),
+                });
+            }
+        } else if line.contains(" with \"") {
+            parse_conflict_head(line, &mut manager, out.last_mut()?);
+        }
+    }
+    (!out.is_empty() && out.iter().all(|c| !c.is_empty())).then_some(out)
+}
+
+/// `conflict(s) with "M"[ using V]:[ FIELD]`.
+fn parse_conflict_head(s: &str, manager: &mut Option<String>, into: &mut Vec<Conflict>) {
+    let Some(after) = s.split_once(" with \"").map(|(_, r)| r) else {
+        return;
+    };
+    let Some((m, rest)) = after.split_once('"') else {
+        return;
+    };
+    *manager = Some(m.to_owned());
+    // `rest` is ` using apps/v1: FIELD`, ` using apps/v1:`, or `: FIELD`.
+    if let Some((_, field)) = rest.split_once(": ") {
+        let field = field.trim();
+        if !field.is_empty() {
+            into.push(Conflict {
+                manager: m.to_owned(),
+                field: field.to_owned(),
+            });
+        }
+    }
+}
+
+/// The objects of `objects` (in order) that kubectl's stdout does not name
+/// as applied (`deployment.apps/web serverside-applied`).
+fn not_applied<'o>(objects: &'o [ObjectRef], stdout: &str) -> Vec<&'o ObjectRef> {
+    let mut applied: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    objects
+        .iter()
+        .filter(|o| {
+            let key = format!("{}/{}", resource(&o.api_version, &o.kind), o.name);
+            match applied.iter().position(|a| *a == key) {
+                Some(i) => {
+                    applied.remove(i);
+                    false
+                }
+                None => true,
+            }
+        })
+        .collect()
 }
 
 impl Cluster<'_> {
-    /// Runs kubectl with `args` and the cluster's context, capturing its
-    /// output: (exit code, stdout, stderr).
-    fn capture(&self, args: &[&str]) -> Result<(i32, String, String), Failure> {
-        let cannot_start = |e: std::io::Error| {
-            Failure::new(
-                Code::NotExecutable,
-                format!("cannot start {}: {e}", self.program.display()),
-            )
-        };
-        let running = signals::Child::starting();
-        let child = Command::new(self.program)
-            .args(args)
-            .args(["--context", self.context])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(cannot_start)?;
-        running.started(child.id());
-        let out = child
-            .wait_with_output()
-            .map_err(|e| Failure::new(Code::Internal, format!("waiting for kubectl: {e}")))?;
-        drop(running);
-        signals::end_if_caught();
-        Ok((
-            out.status.code().unwrap_or(1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ))
-    }
-
-    /// The namespaces the stream's objects go into, that it does not create.
+    /// The namespaces the stream's objects (and the inventory) go into,
+    /// that it does not create.
     fn namespaces(&self) -> BTreeSet<&str> {
-        let created: BTreeSet<&str> = self
-            .stream
-            .objects
-            .iter()
-            .filter(|o| o.kind == "Namespace")
-            .map(|o| o.name.as_str())
-            .collect();
+        let created = self.rendered_namespaces();
         self.stream
             .objects
             .iter()
             .filter_map(|o| o.namespace.as_deref())
+            .chain(self.inventory.map(|i| i.namespace.as_str()))
             .filter(|n| !created.contains(n))
             .collect()
     }
 
-    /// The cluster's namespaces, when kubectl can list them.
-    fn existing_namespaces(&self) -> Option<BTreeSet<String>> {
-        let (code, out, _) = self.capture(&["get", "namespaces", "-o", "name"]).ok()?;
-        (code == 0).then(|| {
-            out.lines()
-                .filter_map(|l| l.trim().strip_prefix("namespace/"))
-                .map(str::to_owned)
-                .collect()
-        })
+    /// The Namespaces the stream renders.
+    fn rendered_namespaces(&self) -> BTreeSet<&str> {
+        self.stream
+            .objects
+            .iter()
+            .filter(|o| o.kind == "Namespace")
+            .map(|o| o.name.as_str())
+            .collect()
     }
 
-    /// `--create-namespace`: creates the missing namespaces first.
-    fn create_namespaces(&self) -> Result<(), Failure> {
-        let wanted = self.namespaces();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let existing = self.existing_namespaces().ok_or_else(|| {
-            Failure::new(
-                Code::Input,
-                format!("cannot list the namespaces of context {}", self.context),
-            )
-            .with_hint("check the context and your access (kubectl get namespaces)")
-        })?;
-        for ns in wanted.into_iter().filter(|n| !existing.contains(*n)) {
-            let (code, _, err) = self.capture(&["create", "namespace", ns])?;
-            if code != 0 {
-                return Err(Failure::new(
+    /// `kit apply` on this cluster; returns the exit code.
+    fn apply(
+        &self,
+        kubectl: &KubectlFlags,
+        apply: &ApplyFlags,
+        wait: Option<Duration>,
+    ) -> Result<i32, Failure> {
+        let kube = self.kube;
+        let parent = match self.inventory {
+            Some(inv) => applyset::read_parent(kube, inv, self.source)?,
+            None => None,
+        };
+        let existing = if apply.create_namespace
+            || (self.inventory.is_some() && !self.rendered_namespaces().is_empty())
+        {
+            kube.namespaces()
+        } else {
+            None
+        };
+        if apply.create_namespace {
+            let existing = existing.as_ref().ok_or_else(|| {
+                Failure::new(
                     Code::Input,
-                    format!(
-                        "cannot create namespace '{ns}' on context {}: {}",
-                        self.context,
-                        err.trim()
-                    ),
+                    format!("cannot list the namespaces of context {}", self.context),
+                )
+                .with_hint("check the context and your access (kubectl get namespaces)")
+            })?;
+            for ns in self.namespaces() {
+                if !existing.contains(ns) {
+                    kube.create_namespace(ns, self.inventory)?;
+                }
+            }
+        }
+        // Rendered Namespaces that do not exist yet: kit creates them, and
+        // marks them so afterwards.
+        let new_namespaces: Vec<&str> = match &existing {
+            Some(e) => self
+                .rendered_namespaces()
+                .into_iter()
+                .filter(|n| !e.contains(*n))
+                .collect(),
+            None => Vec::new(),
+        };
+        let rendered = applyset::scope_of(&self.stream.objects);
+        let mut listed = rendered.clone();
+        if let Some(p) = &parent {
+            listed.0.extend(p.group_kinds.iter().cloned());
+            listed.1.extend(p.namespaces.iter().cloned());
+        }
+        let text = match self.inventory {
+            Some(inv) => std::borrow::Cow::Owned(with_parent(
+                self.stream,
+                &inv.parent_manifest(&listed.0, &listed.1, self.source),
+            )),
+            None => std::borrow::Cow::Borrowed(self.stream.text.as_str()),
+        };
+        let mut code = self.kubectl_apply(kubectl, apply, text.as_bytes())?;
+        if code != 0 {
+            if !apply.create_namespace {
+                self.explain_missing_namespaces();
+            }
+            return Ok(code);
+        }
+        if let Some(inv) = self.inventory {
+            kube.mark_created(&new_namespaces, inv)?;
+        }
+        if kubectl.prune
+            && let Some(inv) = self.inventory
+        {
+            let stale = self.stale(inv, &listed.0)?;
+            let deleted = applyset::delete(kube, &stale, "pruning")?;
+            if deleted != 0 {
+                return Ok(deleted);
+            }
+            // A whole cluster's run: the inventory now lists exactly what
+            // is rendered.
+            if !self.partial && listed != rendered {
+                let parent = inv.parent_manifest(&rendered.0, &rendered.1, self.source);
+                let said = kube.capture_as_given(
+                    &self.ssa_args("apply", kubectl, true),
+                    Some(parent.as_bytes()),
+                )?;
+                if said.code != 0 {
+                    eprint!("{}", said.stderr);
+                    return Ok(said.code);
+                }
+            }
+        }
+        if let Some(timeout) = wait
+            && let Err(f) = self.wait_ready(timeout)
+        {
+            f.report(&mut std::io::stderr().lock());
+            code = Code::NotReady as i32;
+        }
+        Ok(code)
+    }
+
+    /// Server-side apply (or diff) arguments for this cluster.
+    fn ssa_args<'s>(
+        &'s self,
+        verb: &'static str,
+        kubectl: &KubectlFlags,
+        force: bool,
+    ) -> Vec<&'s str> {
+        let mut args = vec![verb, "-f", "-", "--context", self.context];
+        if !kubectl.client_side {
+            args.extend(["--server-side", "--field-manager=kit"]);
+            if force {
+                args.push("--force-conflicts");
+            }
+        }
+        args
+    }
+
+    /// Runs `kubectl apply` of `text`. Fields another manager changed are
+    /// taken back (each named, with the manager) unless
+    /// --no-force-conflicts.
+    fn kubectl_apply(
+        &self,
+        kubectl: &KubectlFlags,
+        apply: &ApplyFlags,
+        text: &[u8],
+    ) -> Result<i32, Failure> {
+        let extra: Vec<String> = kubectl
+            .kubectl_args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let run = |force: bool| {
+            let mut args: Vec<&str> = self.ssa_args("apply", kubectl, force);
+            args.extend(extra.iter().map(String::as_str));
+            self.kube.capture_as_given(&args, Some(text))
+        };
+        let said = run(apply.force_conflicts)?;
+        let take_back = !kubectl.client_side && !kubectl.no_force_conflicts;
+        if said.code != 0
+            && take_back
+            && !apply.force_conflicts
+            && let Some(conflicts) = parse_conflicts(&said.stderr)
+        {
+            let failed = not_applied(&self.stream.objects, &said.stdout);
+            let named = failed.len() == conflicts.len();
+            for (i, fields) in conflicts.iter().enumerate() {
+                let what = if named {
+                    failed[i].to_string()
+                } else {
+                    "an object".to_owned()
+                };
+                for c in fields {
+                    eprintln!(
+                        "kit: taking back {} of {what} from field manager {:?} (context {})",
+                        c.field, c.manager, self.context
+                    );
+                }
+            }
+            return self.echo(run(true)?);
+        }
+        self.echo(said)
+    }
+
+    /// Prints what kubectl said; returns its exit code (ending kit by a
+    /// signal caught meanwhile, as kubectl was told).
+    fn echo(&self, said: applyset::Said) -> Result<i32, Failure> {
+        eprint!("{}", said.stderr);
+        crate::write_stdout(said.stdout.as_bytes())?;
+        signals::end_if_caught();
+        Ok(said.code)
+    }
+
+    /// The inventory's live objects that prune deletes: not rendered, not
+    /// a Namespace, of the run's services when it has only some.
+    fn stale(&self, inv: &Inventory, kinds: &BTreeSet<String>) -> Result<Vec<ObjectRef>, Failure> {
+        let rendered: BTreeSet<_> = self.stream.objects.iter().map(applyset::identity).collect();
+        let mut stale = Vec::new();
+        for m in applyset::members(self.kube, inv, kinds)? {
+            if rendered.contains(&applyset::identity(&m.object)) {
+                continue;
+            }
+            if self.partial
+                && !m
+                    .service
+                    .as_ref()
+                    .is_some_and(|s| self.stream.services.contains(s))
+            {
+                continue;
+            }
+            if m.object.kind == "Namespace" {
+                eprintln!(
+                    "kit: {} is no longer rendered; prune never deletes a namespace (kit delete removes those kit created) (context {})",
+                    m.object, self.context
+                );
+                continue;
+            }
+            stale.push(m.object);
+        }
+        Ok(stale)
+    }
+
+    /// `kit diff` on this cluster: objects in namespaces that do not exist
+    /// yet are shown as new by kit (kubectl diff cannot reach them); the
+    /// rest goes to `kubectl diff`. Returns 0, 1 (differences) or above.
+    fn diff(&self, kubectl: &KubectlFlags) -> Result<i32, Failure> {
+        if kubectl.prune && self.inventory.is_none() {
+            return Err(no_name_for("--prune"));
+        }
+        let extra: Vec<String> = kubectl
+            .kubectl_args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let mut args = self.ssa_args("diff", kubectl, !kubectl.no_force_conflicts);
+        args.extend(extra.iter().map(String::as_str));
+        let said = self
+            .kube
+            .capture_as_given(&args, Some(self.stream.text.as_bytes()))?;
+        // kubectl diff cannot reach objects of namespaces that do not exist
+        // yet: kit shows those as new and diffs the rest.
+        let missing: BTreeSet<&str> =
+            if Verb::Diff.failed(said.code) && said.stderr.contains("namespaces \"") {
+                match self.kube.namespaces() {
+                    Some(e) => self
+                        .stream
+                        .objects
+                        .iter()
+                        .filter_map(|o| o.namespace.as_deref())
+                        .filter(|n| !e.contains(*n))
+                        .collect(),
+                    None => BTreeSet::new(),
+                }
+            } else {
+                BTreeSet::new()
+            };
+        let docs = documents(&self.stream.text);
+        let mut new_objects = String::new();
+        let mut code;
+        if missing.is_empty() || docs.len() != self.stream.objects.len() {
+            code = self.echo(said)?;
+        } else {
+            let mut to_kubectl = String::with_capacity(self.stream.text.len());
+            for (d, o) in docs.iter().zip(&self.stream.objects) {
+                let out_of_reach = o.namespace.as_deref().is_some_and(|n| missing.contains(n))
+                    || (o.kind == "Namespace" && missing.contains(o.name.as_str()));
+                if out_of_reach {
+                    new_objects.push_str(&new_object_diff(o, d));
+                } else {
+                    to_kubectl.push_str(d);
+                }
+            }
+            code = 0;
+            if !to_kubectl.trim().is_empty() {
+                code = self.echo(
+                    self.kube
+                        .capture_as_given(&args, Some(to_kubectl.as_bytes()))?,
+                )?;
+            }
+        }
+        if Verb::Diff.failed(code) {
+            return Ok(code);
+        }
+        if !new_objects.is_empty() {
+            crate::write_stdout(new_objects.as_bytes())?;
+            let ns: Vec<&str> = missing.into_iter().collect();
+            eprintln!(
+                "kit: namespace {} does not exist yet on context {}: its objects are shown as new",
+                ns.join(", "),
+                self.context
+            );
+            code = 1;
+        }
+        if let (true, Some(inv)) = (kubectl.prune, self.inventory) {
+            let mut kinds = applyset::scope_of(&self.stream.objects).0;
+            if let Some(p) = applyset::read_parent(self.kube, inv, self.source)? {
+                kinds.extend(p.group_kinds);
+            }
+            let stale = self.stale(inv, &kinds)?;
+            let mut out = String::new();
+            for o in &stale {
+                out.push_str(&format!(
+                    "kit prune: would delete {o} (context {})\n",
+                    self.context
                 ));
             }
-            eprintln!("kit: created namespace {ns} (context {})", self.context);
+            crate::write_stdout(out.as_bytes())?;
+            if !stale.is_empty() {
+                code = 1;
+            }
         }
-        Ok(())
+        Ok(code)
     }
 
     /// After a failed apply: says which namespaces are missing, if any.
     fn explain_missing_namespaces(&self) {
-        let Some(existing) = self.existing_namespaces() else {
+        let Some(existing) = self.kube.namespaces() else {
             return;
         };
         let missing: Vec<&str> = self
@@ -485,91 +770,11 @@ impl Cluster<'_> {
         }
     }
 
-    /// The live objects of the run's targets (by kit's labels) that the run
-    /// no longer renders.
-    fn stale_objects(&self) -> Result<Vec<ObjectRef>, Failure> {
-        let s = self.stream;
-        let mut kinds: BTreeSet<String> = PRUNE_KINDS.iter().map(|(v, k)| resource(v, k)).collect();
-        kinds.extend(s.objects.iter().map(|o| resource(&o.api_version, &o.kind)));
-        let [env, cluster, service] = kit_project::TARGET_LABELS;
-        let selector = format!(
-            "{env}={},{cluster}={},{service} in ({})",
-            s.environment,
-            s.cluster,
-            s.services.join(",")
-        );
-        let kinds = kinds.into_iter().collect::<Vec<_>>().join(",");
-        let (code, out, err) = self.capture(&[
-            "get",
-            &kinds,
-            "--all-namespaces",
-            "-l",
-            &selector,
-            "-o",
-            "json",
-        ])?;
-        if code != 0 {
-            return Err(Failure::new(
-                Code::Input,
-                format!(
-                    "cannot list kit's objects on context {} for --prune: {}",
-                    self.context,
-                    err.trim()
-                ),
-            ));
-        }
-        let list: serde_json::Value = serde_json::from_str(&out).map_err(|e| {
-            Failure::new(
-                Code::Input,
-                format!("kubectl get -o json gave no JSON: {e}"),
-            )
-        })?;
-        let rendered: BTreeSet<_> = s.objects.iter().map(identity).collect();
-        let mut stale = Vec::new();
-        for item in list["items"].as_array().into_iter().flatten() {
-            let field = |p: &str| item.pointer(p).and_then(|v| v.as_str()).map(str::to_owned);
-            let (Some(api_version), Some(kind), Some(name)) = (
-                field("/apiVersion"),
-                field("/kind"),
-                field("/metadata/name"),
-            ) else {
-                continue;
-            };
-            let o = ObjectRef {
-                api_version,
-                kind,
-                namespace: field("/metadata/namespace"),
-                name,
-            };
-            if !rendered.contains(&identity(&o)) {
-                stale.push(o);
-            }
-        }
-        stale.sort();
-        Ok(stale)
-    }
-
-    /// Deletes `stale`; returns 0, or the first failing kubectl's code.
-    fn delete(&self, stale: &[ObjectRef]) -> Result<i32, Failure> {
-        for o in stale {
-            eprintln!("kit: pruning {o} (context {})", self.context);
-            let res = format!("{}/{}", resource(&o.api_version, &o.kind), o.name);
-            let mut args = vec![
-                "delete".to_owned(),
-                res,
-                "--context".into(),
-                self.context.into(),
-            ];
-            if let Some(ns) = &o.namespace {
-                args.extend(["--namespace".into(), ns.clone()]);
-            }
-            let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-            let code = run_kubectl(self.program, &args, b"")?;
-            if code != 0 {
-                return Ok(code);
-            }
-        }
-        Ok(0)
+    /// Runs kubectl with `args`, capturing its output: (exit code, stdout,
+    /// stderr).
+    fn capture(&self, args: &[&str]) -> Result<(i32, String, String), Failure> {
+        let said = self.kube.capture(args, None)?;
+        Ok((said.code, said.stdout, said.stderr))
     }
 
     /// `--wait`: every workload of the stream ready within `timeout` (for
@@ -662,6 +867,54 @@ impl Cluster<'_> {
             parts.join("; ")
         }
     }
+}
+
+/// A new object as a unified diff against nothing, as kubectl diff shows
+/// one; a Secret's content is never shown.
+fn new_object_diff(o: &ObjectRef, doc: &str) -> String {
+    let path = format!(
+        "{}.{}.{}.{}",
+        o.api_version.replace('/', "."),
+        o.kind,
+        o.namespace.as_deref().unwrap_or(""),
+        o.name
+    );
+    let body: Vec<&str> = if o.kind == "Secret" {
+        vec![]
+    } else {
+        doc.lines()
+            .filter(|l| *l != "---" && !l.starts_with("# Source: "))
+            .collect()
+    };
+    let mut out = format!(
+        "diff -u -N /tmp/LIVE/{path} /tmp/MERGED/{path}\n--- /tmp/LIVE/{path}\n+++ /tmp/MERGED/{path}\n"
+    );
+    if o.kind == "Secret" {
+        let mut lines = vec![
+            format!("apiVersion: {}", o.api_version),
+            "kind: Secret".to_owned(),
+            "metadata:".to_owned(),
+            format!("  name: {}", o.name),
+        ];
+        if let Some(ns) = &o.namespace {
+            lines.push(format!("  namespace: {ns}"));
+        }
+        lines.push("# (kit does not show a Secret's content)".to_owned());
+        out.push_str(&format!("@@ -0,0 +1,{} @@\n", lines.len()));
+        for l in lines {
+            out.push('+');
+            out.push_str(&l);
+            out.push('\n');
+        }
+        return out;
+    }
+    out.push_str(&format!("@@ -0,0 +1,{} @@\n", body.len()));
+    for l in body {
+        out.push('+');
+        out.push_str(l);
+        out.push('\n');
+    }
+    out
 }
 
 /// `90s`, `2m`, `1h`, `300` (seconds).

@@ -30,12 +30,23 @@ pub struct KubectlFlags {
     /// annotation.
     #[arg(long, env = "KIT_CLIENT_SIDE")]
     pub client_side: bool,
-    /// Delete (apply) or show (diff) the objects kit applied earlier for the
-    /// run's targets (by kit's kit.dev/environment, kit.dev/cluster and
-    /// kit.dev/service labels) that it no longer renders. Objects without
-    /// those labels, or of other targets, are never touched.
-    #[arg(long)]
+    /// Delete (apply) or show (diff) the objects of this project's
+    /// inventory on each cluster that it no longer renders: services
+    /// removed from kit.yaml or disabled on the cluster, templates removed,
+    /// the last object of a kind. Needs `name:` in kit.yaml. Only objects
+    /// kit applied for this project, environment and cluster (labelled
+    /// with the inventory's applyset.kubernetes.io/part-of id) are ever
+    /// deleted; Namespaces never are (`kit delete` removes those kit
+    /// created). With -s, only those services' objects.
+    #[arg(long, env = "KIT_PRUNE")]
     pub prune: bool,
+    /// Refuse to take over fields another field manager changed (a
+    /// `kubectl edit`, `set image`, `scale`): the apply fails on them, as
+    /// kubectl's server-side apply does. By default kit takes them back
+    /// (the cluster converges on the config repository) and names each
+    /// field and the manager it took it from.
+    #[arg(long, conflicts_with = "client_side", env = "KIT_NO_FORCE_CONFLICTS")]
+    pub no_force_conflicts: bool,
     /// More arguments for `kubectl apply` or `kubectl diff`, after `--`
     /// (e.g. `--server-side`, `--field-manager NAME`; see `kubectl apply
     /// --help` and `kubectl diff --help` for what each accepts). kit passes
@@ -47,13 +58,14 @@ pub struct KubectlFlags {
 /// Flags of `kit apply` only.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ApplyFlags {
-    /// Take over fields another field manager owns (server-side apply
-    /// conflicts), instead of failing on them.
-    #[arg(long, conflicts_with = "client_side")]
+    /// Take over fields another field manager owns at once, without
+    /// naming them (kit takes them back by default, naming each field).
+    #[arg(long, conflicts_with_all = ["client_side", "no_force_conflicts"])]
     pub force_conflicts: bool,
     /// Create the namespaces the objects go into when they do not exist
-    /// yet (like Helm's --create-namespace). kit does not manage them
-    /// afterwards: they carry no kit labels and are never pruned.
+    /// yet (like Helm's --create-namespace). They are marked as created by
+    /// kit (label kit.dev/created-by): never pruned, removed only by `kit
+    /// delete` of the whole environment and cluster.
     #[arg(long)]
     pub create_namespace: bool,
     /// After applying, wait for every applied workload (Deployments,

@@ -1,0 +1,441 @@
+//! The inventory on a cluster (kubectl's ApplySet, see
+//! [`kit_project::inventory`]): reading its parent, listing its members,
+//! pruning and deleting them. Only objects carrying this inventory's id are
+//! ever listed, so another project's objects are never seen, whatever their
+//! other labels say.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use kit_project::ObjectRef;
+use kit_project::inventory::{
+    self, CREATED_BY_LABEL, GROUP_KINDS_ANNOTATION, ID_LABEL, Inventory, NAMESPACES_ANNOTATION,
+    SOURCE_ANNOTATION, TOOLING_ANNOTATION,
+};
+
+use crate::diagnostics::Failure;
+use crate::exit::Code;
+use crate::signals;
+
+/// kubectl on one context.
+#[derive(Clone, Copy)]
+pub struct Kube<'a> {
+    pub program: &'a Path,
+    pub context: &'a str,
+}
+
+/// What kubectl said: exit code, stdout, stderr.
+pub struct Said {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Kube<'_> {
+    /// Runs kubectl with `args` and the context, `stdin` on its input,
+    /// capturing its output (signals are forwarded to it meanwhile).
+    pub fn capture(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<Said, Failure> {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--context", self.context]);
+        let said = self.capture_as_given(&all, stdin)?;
+        signals::end_if_caught();
+        Ok(said)
+    }
+
+    /// [`Kube::capture`] with `args` exactly as given (the caller places
+    /// `--context`), and without ending kit by a signal caught meanwhile:
+    /// the caller prints what kubectl said first, then calls
+    /// [`signals::end_if_caught`].
+    pub fn capture_as_given(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<Said, Failure> {
+        let running = signals::Child::starting();
+        let mut child = Command::new(self.program)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                Failure::new(
+                    Code::NotExecutable,
+                    format!("cannot start {}: {e}", self.program.display()),
+                )
+            })?;
+        running.started(child.id());
+        let writer = stdin.map(|input| {
+            let mut w = child.stdin.take().expect("stdin is piped");
+            let input = input.to_vec();
+            // kubectl may stop reading early (an error): its exit code says
+            // what happened, not the broken pipe.
+            std::thread::spawn(move || {
+                let _ = w.write_all(&input);
+            })
+        });
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Failure::new(Code::Internal, format!("waiting for kubectl: {e}")))?;
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+        drop(running);
+        let code = out.status.code().unwrap_or_else(|| {
+            #[cfg(unix)]
+            {
+                use std::os::unix::process::ExitStatusExt;
+                out.status.signal().map_or(1, |s| 128 + s)
+            }
+            #[cfg(not(unix))]
+            1
+        });
+        Ok(Said {
+            code,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// The cluster's namespaces, when kubectl can list them.
+    pub fn namespaces(&self) -> Option<BTreeSet<String>> {
+        let said = self
+            .capture(&["get", "namespaces", "-o", "name"], None)
+            .ok()?;
+        (said.code == 0).then(|| {
+            said.stdout
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("namespace/"))
+                .map(str::to_owned)
+                .collect()
+        })
+    }
+
+    /// Creates namespace `ns`, marked as created by kit for `inv` (so that
+    /// `kit delete` may remove it, and nothing else ever does).
+    pub fn create_namespace(&self, ns: &str, inv: Option<&Inventory>) -> Result<(), Failure> {
+        let said = match inv {
+            Some(inv) => {
+                let doc = format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n  labels:\n    {CREATED_BY_LABEL}: {}\n",
+                    serde_json::to_string(&inv.id).expect("strings serialize")
+                );
+                self.capture(&["create", "-f", "-"], Some(doc.as_bytes()))?
+            }
+            None => self.capture(&["create", "namespace", ns], None)?,
+        };
+        if said.code != 0 {
+            return Err(Failure::new(
+                Code::Input,
+                format!(
+                    "cannot create namespace '{ns}' on context {}: {}",
+                    self.context,
+                    said.stderr.trim()
+                ),
+            ));
+        }
+        eprintln!("kit: created namespace {ns} (context {})", self.context);
+        Ok(())
+    }
+
+    /// Marks namespaces kit has just created by applying them (they did not
+    /// exist before) as created for `inv`.
+    pub fn mark_created(&self, namespaces: &[&str], inv: &Inventory) -> Result<(), Failure> {
+        for ns in namespaces {
+            let label = format!("{CREATED_BY_LABEL}={}", inv.id);
+            let said = self.capture(&["label", "namespace", ns, &label, "--overwrite"], None)?;
+            if said.code != 0 {
+                eprintln!(
+                    "kit: warning: could not mark namespace {ns} as created by kit (context {}): {}",
+                    self.context,
+                    said.stderr.trim()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The parent as it is on the cluster.
+#[derive(Debug, Default)]
+pub struct Parent {
+    pub group_kinds: BTreeSet<String>,
+    pub namespaces: BTreeSet<String>,
+}
+
+fn split_list(v: Option<&str>) -> BTreeSet<String> {
+    v.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn ownership(inv: &Inventory, context: &str, why: String) -> Failure {
+    Failure::new(
+        Code::Inventory,
+        format!(
+            "the inventory ConfigMap {}/{} on context {context} {why}; kit changes nothing there",
+            inv.namespace, inv.parent
+        ),
+    )
+}
+
+/// Reads the parent of `inv`; `None` when it does not exist yet. Refuses
+/// one that another tool manages, whose id does not match its name, or that
+/// another project (by `source`, when both are known) wrote.
+pub fn read_parent(
+    kube: Kube<'_>,
+    inv: &Inventory,
+    source: Option<&str>,
+) -> Result<Option<Parent>, Failure> {
+    let said = kube.capture(
+        &[
+            "get",
+            "configmap",
+            &inv.parent,
+            "--namespace",
+            &inv.namespace,
+            "--ignore-not-found",
+            "-o",
+            "json",
+        ],
+        None,
+    )?;
+    if said.code != 0 {
+        return Err(Failure::new(
+            Code::Input,
+            format!(
+                "cannot read the inventory ConfigMap {}/{} on context {}: {}",
+                inv.namespace,
+                inv.parent,
+                kube.context,
+                said.stderr.trim()
+            ),
+        )
+        .with_hint("check the context and your access (kubectl get configmaps -n NAMESPACE)"));
+    }
+    if said.stdout.trim().is_empty() {
+        return Ok(None);
+    }
+    let v: serde_json::Value = serde_json::from_str(&said.stdout).map_err(|e| {
+        Failure::new(
+            Code::Input,
+            format!("kubectl get -o json gave no JSON: {e}"),
+        )
+    })?;
+    let label = |k: &str| v["metadata"]["labels"][k].as_str();
+    let note = |k: &str| v["metadata"]["annotations"][k].as_str();
+    let tooling = note(TOOLING_ANNOTATION).unwrap_or("");
+    if !tooling.starts_with("kit/") {
+        return Err(ownership(
+            inv,
+            kube.context,
+            format!(
+                "is not kit's (tooling {:?})",
+                kit_env::layout::printable(tooling).to_string()
+            ),
+        )
+        .with_hint("choose another `name:` or `inventory_namespace:` in kit.yaml"));
+    }
+    if label(ID_LABEL) != Some(inv.id.as_str()) {
+        return Err(ownership(
+            inv,
+            kube.context,
+            "has an id that does not match its name".into(),
+        )
+        .with_hint("someone edited its applyset.kubernetes.io/id label: restore it, or delete the ConfigMap after checking what it lists"));
+    }
+    if let (Some(theirs), Some(ours)) = (note(SOURCE_ANNOTATION), source)
+        && theirs != ours
+    {
+        return Err(ownership(
+            inv,
+            kube.context,
+            format!(
+                "belongs to the project of {} (this one is {})",
+                kit_env::layout::printable(theirs),
+                kit_env::layout::printable(ours)
+            ),
+        )
+        .with_hint(format!(
+            "two projects chose the name '{}': give this one another `name:` in kit.yaml (if the project moved, remove the old source: kubectl annotate configmap -n {} {} {SOURCE_ANNOTATION}-)",
+            inv.project, inv.namespace, inv.parent
+        )));
+    }
+    Ok(Some(Parent {
+        group_kinds: split_list(note(GROUP_KINDS_ANNOTATION)),
+        namespaces: split_list(note(NAMESPACES_ANNOTATION)),
+    }))
+}
+
+/// The group-kinds and namespaces of `objects`.
+pub fn scope_of(objects: &[ObjectRef]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let gks = objects
+        .iter()
+        .map(|o| inventory::group_kind(&o.api_version, &o.kind))
+        .collect();
+    let nss = objects.iter().filter_map(|o| o.namespace.clone()).collect();
+    (gks, nss)
+}
+
+/// `Kind.group` as kubectl takes a resource type (`deployment.apps`).
+fn resource_of_gk(gk: &str) -> String {
+    match gk.split_once('.') {
+        Some((kind, group)) => format!("{}.{group}", kind.to_ascii_lowercase()),
+        None => gk.to_ascii_lowercase(),
+    }
+}
+
+/// An object of the inventory, live.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub object: ObjectRef,
+    /// Its `kit.dev/service` label.
+    pub service: Option<String>,
+    /// Whether it is a Namespace kit created (only those are deleted, and
+    /// only by `kit delete`).
+    pub created_namespace: bool,
+}
+
+/// Every live object of `group_kinds` carrying `inv`'s id.
+pub fn members(
+    kube: Kube<'_>,
+    inv: &Inventory,
+    group_kinds: &BTreeSet<String>,
+) -> Result<Vec<Member>, Failure> {
+    if group_kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kinds = group_kinds
+        .iter()
+        .map(|g| resource_of_gk(g))
+        .collect::<Vec<_>>()
+        .join(",");
+    let selector = format!("{}={}", inventory::PART_OF_LABEL, inv.id);
+    let said = kube.capture(
+        &[
+            "get",
+            &kinds,
+            "--all-namespaces",
+            "-l",
+            &selector,
+            "-o",
+            "json",
+        ],
+        None,
+    )?;
+    if said.code != 0 {
+        return Err(Failure::new(
+            Code::Input,
+            format!(
+                "cannot list the objects of inventory {}/{} on context {}: {}",
+                inv.namespace,
+                inv.parent,
+                kube.context,
+                said.stderr.trim()
+            ),
+        ));
+    }
+    let list: serde_json::Value = serde_json::from_str(&said.stdout).map_err(|e| {
+        Failure::new(
+            Code::Input,
+            format!("kubectl get -o json gave no JSON: {e}"),
+        )
+    })?;
+    let mut out = Vec::new();
+    for item in list["items"].as_array().into_iter().flatten() {
+        let field = |p: &str| item.pointer(p).and_then(|v| v.as_str()).map(str::to_owned);
+        let (Some(api_version), Some(kind), Some(name)) = (
+            field("/apiVersion"),
+            field("/kind"),
+            field("/metadata/name"),
+        ) else {
+            continue;
+        };
+        // The label selector chose them; the id is checked again all the
+        // same (the specification asks tools to verify before deleting).
+        if item["metadata"]["labels"][inventory::PART_OF_LABEL].as_str() != Some(inv.id.as_str()) {
+            continue;
+        }
+        let created_namespace = kind == "Namespace"
+            && item["metadata"]["labels"][CREATED_BY_LABEL].as_str() == Some(inv.id.as_str());
+        out.push(Member {
+            object: ObjectRef {
+                api_version,
+                kind,
+                namespace: field("/metadata/namespace"),
+                name,
+            },
+            service: item["metadata"]["labels"]["kit.dev/service"]
+                .as_str()
+                .map(str::to_owned),
+            created_namespace,
+        });
+    }
+    out.sort_by(|a, b| a.object.cmp(&b.object));
+    Ok(out)
+}
+
+/// Namespaces kit created for `inv` (marked so), whether rendered or made
+/// by `--create-namespace`.
+pub fn created_namespaces(kube: Kube<'_>, inv: &Inventory) -> Result<Vec<String>, Failure> {
+    let selector = format!("{CREATED_BY_LABEL}={}", inv.id);
+    let said = kube.capture(&["get", "namespaces", "-l", &selector, "-o", "name"], None)?;
+    if said.code != 0 {
+        return Err(Failure::new(
+            Code::Input,
+            format!(
+                "cannot list namespaces on context {}: {}",
+                kube.context,
+                said.stderr.trim()
+            ),
+        ));
+    }
+    Ok(said
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("namespace/"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Group, kind, namespace and name: an object whatever version names it.
+pub fn identity(o: &ObjectRef) -> (String, Option<String>, String) {
+    (
+        inventory::group_kind(&o.api_version, &o.kind),
+        o.namespace.clone(),
+        o.name.clone(),
+    )
+}
+
+/// Deletes `objects`, one kubectl per namespace, saying each with `verb`
+/// (`pruning`, `deleting`); returns 0 or the first failing kubectl's code.
+pub fn delete(kube: Kube<'_>, objects: &[ObjectRef], verb: &str) -> Result<i32, Failure> {
+    let mut by_ns: BTreeMap<Option<&str>, Vec<String>> = BTreeMap::new();
+    for o in objects {
+        eprintln!("kit: {verb} {o} (context {})", kube.context);
+        let res = resource_of_gk(&inventory::group_kind(&o.api_version, &o.kind));
+        by_ns
+            .entry(o.namespace.as_deref())
+            .or_default()
+            .push(format!("{res}/{}", o.name));
+    }
+    for (ns, names) in by_ns {
+        let mut args: Vec<&str> = vec!["delete", "--ignore-not-found"];
+        if let Some(ns) = ns {
+            args.extend(["--namespace", ns]);
+        }
+        args.extend(names.iter().map(String::as_str));
+        let said = kube.capture(&args, None)?;
+        eprint!("{}", said.stderr);
+        crate::write_stdout(said.stdout.as_bytes())?;
+        if said.code != 0 {
+            return Ok(said.code);
+        }
+    }
+    Ok(0)
+}
