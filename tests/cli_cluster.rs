@@ -622,3 +622,53 @@ cluster_test! {
         );
     }
 }
+
+/// Makes `dir` a git checkout whose remote is `url` (nothing committed:
+/// kit only reads the remote's address to tell projects apart).
+fn with_remote(dir: &Path, url: &str) {
+    for args in [
+        vec!["init", "--quiet"],
+        vec!["remote", "add", "origin", url],
+    ] {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(&args)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+}
+
+cluster_test! {
+    fn a_second_project_with_the_same_name_is_refused_and_changes_nothing() {
+        let cluster = &unique("kit-same");
+        let (ns_a, ns_b) = (format!("{cluster}-a"), format!("{cluster}-b"));
+        let a = named_project("same", cluster, &ns_a, &[]);
+        let b = named_project("same", cluster, &ns_b, &[]);
+        with_remote(&a, "https://git.example.com/team-a/config.git");
+        with_remote(&b, "git@git.example.com:team-b/config.git");
+        let r = run(&a, &target("apply", cluster, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = run(&b, &target("apply", cluster, &["--create-namespace", "--prune"]));
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (10, ""),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!(
+                "error: the inventory ConfigMap default/kit.same.production.{cluster} on context {} belongs to the project of git.example.com/team-a/config (this one is git.example.com/team-b/config); kit changes nothing there\n",
+                context()
+            )),
+            "{}",
+            r.stderr
+        );
+        let (code, _, _) = kubectl(&["get", "namespace", &ns_b]);
+        assert_eq!(code, 1, "nothing of B was applied, not even its namespace");
+        let (code, _, _) = kubectl(&["get", "deployment", "worker", "-n", &ns_a]);
+        assert_eq!(code, 0, "A's objects are untouched");
+    }
+}
