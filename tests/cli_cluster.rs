@@ -338,7 +338,7 @@ cluster_test! {
         let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
         assert_eq!(r.code, 0, "{}", r.stderr);
         let r = status(&dir);
-        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        assert_eq!(r.code, 8, "{}{}", r.stdout, r.stderr);
         let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         let states: Vec<(&str, &str)> = rows
             .as_array()
@@ -346,10 +346,19 @@ cluster_test! {
             .iter()
             .map(|r| (r["service"].as_str().unwrap(), r["state"].as_str().unwrap()))
             .collect();
+        // Pods never start on the test-bed: every workload is unhealthy,
+        // named with its ready count (exit 8), never `ok`.
         assert_eq!(
             states,
-            [("myservicio", "ok"), ("envar-demo", "ok"), ("worker", "ok")]
+            [
+                ("myservicio", "unhealthy"),
+                ("envar-demo", "unhealthy"),
+                ("worker", "unhealthy")
+            ]
         );
+        assert_eq!(rows[0]["ready"], "0/2");
+        assert_eq!(rows[0]["reason"], "Deployment myservicio: 0/2 ready");
+        assert_eq!(rows[1]["reason"], "Pod envar-demo: Pending, not ready");
         let (code, _, err) = kubectl(&[
             "set",
             "image",
@@ -367,7 +376,16 @@ cluster_test! {
             "{line}"
         );
         assert!(line.contains("nginx:by-hand"), "{line}");
-        assert!(line.ends_with("drift"), "{line}");
+        assert!(
+            line.ends_with("0/2    drift: the images running are not the released one"),
+            "{line}"
+        );
+        // A Deployment scaled to 0 is not `ok`.
+        let (code, _, err) = kubectl(&["scale", "deployment/worker", "--replicas=0", "-n", tag]);
+        assert_eq!(code, 0, "{err}");
+        let r = kit(&dir, &["status", "--live", "-c", tag, "--format", "json"]);
+        let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(rows[2]["reason"], "Deployment worker is scaled to 0", "{}", r.stdout);
     }
 }
 
@@ -670,5 +688,54 @@ cluster_test! {
         assert_eq!(code, 1, "nothing of B was applied, not even its namespace");
         let (code, _, _) = kubectl(&["get", "deployment", "worker", "-n", &ns_a]);
         assert_eq!(code, 0, "A's objects are untouched");
+    }
+}
+
+cluster_test! {
+    fn live_status_shows_an_unreachable_cluster_as_a_row_and_the_others() {
+        let tag = &unique("kit-reach");
+        let dir = project(tag);
+        // A second cluster whose context points nowhere (a port nothing
+        // listens on), in a kubeconfig of its own.
+        let ctx = context();
+        let dead = cli::temp_dir("dead").join("kubeconfig");
+        std::fs::write(
+            &dead,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"https://127.0.0.1:9\"}\nusers:\n- name: dead\n  user: {token: none}\ncontexts:\n- name: dead\n  context: {cluster: dead, user: dead}\n",
+        )
+        .unwrap();
+        let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap().replace(
+            &format!("        context: {ctx}\n"),
+            &format!("        context: {ctx}\n      gone:\n        context: dead\n"),
+        );
+        cli::write(&dir, &[("kit.yaml", &kit_yaml)]);
+        let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let merged = format!("{}:{}", kubeconfig(), dead.display());
+        let r = cli::kit(&dir, &["status", "--live", "--format", "json"], &[("KUBECONFIG", &merged)], None);
+        assert_eq!(r.code, 11, "{}{}", r.stdout, r.stderr);
+        let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let states: Vec<(&str, &str)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["cluster"].as_str().unwrap(), r["state"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (tag.as_str(), "unhealthy"),
+                (tag.as_str(), "unhealthy"),
+                (tag.as_str(), "unhealthy"),
+                ("gone", "unreachable"),
+                ("gone", "unreachable"),
+                ("gone", "unreachable"),
+            ]
+        );
+        assert!(rows[3]["reason"].as_str().unwrap().contains("127.0.0.1:9"), "{}", rows[3]);
+        // -c reads one cluster only.
+        let r = cli::kit(&dir, &["status", "--live", "-c", tag], &[("KUBECONFIG", &merged)], None);
+        assert_eq!(r.code, 8, "{}{}", r.stdout, r.stderr);
+        assert!(!r.stdout.contains("gone"), "{}", r.stdout);
     }
 }

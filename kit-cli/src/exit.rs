@@ -28,6 +28,8 @@ pub enum Code {
     NotApplied = 9,
     /// The inventory on a cluster is another project's or tool's.
     Inventory = 10,
+    /// `kit status --live`: a cluster could not be read.
+    Unreachable = 11,
     /// The program to run (kubectl, `kit exec`'s command) cannot be run.
     NotExecutable = 126,
     /// The program to run was not found.
@@ -73,6 +75,10 @@ pub const TABLE: &[(&str, &str)] = &[
     (
         "10",
         "inventory error: the inventory ConfigMap on a cluster (kit.<name>.<environment>.<cluster>) belongs to another project (another config repository chose the same `name:`) or another tool, or its id does not match its name; kit changed nothing there",
+    ),
+    (
+        "11",
+        "kit status --live: a cluster could not be read (its row says `unreachable` and why; the other clusters are still shown). --live otherwise exits 1 on drift (other images, objects missing or left behind) and 8 when a workload is not ready",
     ),
     (
         "126, 127",

@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         Command::History(args) => commands::release::history(&args),
         Command::Status(args) if args.live => {
             return exit_code(
-                commands::release::live_status(&args)
+                commands::live::status(&args)
                     .and_then(|(out, code)| write_stdout(&out).map(|()| code)),
             );
         }

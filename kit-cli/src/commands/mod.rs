@@ -6,6 +6,7 @@ pub mod delete;
 pub mod env;
 pub mod exec;
 pub mod kubectl;
+pub mod live;
 pub mod release;
 pub mod render;
 pub mod secrets;

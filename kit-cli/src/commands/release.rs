@@ -137,14 +137,28 @@ pub struct StatusArgs {
     pub environment: Option<String>,
     #[command(flatten)]
     pub format: ListFormatFlag,
-    /// Compare with what runs: read the workloads (Deployments,
-    /// StatefulSets, DaemonSets, CronJobs, Pods) of every cluster through kubectl
-    /// with the cluster's context, and report per service the released
-    /// image against the images running, marking drift (`drift`: changed
-    /// by hand; `missing`: never applied or deleted). Exits 1 when any
-    /// service drifted, like `kubectl diff`.
+    /// Compare with what runs: read every cluster through kubectl with its
+    /// context (the project's inventory when kit.yaml has a `name:`), and
+    /// report per service the released image against the images running,
+    /// ready/desired replicas and a state: `ok`; `drift` (other images: a
+    /// change by hand); `missing` (nothing of it runs); `unhealthy` (a
+    /// workload not ready, a rollout in progress, scaled to 0, a failed
+    /// Job); `left behind` (a service the cluster no longer runs, whose
+    /// objects prune would delete); `unreachable: <reason>` (the cluster
+    /// could not be read; the others are still shown). Exits 11 when a
+    /// cluster is unreachable, else 1 on drift, missing or left behind,
+    /// else 8 when unhealthy, else 0.
     #[arg(long)]
     pub live: bool,
+    /// With --live: only this cluster (repeatable).
+    #[arg(
+        long = "cluster",
+        short = 'c',
+        value_name = "CLUSTER",
+        value_delimiter = ',',
+        requires = "live"
+    )]
+    pub clusters: Vec<String>,
     /// The kubectl to run (with --live; ignored otherwise, so a CI job's
     /// KIT_KUBECTL does not break `kit status`).
     #[arg(
@@ -715,171 +729,4 @@ pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
         }
     }
     Ok(render_rows(&rows, args.format.format, false).into_bytes())
-}
-
-/// One service on one cluster, as `kit status --live` reports it.
-#[derive(Debug, serde::Serialize)]
-struct LiveRow {
-    environment: String,
-    cluster: String,
-    service: String,
-    context: String,
-    released: Option<String>,
-    live: Vec<String>,
-    state: &'static str,
-}
-
-/// `kit status --live`: (output, exit code: 1 when anything drifted).
-pub fn live_status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
-    let project = Project::load(&args.project.project)?;
-    let targets = project.plan(&kit_project::Selection::All {
-        environment: args.environment.clone(),
-    })?;
-    let mut rows: Vec<LiveRow> = Vec::new();
-    let mut clusters: Vec<(String, String)> = Vec::new();
-    for t in &targets.targets {
-        let c = (t.environment.clone(), t.cluster.clone());
-        if !clusters.contains(&c) {
-            clusters.push(c);
-        }
-    }
-    for (env, cluster) in clusters {
-        let context = project.context(&env, &cluster).ok_or_else(|| {
-            Failure::new(
-                Code::Usage,
-                format!("cluster '{env}/{cluster}' has no context in kit.yaml"),
-            )
-            .with_hint("kit status --live reads each cluster through its `context:`")
-        })?;
-        let [env_label, cluster_label, service_label] = kit_project::TARGET_LABELS;
-        let out = std::process::Command::new(&args.kubectl)
-            .args([
-                "get",
-                "deployments.apps,statefulsets.apps,daemonsets.apps,cronjobs.batch,pods",
-                "--all-namespaces",
-                "-l",
-                &format!("{env_label}={env},{cluster_label}={cluster}"),
-                "-o",
-                "json",
-                "--context",
-                context,
-            ])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| {
-                Failure::new(Code::NotFound, format!("cannot run {}: {e}", args.kubectl))
-                    .with_hint("install kubectl, or point --kubectl / KIT_KUBECTL at it")
-            })?;
-        if !out.status.success() {
-            return Err(Failure::new(
-                Code::Input,
-                format!(
-                    "cannot read the workloads of {env}/{cluster} (context {context}): {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-            ));
-        }
-        let list: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            Failure::new(
-                Code::Input,
-                format!("kubectl get -o json gave no JSON: {e}"),
-            )
-        })?;
-        // service -> images of each of its workloads
-        let mut live: std::collections::BTreeMap<String, Vec<Vec<String>>> = Default::default();
-        for item in list["items"].as_array().into_iter().flatten() {
-            let Some(svc) = item["metadata"]["labels"][service_label].as_str() else {
-                continue;
-            };
-            let pod = match item["kind"].as_str() {
-                Some("CronJob") => &item["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-                Some("Pod") => &item["spec"],
-                _ => &item["spec"]["template"]["spec"],
-            };
-            let images = pod["containers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c["image"].as_str().map(str::to_owned))
-                .collect();
-            live.entry(svc.to_owned()).or_default().push(images);
-        }
-        for t in targets
-            .targets
-            .iter()
-            .filter(|t| t.environment == env && t.cluster == cluster)
-        {
-            let released = match project.record(&env, &t.service)? {
-                Some(r) => Some(r.image_for(&cluster).to_owned()),
-                None => project.file.services[&t.service].image.clone(),
-            };
-            let workloads = live.get(&t.service);
-            let state = match (&released, workloads) {
-                (None, _) => "unknown",
-                (Some(_), None) => "missing",
-                (Some(img), Some(w)) if w.iter().all(|imgs| imgs.contains(img)) => "ok",
-                (Some(_), Some(_)) => "drift",
-            };
-            let mut images: Vec<String> =
-                workloads.into_iter().flatten().flatten().cloned().collect();
-            images.sort();
-            images.dedup();
-            rows.push(LiveRow {
-                environment: env.clone(),
-                cluster: cluster.clone(),
-                service: t.service.clone(),
-                context: context.to_owned(),
-                released,
-                live: images,
-                state,
-            });
-        }
-    }
-    let drifted = rows.iter().any(|r| matches!(r.state, "drift" | "missing"));
-    let out = match args.format.format {
-        ListFormat::Json => serde_json::to_string_pretty(&rows).expect("rows serialize") + "\n",
-        ListFormat::Table => {
-            let table: Vec<[String; 6]> = std::iter::once(
-                [
-                    "ENVIRONMENT",
-                    "CLUSTER",
-                    "SERVICE",
-                    "RELEASED",
-                    "LIVE",
-                    "STATE",
-                ]
-                .map(String::from),
-            )
-            .chain(rows.iter().map(|r| {
-                [
-                    r.environment.clone(),
-                    r.cluster.clone(),
-                    r.service.clone(),
-                    r.released.clone().unwrap_or_else(|| "-".into()),
-                    if r.live.is_empty() {
-                        "-".into()
-                    } else {
-                        r.live.join(",")
-                    },
-                    r.state.to_owned(),
-                ]
-            }))
-            .collect();
-            let widths: Vec<usize> = (0..6)
-                .map(|i| table.iter().map(|r| r[i].len()).max().unwrap_or(0))
-                .collect();
-            let mut out = String::new();
-            for r in &table {
-                let line: Vec<String> = r
-                    .iter()
-                    .zip(&widths)
-                    .map(|(c, w)| format!("{c:w$}"))
-                    .collect();
-                out.push_str(line.join("  ").trim_end());
-                out.push('\n');
-            }
-            out
-        }
-    };
-    Ok((out.into_bytes(), u8::from(drifted)))
 }
