@@ -283,7 +283,7 @@ pub fn scope_of(objects: &[ObjectRef]) -> (BTreeSet<String>, BTreeSet<String>) {
 }
 
 /// `Kind.group` as kubectl takes a resource type (`deployment.apps`).
-fn resource_of_gk(gk: &str) -> String {
+pub fn resource_of_gk(gk: &str) -> String {
     match gk.split_once('.') {
         Some((kind, group)) => format!("{}.{group}", kind.to_ascii_lowercase()),
         None => gk.to_ascii_lowercase(),

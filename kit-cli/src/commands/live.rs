@@ -146,10 +146,7 @@ fn read(kube: Kube<'_>, inv: Option<&Inventory>, env: &str, cluster: &str) -> Re
             let mut kinds: BTreeSet<String> = WORKLOADS.split(',').map(str::to_owned).collect();
             match applyset::read_parent(kube, inv, None) {
                 Ok(Some(p)) => {
-                    kinds.extend(p.group_kinds.iter().map(|gk| match gk.split_once('.') {
-                        Some((k, g)) => format!("{}.{g}", k.to_ascii_lowercase()),
-                        None => gk.to_ascii_lowercase(),
-                    }))
+                    kinds.extend(p.group_kinds.iter().map(|gk| applyset::resource_of_gk(gk)))
                 }
                 Ok(None) => {}
                 Err(f) => return Err(f.message),
