@@ -353,7 +353,7 @@ fn sigterm_during_wait_stops_the_wait_and_kit() {
 #[test]
 fn fleet_apply_runs_each_cluster_with_its_context() {
     let rec = temp_dir();
-    let r = run_demo("apply", &rec, &["--all"], &[]);
+    let r = run_demo("apply", &rec, &["--all", "--parallel", "1"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stderr,
@@ -380,7 +380,7 @@ fn fleet_apply_stops_at_the_first_failure_unless_keep_going() {
         ("KIT_REC_FAIL_CONTEXT", "other"),
         ("KIT_REC_FAIL_CODE", "3"),
     ];
-    let r = run_demo("apply", &rec, &["--all"], &env);
+    let r = run_demo("apply", &rec, &["--all", "--parallel=1"], &env);
     assert_eq!(r.code, 3);
     assert!(
         r.stderr.ends_with("kit: apply summary: succeeded: production/nerdearla-cluster; failed: production/other-cluster (exit 3); skipped: staging/staging-cluster\n"),
@@ -389,10 +389,116 @@ fn fleet_apply_stops_at_the_first_failure_unless_keep_going() {
     );
     assert!(recorded(&rec, 3).is_none(), "staging was skipped");
     let rec = temp_dir();
-    let r = run_demo("apply", &rec, &["--all", "--keep-going"], &env);
+    let r = run_demo(
+        "apply",
+        &rec,
+        &["--all", "--keep-going", "--parallel=1"],
+        &env,
+    );
     assert_eq!(r.code, 3);
     assert!(
         r.stderr.ends_with("kit: apply summary: succeeded: production/nerdearla-cluster, staging/staging-cluster; failed: production/other-cluster (exit 3); skipped: none\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn fleet_apply_in_parallel_keeps_each_clusters_output_together_and_tagged() {
+    let rec = temp_dir();
+    let r = run_demo(
+        "apply",
+        &rec,
+        &["--all", "--parallel", "3"],
+        &[("KIT_REC_SAY", "1")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // All three ran at once, each with its own context and stream.
+    let mut contexts: Vec<String> = (1..=3)
+        .map(|n| recorded(&rec, n).unwrap().0[4].clone())
+        .collect();
+    contexts.sort();
+    assert_eq!(contexts, ["nerdearla", "other", "staging"]);
+    // Each cluster's lines come as one block, in the order they were said,
+    // each tagged; the blocks in the order the clusters finished.
+    let block = |cluster: &str, context: &str| {
+        format!(
+            "kit: apply {cluster} (context {context})\n\
+             [{cluster}] stand-in: begins on {context}\n\
+             [{cluster}] stand-in: ends on {context}\n"
+        )
+    };
+    let mut rest = r.stderr.as_str();
+    let mut seen = Vec::new();
+    while let Some(line) = rest
+        .lines()
+        .next()
+        .filter(|l| l.starts_with("kit: apply ") && !l.contains("summary"))
+    {
+        let (cluster, context) = [
+            ("production/nerdearla-cluster", "nerdearla"),
+            ("production/other-cluster", "other"),
+            ("staging/staging-cluster", "staging"),
+        ]
+        .into_iter()
+        .find(|(c, _)| line.starts_with(&format!("kit: apply {c} ")))
+        .unwrap_or_else(|| panic!("unexpected line {line:?} in {}", r.stderr));
+        let want = block(cluster, context);
+        assert!(
+            rest.starts_with(&want),
+            "{cluster}'s block is not together:\n{}",
+            r.stderr
+        );
+        rest = &rest[want.len()..];
+        seen.push(cluster);
+    }
+    seen.sort();
+    assert_eq!(seen.len(), 3, "{}", r.stderr);
+    assert_eq!(
+        rest,
+        "kit: apply summary: succeeded: production/nerdearla-cluster, production/other-cluster, staging/staging-cluster; failed: none; skipped: none\n"
+    );
+    let mut out: Vec<&str> = r.stdout.lines().collect();
+    out.sort();
+    assert_eq!(
+        out,
+        [
+            "[production/nerdearla-cluster] stand-in: apply on nerdearla",
+            "[production/other-cluster] stand-in: apply on other",
+            "[staging/staging-cluster] stand-in: apply on staging",
+        ]
+    );
+}
+
+#[test]
+fn fleet_apply_in_parallel_starts_no_cluster_after_a_failure() {
+    // Two at once: nerdearla fails at once while other is still running;
+    // other finishes, staging is never started.
+    let rec = temp_dir();
+    let env = [
+        ("KIT_REC_FAIL_CONTEXT", "nerdearla"),
+        ("KIT_REC_FAIL_CODE", "3"),
+        ("KIT_REC_SLOW_CONTEXT", "other"),
+    ];
+    let r = run_demo("apply", &rec, &["--all", "--parallel", "2"], &env);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.ends_with("kit: apply summary: succeeded: production/other-cluster; failed: production/nerdearla-cluster (exit 3); skipped: staging/staging-cluster\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(recorded(&rec, 3).is_none(), "staging was started");
+    // --keep-going: every cluster, the failure still the exit code.
+    let rec = temp_dir();
+    let r = run_demo(
+        "apply",
+        &rec,
+        &["--all", "--parallel", "2", "--keep-going"],
+        &env,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.ends_with("kit: apply summary: succeeded: production/other-cluster, staging/staging-cluster; failed: production/nerdearla-cluster (exit 3); skipped: none\n"),
         "{}",
         r.stderr
     );

@@ -78,10 +78,12 @@ fn pull_requests_diff_every_cluster_and_leave_a_redacted_artifact() {
         env.push(("KIT_REC_EXIT", "1"));
         let r = script(&env);
         assert_eq!(r.code, 0, "{env:?}");
-        let verbs: Vec<(String, String)> = runs(&r.rec)
+        // (Clusters are diffed in parallel: in any order.)
+        let mut verbs: Vec<(String, String)> = runs(&r.rec)
             .iter()
             .map(|a| (a[0].clone(), a[4].clone()))
             .collect();
+        verbs.sort();
         assert_eq!(
             verbs,
             [

@@ -988,7 +988,15 @@ fn release_applies_the_pushed_commit_not_the_working_tree() {
     assert_eq!(rendered.code, 0, "{}", rendered.stderr);
     // (The `# Source:` comments of a one-target render name the template
     // only; a run over the environment's targets names the target too.)
-    let applied = std::fs::read_to_string(rec.join("1.stdin")).unwrap();
+    // (The clusters are applied in parallel: find nerdearla's run.)
+    let n = (1..=2)
+        .find(|n| {
+            std::fs::read_to_string(rec.join(format!("{n}.args")))
+                .unwrap()
+                .contains("\nnerdearla\n")
+        })
+        .expect("a run on context nerdearla");
+    let applied = std::fs::read_to_string(rec.join(format!("{n}.stdin"))).unwrap();
     let no_source = |s: &str| {
         s.lines()
             .filter(|l| !l.starts_with("# Source: "))

@@ -17,6 +17,8 @@ mod data;
 mod diagnostics;
 mod exit;
 mod flags;
+mod fleet;
+mod output;
 mod progress;
 mod signals;
 
@@ -125,8 +127,9 @@ fn exit_code(result: Result<u8, Failure>) -> ExitCode {
 
 /// Writes the whole result at once, only after everything succeeded. A
 /// closed pipe (`kit ... | head`) is not an error worth a message.
+/// In a fleet run, what a cluster's work writes goes through [`output`].
 pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
-    write_stdout_all([bytes])
+    output::out(bytes)
 }
 
 /// [`write_stdout`] of several pieces, in order.

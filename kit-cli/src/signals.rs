@@ -23,16 +23,24 @@ use std::sync::{Arc, Mutex, Once};
 /// What the signal thread acts on.
 #[derive(Default)]
 struct State {
-    /// A program is being started (`Some(None)`) or runs.
-    child: Option<Option<u32>>,
+    /// Programs being started (one per cluster worked on at once).
+    starting: usize,
+    /// Programs that run.
+    children: Vec<u32>,
     /// The stop flag of the work that runs.
     stop: Option<Arc<AtomicBool>>,
 }
 
 static STATE: Mutex<State> = Mutex::new(State {
-    child: None,
+    starting: 0,
+    children: Vec::new(),
     stop: None,
 });
+
+thread_local! {
+    /// This thread works beside others ([`deferred`]).
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// The first signal caught (0: none).
 static CAUGHT: AtomicI32 = AtomicI32::new(0);
@@ -66,18 +74,27 @@ fn catch() {
 fn on_signal(sig: i32) {
     let _ = CAUGHT.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
     let s = state();
-    match (&s.child, &s.stop) {
-        (None, None) => end_by(sig),
-        (child, stop) => {
-            if let Some(Some(pid)) = child {
-                forward(*pid, sig);
-            }
-            if let Some(stop) = stop {
-                stop.store(true, Ordering::SeqCst);
-            }
-        }
+    if s.starting == 0 && s.children.is_empty() && s.stop.is_none() && !s.deferred() {
+        end_by(sig);
+    }
+    for pid in &s.children {
+        forward(*pid, sig);
+    }
+    if let Some(stop) = &s.stop {
+        stop.store(true, Ordering::SeqCst);
     }
 }
+
+impl State {
+    /// Whether threads work beside each other: the signal stops them at
+    /// their next step, and kit ends once they all have.
+    fn deferred(&self) -> bool {
+        WORKERS.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// Threads that work beside each other now.
+static WORKERS: AtomicI32 = AtomicI32::new(0);
 
 /// Sends `sig` on to the program kit started, unless it is SIGINT (the
 /// terminal sends Ctrl-C to the program already).
@@ -97,30 +114,62 @@ pub fn caught() -> Option<i32> {
 }
 
 /// Ends kit by the signal caught, if one was: call when a program kit
-/// waited for has ended.
+/// waited for has ended. On a thread that works beside others this does
+/// nothing: [`deferred`] ends kit once they all have stopped.
 pub fn end_if_caught() {
+    if DEFERRED.with(|d| d.get()) {
+        return;
+    }
     if let Some(sig) = caught() {
         eprintln!("kit: stopped by {}", name(sig));
         end_by(sig);
     }
 }
 
+/// Runs `work` on a thread that works beside others (one cluster of a
+/// fleet run): a signal caught meanwhile is forwarded to every program
+/// that runs and noted ([`caught`]), and does not end kit from this
+/// thread; the caller ends kit by it once every such thread is done.
+pub fn deferred<T>(work: impl FnOnce() -> T) -> T {
+    catch();
+    WORKERS.fetch_add(1, Ordering::SeqCst);
+    DEFERRED.with(|d| d.set(true));
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            DEFERRED.with(|d| d.set(false));
+            WORKERS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let _done = Done;
+    work()
+}
+
+/// On a thread that works beside others, whether a signal came: it starts
+/// nothing more.
+pub fn stopping_here() -> Option<i32> {
+    caught().filter(|_| DEFERRED.with(|d| d.get()))
+}
+
 /// A program kit starts and waits for: the signals are forwarded to it
 /// while this lives. Create it before starting the program (a signal
 /// that comes in between is forwarded once the program is known).
-pub struct Child(());
+pub struct Child(std::cell::Cell<Option<u32>>);
 
 impl Child {
     /// Before starting the program.
     pub fn starting() -> Child {
         catch();
-        state().child = Some(None);
-        Child(())
+        state().starting += 1;
+        Child(std::cell::Cell::new(None))
     }
 
     /// The program started as `pid`.
     pub fn started(&self, pid: u32) {
-        state().child = Some(Some(pid));
+        let mut s = state();
+        s.starting -= 1;
+        s.children.push(pid);
+        self.0.set(Some(pid));
         #[cfg(unix)]
         if let Some(sig) = caught() {
             forward(pid, sig);
@@ -130,7 +179,11 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        state().child = None;
+        let mut s = state();
+        match self.0.get() {
+            Some(pid) => s.children.retain(|&p| p != pid),
+            None => s.starting -= 1,
+        }
     }
 }
 

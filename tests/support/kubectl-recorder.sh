@@ -1,12 +1,14 @@
 #!/bin/sh
 # A stand-in for kubectl in kit's tests. Each run records its arguments
 # (one per line) and standard input in $KIT_REC_DIR/N.args and N.stdin
-# (N = 1, 2, ...), then exits with $KIT_REC_EXIT (default 0). When its
+# (N = 1, 2, ..., in the order the runs start), then exits with $KIT_REC_EXIT (default 0). When its
 # arguments contain `--context $KIT_REC_FAIL_CONTEXT`, it exits with
 # $KIT_REC_FAIL_CODE instead. When its first argument is $KIT_REC_WAIT
 # (`apply`, `rollout`...), it creates N.waiting, says "stand-in: waiting" on
 # stderr and waits to be signalled; a SIGTERM is recorded in N.signal and
 # ends it with 143.
+#
+# $KIT_REC_SLOW_CONTEXT and $KIT_REC_SAY: see below.
 #
 # Read-only queries (`kubectl get ...`) are not numbered: their arguments
 # are appended to $KIT_REC_DIR/get.log (one line per query), and the
@@ -22,18 +24,35 @@ if [ "${1:-}" = "get" ]; then
     fi
     exit 1
 fi
+# mkdir is atomic: runs started at once (kit --parallel) take distinct N.
 n=1
-while [ -e "$dir/$n.args" ]; do n=$((n + 1)); done
+while ! mkdir "$dir/.$n" 2>/dev/null; do n=$((n + 1)); done
 printf '%s\n' "$@" > "$dir/$n.args"
 cat > "$dir/$n.stdin"
 code=${KIT_REC_EXIT:-0}
 prev=""
+context=""
 for a in "$@"; do
+    if [ "$prev" = "--context" ]; then
+        context=$a
+    fi
     if [ "$prev" = "--context" ] && [ "$a" = "${KIT_REC_FAIL_CONTEXT:-}" ]; then
         code=${KIT_REC_FAIL_CODE:-1}
     fi
     prev=$a
 done
+# $KIT_REC_SLOW_CONTEXT: that context's runs take a second.
+if [ -n "${KIT_REC_SLOW_CONTEXT:-}" ] && [ "$context" = "$KIT_REC_SLOW_CONTEXT" ]; then
+    sleep 1
+fi
+# $KIT_REC_SAY: each run says two lines on stderr a moment apart and one
+# on stdout, naming its context (for output kept per cluster).
+if [ -n "${KIT_REC_SAY:-}" ]; then
+    echo "stand-in: begins on $context" >&2
+    sleep 0.2
+    echo "stand-in: $1 on $context"
+    echo "stand-in: ends on $context" >&2
+fi
 if [ "${1:-}" = "${KIT_REC_WAIT:-}" ]; then
     sleep 60 &
     sleeper=$!

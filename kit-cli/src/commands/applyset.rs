@@ -49,6 +49,16 @@ impl Kube<'_> {
     /// the caller prints what kubectl said first, then calls
     /// [`signals::end_if_caught`].
     pub fn capture_as_given(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<Said, Failure> {
+        if let Some(sig) = signals::stopping_here() {
+            return Err(Failure::new(
+                Code::Internal,
+                format!(
+                    "stopped by {} before the next kubectl on context {}",
+                    signals::name(sig),
+                    self.context
+                ),
+            ));
+        }
         let running = signals::Child::starting();
         let mut child = Command::new(self.program)
             .args(args)
@@ -136,7 +146,7 @@ impl Kube<'_> {
                 ),
             ));
         }
-        eprintln!("kit: created namespace {ns} (context {})", self.context);
+        crate::output::say!("kit: created namespace {ns} (context {})", self.context);
         Ok(())
     }
 
@@ -147,7 +157,7 @@ impl Kube<'_> {
             let label = format!("{CREATED_BY_LABEL}={}", inv.id);
             let said = self.capture(&["label", "namespace", ns, &label, "--overwrite"], None)?;
             if said.code != 0 {
-                eprintln!(
+                crate::output::say!(
                     "kit: warning: could not mark namespace {ns} as created by kit (context {}): {}",
                     self.context,
                     said.stderr.trim()
@@ -417,7 +427,7 @@ pub fn identity(o: &ObjectRef) -> (String, Option<String>, String) {
 pub fn delete(kube: Kube<'_>, objects: &[ObjectRef], verb: &str) -> Result<i32, Failure> {
     let mut by_ns: BTreeMap<Option<&str>, Vec<String>> = BTreeMap::new();
     for o in objects {
-        eprintln!("kit: {verb} {o} (context {})", kube.context);
+        crate::output::say!("kit: {verb} {o} (context {})", kube.context);
         let res = resource_of_gk(&inventory::group_kind(&o.api_version, &o.kind));
         by_ns
             .entry(o.namespace.as_deref())
@@ -431,7 +441,7 @@ pub fn delete(kube: Kube<'_>, objects: &[ObjectRef], verb: &str) -> Result<i32, 
         }
         args.extend(names.iter().map(String::as_str));
         let said = kube.capture(&args, None)?;
-        eprint!("{}", said.stderr);
+        crate::output::err(&said.stderr);
         crate::write_stdout(said.stdout.as_bytes())?;
         if said.code != 0 {
             return Ok(said.code);

@@ -193,39 +193,63 @@ pub fn apply_streams(
     } else {
         None
     };
+    let jobs: Vec<_> = groups.iter().zip(&contexts).zip(&inventories).collect();
+    let parallel = if multi { kubectl.fleet.parallel } else { 1 };
+    let outcomes = crate::fleet::run(
+        &jobs,
+        parallel,
+        |r: &Result<i32, Failure>| {
+            !kubectl.keep_going && r.as_ref().map_or(true, |&code| verb.failed(code))
+        },
+        |((g, ctx), inv)| {
+            let name = format!("{}/{}", g.environment, g.cluster);
+            let header = format!("kit: {} {name} (context {ctx})\n", verb.name());
+            crate::output::for_cluster(
+                multi.then_some(name.as_str()),
+                parallel > 1,
+                &header,
+                || {
+                    let cluster = Cluster {
+                        kube: Kube {
+                            program: &program,
+                            context: ctx,
+                        },
+                        context: ctx,
+                        stream: g,
+                        inventory: inv.as_ref(),
+                        source: source.as_deref(),
+                        partial: is_partial(project, g),
+                    };
+                    let r = match verb {
+                        Verb::Apply => cluster.apply(kubectl, apply, wait),
+                        Verb::Diff => cluster.diff(kubectl),
+                    };
+                    // In a fleet run a cluster's failure is its own: said with
+                    // its output, counted in the summary.
+                    match r {
+                        Err(f) if multi => {
+                            crate::output::report(&f);
+                            Ok(f.code as i32)
+                        }
+                        r => r,
+                    }
+                },
+            )
+        },
+    );
     let mut results: Vec<(String, Option<i32>)> = Vec::new();
     let mut first_failure: Option<i32> = None;
     let mut any_diff = false;
-    for ((g, ctx), inv) in groups.iter().zip(&contexts).zip(&inventories) {
+    for (((g, _), _), outcome) in jobs.iter().zip(outcomes) {
         let name = format!("{}/{}", g.environment, g.cluster);
-        if first_failure.is_some() && !kubectl.keep_going {
-            results.push((name, None));
-            continue;
-        }
-        eprintln!("kit: {} {name} (context {ctx})", verb.name());
-        let cluster = Cluster {
-            kube: Kube {
-                program: &program,
-                context: ctx,
-            },
-            context: ctx,
-            stream: g,
-            inventory: inv.as_ref(),
-            source: source.as_deref(),
-            partial: is_partial(project, g),
-        };
-        let code = match verb {
-            Verb::Apply => cluster.apply(kubectl, apply, wait)?,
-            Verb::Diff => {
-                let code = cluster.diff(kubectl)?;
-                any_diff |= code == 1;
-                code
+        let code = outcome.transpose()?;
+        if let Some(code) = code {
+            any_diff |= verb == Verb::Diff && code == 1;
+            if verb.failed(code) {
+                first_failure.get_or_insert(code);
             }
-        };
-        if verb.failed(code) {
-            first_failure.get_or_insert(code);
         }
-        results.push((name, Some(code)));
+        results.push((name, code));
     }
     if multi {
         summarize(verb, &results);
@@ -535,7 +559,7 @@ impl Cluster<'_> {
                     Some(parent.as_bytes()),
                 )?;
                 if said.code != 0 {
-                    eprint!("{}", said.stderr);
+                    crate::output::err(&said.stderr);
                     return Ok(said.code);
                 }
             }
@@ -543,7 +567,7 @@ impl Cluster<'_> {
         if let Some(timeout) = wait
             && let Err(f) = self.wait_ready(timeout)
         {
-            f.report(&mut std::io::stderr().lock());
+            crate::output::report(&f);
             code = Code::NotReady as i32;
         }
         Ok(code)
@@ -601,9 +625,11 @@ impl Cluster<'_> {
                     "an object".to_owned()
                 };
                 for c in fields {
-                    eprintln!(
+                    crate::output::say!(
                         "kit: taking back {} of {what} from field manager {:?} (context {})",
-                        c.field, c.manager, self.context
+                        c.field,
+                        c.manager,
+                        self.context
                     );
                 }
             }
@@ -615,7 +641,7 @@ impl Cluster<'_> {
     /// Prints what kubectl said; returns its exit code (ending kit by a
     /// signal caught meanwhile, as kubectl was told).
     fn echo(&self, said: applyset::Said) -> Result<i32, Failure> {
-        eprint!("{}", said.stderr);
+        crate::output::err(&said.stderr);
         crate::write_stdout(said.stdout.as_bytes())?;
         signals::end_if_caught();
         Ok(said.code)
@@ -639,9 +665,10 @@ impl Cluster<'_> {
                 continue;
             }
             if m.object.kind == "Namespace" {
-                eprintln!(
+                crate::output::say!(
                     "kit: {} is no longer rendered; prune never deletes a namespace (kit delete removes those kit created) (context {})",
-                    m.object, self.context
+                    m.object,
+                    self.context
                 );
                 continue;
             }
@@ -714,7 +741,7 @@ impl Cluster<'_> {
         if !new_objects.is_empty() {
             crate::write_stdout(new_objects.as_bytes())?;
             let ns: Vec<&str> = missing.into_iter().collect();
-            eprintln!(
+            crate::output::say!(
                 "kit: namespace {} does not exist yet on context {}: its objects are shown as new",
                 ns.join(", "),
                 self.context
@@ -753,7 +780,7 @@ impl Cluster<'_> {
             .filter(|n| !existing.contains(*n))
             .collect();
         if !missing.is_empty() {
-            Failure::new(
+            let f = Failure::new(
                 Code::Input,
                 format!(
                     "namespace {} does not exist on context {}",
@@ -765,8 +792,8 @@ impl Cluster<'_> {
                     self.context
                 ),
             )
-            .with_hint("create it, or run kit apply --create-namespace")
-            .report(&mut std::io::stderr().lock());
+            .with_hint("create it, or run kit apply --create-namespace");
+            crate::output::report(&f);
         }
     }
 
@@ -971,7 +998,7 @@ fn summarize(verb: Verb, results: &[(String, Option<i32>)]) {
     };
     let ok = |c: Option<i32>| c.is_some_and(|c| !verb.failed(c));
     let failed = |c: Option<i32>| c.is_some_and(|c| verb.failed(c));
-    eprintln!(
+    crate::output::say!(
         "kit: {} summary: succeeded: {}; failed: {}; skipped: {}",
         verb.name(),
         list(&ok),

@@ -244,7 +244,9 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
             clusters.push(c);
         }
     }
-    let mut rows: Vec<Row> = Vec::new();
+    // Every cluster named before any is read; then read, up to
+    // --parallel at once.
+    let mut reads = Vec::new();
     for (env, cluster) in clusters {
         let context = project.context(&env, &cluster).ok_or_else(|| {
             Failure::new(
@@ -256,10 +258,24 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
         let inv = project
             .inventory(&env, &cluster)
             .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?;
-        let kube = Kube {
-            program: &program,
-            context,
-        };
+        reads.push((env, cluster, context, inv));
+    }
+    let lives = crate::fleet::run(
+        &reads,
+        args.fleet.parallel,
+        |_| false,
+        |(env, cluster, context, inv)| {
+            let kube = Kube {
+                program: &program,
+                context,
+            };
+            read(kube, inv.as_ref(), env, cluster)
+        },
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    for ((env, cluster, context, _), live) in reads.iter().zip(lives) {
+        let (env, cluster, context) = (env.clone(), cluster.clone(), *context);
+        let live = live.expect("nothing stops reading");
         let services: Vec<&str> = targets
             .targets
             .iter()
@@ -283,7 +299,7 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
                 None => project.file.services[svc].image.clone(),
             })
         };
-        let live = match read(kube, inv.as_ref(), &env, &cluster) {
+        let live = match live {
             Ok(l) => l,
             Err(why) => {
                 for svc in &services {

@@ -168,6 +168,9 @@ pub struct StatusArgs {
         default_value = "kubectl"
     )]
     pub kubectl: String,
+    /// With --live, clusters read at once.
+    #[command(flatten)]
+    pub fleet: crate::flags::ParallelFlag,
 }
 
 fn env_var(name: &str) -> Option<String> {

@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 
 use clap::Args;
+use clap::builder::TypedValueParser as _;
 
 /// How kubectl is run.
 #[derive(Debug, Clone, Args)]
@@ -22,8 +23,10 @@ pub struct KubectlFlags {
     pub context: Option<String>,
     /// With several clusters: go on after a cluster fails (the summary
     /// says which succeeded, failed, or were skipped).
-    #[arg(long)]
+    #[arg(long, env = "KIT_KEEP_GOING")]
     pub keep_going: bool,
+    #[command(flatten)]
+    pub fleet: ParallelFlag,
     /// Use kubectl's client-side apply (and diff) instead of server-side
     /// apply with field manager `kit`. Client-side apply copies every
     /// object, Secrets included, into the last-applied-configuration
@@ -74,4 +77,16 @@ pub struct ApplyFlags {
     /// not ready by then is named with the reason, exit 8.
     #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "5m", env = "KIT_WAIT")]
     pub wait: Option<String>,
+}
+
+/// How many clusters at once (`kit apply`, `kit diff`, `kit status --live`).
+#[derive(Debug, Clone, Args)]
+pub struct ParallelFlag {
+    /// With several clusters: work on up to N at once (1: one after
+    /// another). kubectl's output for each cluster is kept together, every
+    /// line prefixed with `[environment/cluster]`; without --keep-going no
+    /// cluster is started after one fails, and those already started
+    /// finish.
+    #[arg(long, value_name = "N", env = "KIT_PARALLEL", default_value_t = crate::fleet::DEFAULT_PARALLEL, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    pub parallel: usize,
 }

@@ -28,7 +28,7 @@ mod release;
 mod source;
 mod template;
 
-pub use kubectl::{ApplyFlags, KubectlFlags};
+pub use kubectl::{ApplyFlags, KubectlFlags, ParallelFlag};
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
 pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags};
 pub use source::{DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
