@@ -5,11 +5,15 @@ ConfigMap), local secrets with the S3 layout (10 per service, 5 per cluster
 common, 10 environment common). With --releases, also a release record per
 service (as `kit release` writes them, one with a cluster override), the
 state of a config repository kit has released from. Idempotent.
+FLEET_CLUSTERS and FLEET_SERVICES change the counts (benches/fleet_apply.sh:
+8 x 10); FLEET_NAME gives the project a `name:` (an inventory per cluster) and each
+cluster a namespace of its own.
 Usage: gen_fleet.py DIR [--releases]"""
 import os
 import sys
 
-CLUSTERS, SERVICES = 30, 50
+CLUSTERS = int(os.environ.get("FLEET_CLUSTERS", 30))
+SERVICES = int(os.environ.get("FLEET_SERVICES", 50))
 d = sys.argv[1]
 
 
@@ -62,6 +66,7 @@ spec:
           ports:
             - name: http
               containerPort: {{port}}
+              protocol: TCP
           env:
           {{#env}}
             - name: {{name}}
@@ -128,6 +133,7 @@ spec:
     - name: http
       port: 80
       targetPort: {{port}}
+      protocol: TCP
 """
 CONFIGMAP = """apiVersion: v1
 kind: ConfigMap
@@ -159,12 +165,16 @@ data:
       - {{name}}
 {{/env}}
 """
-lines = ["values:", "  namespace: fleet", "  replicas: 2", "  port: 8080", "  log_level: info",
+lines = ([f"name: {os.environ['FLEET_NAME']}"] if os.environ.get("FLEET_NAME") else []) + ["values:", "  namespace: fleet", "  replicas: 2", "  port: 8080", "  log_level: info",
          "  image:", "    repository: registry.example.com/fleet", "    tag: \"1.0.0\"",
          "  resources:", "    cpu: 100m", "    memory: 128Mi",
          "env:", "  APP_ENV: production", "environments:", "  production:", "    clusters:"]
 for c in range(CLUSTERS):
     lines += [f"      cluster-{c:02}:", f"        context: cluster-{c:02}", "        values:", f"          region: region-{c % 5}"]
+    if os.environ.get("FLEET_NAME"):
+        # The clusters of benches/fleet_apply.sh are one API server: each
+        # its own namespace, as if each were a cluster of its own.
+        lines.append(f"          namespace: fleet-{c:02}")
 lines.append("services:")
 for s in range(SERVICES):
     lines.append(f"  service-{s:02}: {{}}")

@@ -1307,6 +1307,80 @@ fn a_failed_apply_after_the_push_says_the_release_is_recorded() {
     );
 }
 
+/// --rollback-on-failure (issue 27): the release's rollout on one cluster
+/// never becomes ready, so kit records a rollback of the service by kit
+/// with the reason, pushes it, applies it to the service's clusters and
+/// waits: exit 12, naming what failed and what it restored.
+#[test]
+fn a_release_that_does_not_become_ready_is_rolled_back() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    let rec = temp_dir("rec");
+    let r = release_applying(&ci, &format!("{IMAGE}:1.0.0"), &rec, &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = temp_dir("rec");
+    let r = release_applying(
+        &ci,
+        &format!("{IMAGE}:2.0.0"),
+        &rec,
+        &[("KIT_REC_FAIL_ONCE", "rollout")],
+        &["--wait=30s", "--rollback-on-failure"],
+    );
+    assert_eq!(r.code, 12, "{}", r.stderr);
+    let h = history_json(&ci, "production", "myservicio");
+    let last = &h.as_array().unwrap()[0];
+    assert_eq!(last["revision"], 3, "{h}");
+    assert_eq!(last["action"], "rollback");
+    assert_eq!(last["author"], "kit");
+    assert_eq!(last["image"], format!("{IMAGE}:1.0.0"));
+    let message = last["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("rollback to revision 1: apps/v1 Deployment shop/myservicio did not become ready within 30s on context "),
+        "{message}"
+    );
+    assert!(
+        r.stderr.contains("kit: revision 2 is recorded (commit "),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("kit: rolling back myservicio in production: apps/v1 Deployment shop/myservicio did not become ready within 30s"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.ends_with(&format!(
+            "kit: restored myservicio in production to {IMAGE}:1.0.0 (revision 3): applied and ready\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    // The rollback was applied to both clusters, with the old image, and
+    // waited for: applies and rollouts, 8 runs in all.
+    let runs: Vec<(String, String)> = (1..=8)
+        .map(|n| {
+            let args = std::fs::read_to_string(rec.join(format!("{n}.args"))).unwrap();
+            let stdin = std::fs::read_to_string(rec.join(format!("{n}.stdin"))).unwrap();
+            (args.lines().next().unwrap().to_owned(), stdin)
+        })
+        .collect();
+    assert!(!rec.join("9.args").exists());
+    let applied: Vec<&str> = runs
+        .iter()
+        .filter(|(verb, _)| verb == "apply")
+        .map(|(_, stdin)| stdin.as_str())
+        .collect();
+    assert_eq!(applied.len(), 4);
+    let old = format!("image: {IMAGE}:1.0.0\n");
+    assert_eq!(applied.iter().filter(|s| s.contains(&old)).count(), 2);
+    // Nothing recorded twice: one release, one rollback, pushed.
+    assert_eq!(h.as_array().unwrap().len(), 3);
+    assert_eq!(
+        git(&remote.bare, &["rev-parse", "main"]),
+        git(&ci, &["rev-parse", "HEAD"])
+    );
+}
+
 /// A rollback that loses a push race acts on the state it read or fails
 /// (issue 26): a release lands between its read and its push (a pre-push
 /// hook pushes it), and the rollback records nothing rather than rolling

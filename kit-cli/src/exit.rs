@@ -30,6 +30,9 @@ pub enum Code {
     Inventory = 10,
     /// `kit status --live`: a cluster could not be read.
     Unreachable = 11,
+    /// `--rollback-on-failure`: a workload did not become ready, and the
+    /// rollback of its service is applied and ready.
+    RolledBack = 12,
     /// The program to run (kubectl, `kit exec`'s command) cannot be run.
     NotExecutable = 126,
     /// The program to run was not found.
@@ -79,6 +82,10 @@ pub const TABLE: &[(&str, &str)] = &[
     (
         "11",
         "kit status --live: a cluster could not be read (its row says `unreachable` and why; the other clusters are still shown). --live otherwise exits 1 on drift (other images, objects missing or left behind) and 8 when a workload is not ready",
+    ),
+    (
+        "12",
+        "--rollback-on-failure: a workload did not become ready, so kit recorded a rollback of its service (pushed like any release), applied it and it became ready; kit names what failed and what it restored (a rollback that fails itself exits 8 or 9)",
     ),
     (
         "126, 127",

@@ -35,20 +35,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Template(args) => commands::template::run(&args),
         Command::Render(args) => commands::render::run(&args),
-        Command::Apply(args) => {
-            return exit_code(commands::kubectl::run(
-                commands::kubectl::Verb::Apply,
-                &args.common,
-                &args.apply,
-            ));
-        }
+        Command::Apply(args) => return exit_code(commands::release::apply(&args)),
         Command::Delete(args) => return exit_code(commands::delete::delete(&args)),
         Command::Diff(args) => {
-            return exit_code(commands::kubectl::run(
-                commands::kubectl::Verb::Diff,
-                &args,
-                &Default::default(),
-            ));
+            return exit_code(
+                commands::kubectl::run(commands::kubectl::Verb::Diff, &args, &Default::default())
+                    .map(|a| a.code),
+            );
         }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -14,42 +14,45 @@ use crate::mask::Masker;
 /// shown through `mask`), and writes the stream: `---`,
 /// `# Source: service/template`, the document.
 pub fn write_stream(docs: Vec<Document>, mask: &Masker) -> Result<String, RenderError> {
-    ordered_stream(docs, mask).map(|(text, _)| text)
+    let docs = docs.into_iter().map(|d| (d, 0)).collect();
+    ordered_stream(docs, mask).map(|(text, _, _)| text)
 }
 
-/// [`write_stream`], and the objects in stream order.
+/// [`write_stream`] of documents each with a number (the service's), and
+/// the objects in stream order with their numbers.
 fn ordered_stream(
-    mut docs: Vec<Document>,
+    mut docs: Vec<(Document, usize)>,
     mask: &Masker,
-) -> Result<(String, Vec<ObjectRef>), RenderError> {
-    refuse_duplicates(docs.iter().map(|d| (d.origin.as_str(), d)), mask)?;
+) -> Result<(String, Vec<ObjectRef>, Vec<usize>), RenderError> {
+    refuse_duplicates(docs.iter().map(|(d, _)| (d.origin.as_str(), d)), mask)?;
     // A stable sort keeps the rendering order within a kind.
-    docs.sort_by(|a, b| {
+    docs.sort_by(|(a, _), (b, _)| {
         kind_rank(&a.kind)
             .cmp(&kind_rank(&b.kind))
             .then_with(|| a.kind.cmp(&b.kind))
     });
     let mut out = String::with_capacity(
         docs.iter()
-            .map(|d| d.text.len() + d.origin.len() + 16)
+            .map(|(d, _)| d.text.len() + d.origin.len() + 16)
             .sum(),
     );
-    for d in &docs {
+    for (d, _) in &docs {
         out.push_str("---\n# Source: ");
         out.push_str(&d.origin);
         out.push('\n');
         out.push_str(&d.text);
     }
+    let numbers = docs.iter().map(|(_, n)| *n).collect();
     let objects = docs
         .into_iter()
-        .map(|d| ObjectRef {
+        .map(|(d, _)| ObjectRef {
             api_version: d.api_version,
             kind: d.kind,
             namespace: d.namespace,
             name: d.name,
         })
         .collect();
-    Ok((out, objects))
+    Ok((out, objects, numbers))
 }
 
 /// Refuses the second of two documents of one cluster that describe the
@@ -128,6 +131,16 @@ pub struct ClusterStream {
     pub services: Vec<String>,
     /// Every object of the stream, in stream order.
     pub objects: Vec<ObjectRef>,
+    /// For each of `objects`, the index in `services` of the service that
+    /// rendered it.
+    pub object_services: Vec<usize>,
+}
+
+impl ClusterStream {
+    /// The service that rendered `objects[i]`.
+    pub fn service_of(&self, i: usize) -> &str {
+        &self.services[self.object_services[i]]
+    }
 }
 
 /// Which object a document is.
@@ -164,20 +177,21 @@ pub fn cluster_streams(
         .first()
         .is_some_and(|(first, _)| rendered.iter().any(|(t, _)| cluster(t) != cluster(first)));
     let mut out: Vec<ClusterStream> = Vec::new();
-    let mut group: Vec<Document> = Vec::new();
+    let mut group: Vec<(Document, usize)> = Vec::new();
     let mut current: Option<(String, String)> = None;
     let mut services: Vec<String> = Vec::new();
     let mut flush = |current: &Option<(String, String)>,
-                     group: &mut Vec<Document>,
+                     group: &mut Vec<(Document, usize)>,
                      services: &mut Vec<String>| {
         if let Some((environment, cluster)) = current {
-            let (text, objects) = ordered_stream(std::mem::take(group), mask)?;
+            let (text, objects, object_services) = ordered_stream(std::mem::take(group), mask)?;
             out.push(ClusterStream {
                 environment: environment.clone(),
                 cluster: cluster.clone(),
                 text,
                 services: std::mem::take(services),
                 objects,
+                object_services,
             });
         }
         Ok::<_, RenderError>(())
@@ -188,11 +202,12 @@ pub fn cluster_streams(
             current = Some(cluster(&t));
         }
         services.push(t.service.clone());
+        let number = services.len() - 1;
         for mut d in docs {
             if multi {
                 d.origin = format!("{}/{}/{}", t.environment, t.cluster, d.origin);
             }
-            group.push(d);
+            group.push((d, number));
         }
     }
     flush(&current, &mut group, &mut services)?;

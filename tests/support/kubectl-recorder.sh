@@ -8,7 +8,7 @@
 # stderr and waits to be signalled; a SIGTERM is recorded in N.signal and
 # ends it with 143.
 #
-# $KIT_REC_SLOW_CONTEXT and $KIT_REC_SAY: see below.
+# $KIT_REC_FAIL_ONCE, $KIT_REC_SLOW_CONTEXT and $KIT_REC_SAY: see below.
 #
 # Read-only queries (`kubectl get ...`) are not numbered: their arguments
 # are appended to $KIT_REC_DIR/get.log (one line per query), and the
@@ -41,6 +41,11 @@ for a in "$@"; do
     fi
     prev=$a
 done
+# $KIT_REC_FAIL_ONCE: the first run whose first argument it is (`rollout`)
+# exits 1, later ones as usual.
+if [ "${1:-}" = "${KIT_REC_FAIL_ONCE:-}" ] && mkdir "$dir/.failed-once" 2>/dev/null; then
+    code=1
+fi
 # $KIT_REC_SLOW_CONTEXT: that context's runs take a second.
 if [ -n "${KIT_REC_SLOW_CONTEXT:-}" ] && [ "$context" = "$KIT_REC_SLOW_CONTEXT" ]; then
     sleep 1

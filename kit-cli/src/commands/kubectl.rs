@@ -16,7 +16,7 @@
 //! - On any render or check error, kubectl is never started.
 //! - kit's own exit codes here: 127 kubectl not found, 126 not executable.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use std::time::{Duration, Instant};
@@ -119,9 +119,9 @@ pub fn find_program(name: &str) -> Result<PathBuf, Failure> {
     Ok(path)
 }
 
-/// Runs `kit apply` / `kit diff`; returns the exit code.
-pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Failure> {
-    let wait = apply.wait.as_deref().map(parse_duration).transpose()?;
+/// Runs `kit apply` / `kit diff`; returns what was applied.
+pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<Applied, Failure> {
+    let wait = wait_of(apply)?;
     // Everything is rendered and checked before any kubectl starts.
     let (project, groups) = render_streams(Job {
         project: &args.project,
@@ -131,7 +131,27 @@ pub fn run(verb: Verb, args: &KubectlArgs, apply: &ApplyFlags) -> Result<u8, Fai
         verbose: args.verbose.verbose,
         options: RenderOptions::default().with_debug(args.debug.debug),
     })?;
-    apply_streams(verb, &project, &groups, &args.kubectl, apply, wait)
+    apply_streams(verb, &project, &groups, &args.kubectl, apply, wait, true)
+}
+
+/// A service a workload of which did not become ready after an apply.
+#[derive(Debug, Clone)]
+pub struct NotReady {
+    pub environment: String,
+    pub cluster: String,
+    pub service: String,
+    /// Which workload, and why.
+    pub reason: String,
+    /// Whether the run changed the service's images (what a rollback
+    /// restores).
+    pub changed: bool,
+}
+
+/// What [`apply_streams`] did: kit's exit code, and with --wait the
+/// services not ready.
+pub struct Applied {
+    pub code: u8,
+    pub not_ready: Vec<NotReady>,
 }
 
 /// Sends rendered and checked streams to kubectl, one run per cluster (the
@@ -143,7 +163,8 @@ pub fn apply_streams(
     kubectl: &KubectlFlags,
     apply: &ApplyFlags,
     wait: Option<Duration>,
-) -> Result<u8, Failure> {
+    by_images: bool,
+) -> Result<Applied, Failure> {
     let program = find_program(&kubectl.kubectl)?;
     let multi = groups.len() > 1;
     if kubectl
@@ -198,8 +219,8 @@ pub fn apply_streams(
     let outcomes = crate::fleet::run(
         &jobs,
         parallel,
-        |r: &Result<i32, Failure>| {
-            !kubectl.keep_going && r.as_ref().map_or(true, |&code| verb.failed(code))
+        |r: &Result<(i32, Vec<NotReady>), Failure>| {
+            !kubectl.keep_going && r.as_ref().map_or(true, |(code, _)| verb.failed(*code))
         },
         |((g, ctx), inv)| {
             let name = format!("{}/{}", g.environment, g.cluster);
@@ -221,15 +242,15 @@ pub fn apply_streams(
                         partial: is_partial(project, g),
                     };
                     let r = match verb {
-                        Verb::Apply => cluster.apply(kubectl, apply, wait),
-                        Verb::Diff => cluster.diff(kubectl),
+                        Verb::Apply => cluster.apply(kubectl, apply, wait, by_images),
+                        Verb::Diff => cluster.diff(kubectl).map(|code| (code, Vec::new())),
                     };
                     // In a fleet run a cluster's failure is its own: said with
                     // its output, counted in the summary.
                     match r {
                         Err(f) if multi => {
                             crate::output::report(&f);
-                            Ok(f.code as i32)
+                            Ok((f.code as i32, Vec::new()))
                         }
                         r => r,
                     }
@@ -240,9 +261,16 @@ pub fn apply_streams(
     let mut results: Vec<(String, Option<i32>)> = Vec::new();
     let mut first_failure: Option<i32> = None;
     let mut any_diff = false;
+    let mut not_ready = Vec::new();
     for (((g, _), _), outcome) in jobs.iter().zip(outcomes) {
         let name = format!("{}/{}", g.environment, g.cluster);
-        let code = outcome.transpose()?;
+        let code = match outcome.transpose()? {
+            Some((code, services)) => {
+                not_ready.extend(services);
+                Some(code)
+            }
+            None => None,
+        };
         if let Some(code) = code {
             any_diff |= verb == Verb::Diff && code == 1;
             if verb.failed(code) {
@@ -255,7 +283,10 @@ pub fn apply_streams(
         summarize(verb, &results);
     }
     let code = first_failure.unwrap_or(if any_diff { 1 } else { 0 });
-    Ok(code.clamp(0, 255) as u8)
+    Ok(Applied {
+        code: code.clamp(0, 255) as u8,
+        not_ready,
+    })
 }
 
 /// The error for a command that needs the project's `name:`.
@@ -293,9 +324,14 @@ pub fn project_source(project: &Project) -> Option<String> {
     })
 }
 
-/// Parses `--wait`'s duration.
+/// Parses `--wait`'s duration (5 minutes with --rollback-on-failure
+/// alone).
 pub fn wait_of(apply: &ApplyFlags) -> Result<Option<Duration>, Failure> {
-    apply.wait.as_deref().map(parse_duration).transpose()
+    match apply.wait.as_deref() {
+        Some(w) => parse_duration(w).map(Some),
+        None if apply.rollback_on_failure => Ok(Some(Duration::from_secs(300))),
+        None => Ok(None),
+    }
 }
 
 /// What kit does around apply and diff, for one cluster.
@@ -482,8 +518,31 @@ impl Cluster<'_> {
         kubectl: &KubectlFlags,
         apply: &ApplyFlags,
         wait: Option<Duration>,
-    ) -> Result<i32, Failure> {
+        by_images: bool,
+    ) -> Result<(i32, Vec<NotReady>), Failure> {
         let kube = self.kube;
+        // What ran before, to tell which services this apply changes.
+        let before: Option<BTreeMap<String, BTreeSet<String>>> =
+            (apply.rollback_on_failure && by_images).then(|| {
+                super::live::read(
+                    kube,
+                    self.inventory,
+                    &self.stream.environment,
+                    &self.stream.cluster,
+                )
+                .map(|live| {
+                    live.workloads
+                        .iter()
+                        .map(|(svc, ws)| {
+                            (
+                                svc.clone(),
+                                ws.iter().flat_map(super::live::images).collect(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+            });
         let parent = match self.inventory {
             Some(inv) => applyset::read_parent(kube, inv, self.source)?,
             None => None,
@@ -537,7 +596,7 @@ impl Cluster<'_> {
             if !apply.create_namespace {
                 self.explain_missing_namespaces();
             }
-            return Ok(code);
+            return Ok((code, Vec::new()));
         }
         if let Some(inv) = self.inventory {
             kube.mark_created(&new_namespaces, inv)?;
@@ -548,7 +607,7 @@ impl Cluster<'_> {
             let stale = self.stale(inv, &listed.0)?;
             let deleted = applyset::delete(kube, &stale, "pruning")?;
             if deleted != 0 {
-                return Ok(deleted);
+                return Ok((deleted, Vec::new()));
             }
             // A whole cluster's run: the inventory now lists exactly what
             // is rendered.
@@ -560,17 +619,33 @@ impl Cluster<'_> {
                 )?;
                 if said.code != 0 {
                     crate::output::err(&said.stderr);
-                    return Ok(said.code);
+                    return Ok((said.code, Vec::new()));
                 }
             }
         }
-        if let Some(timeout) = wait
-            && let Err(f) = self.wait_ready(timeout)
-        {
-            crate::output::report(&f);
-            code = Code::NotReady as i32;
+        let mut not_ready = Vec::new();
+        if let Some(timeout) = wait {
+            for (i, f, images) in self.wait_ready(timeout, apply.rollback_on_failure)? {
+                crate::output::report(&f);
+                code = Code::NotReady as i32;
+                let service = self.stream.service_of(i).to_owned();
+                let changed = match &before {
+                    // A service new to the cluster, or its images other.
+                    Some(before) => before
+                        .get(&service)
+                        .is_none_or(|b| images.iter().any(|i| !b.contains(i))),
+                    None => true,
+                };
+                not_ready.push(NotReady {
+                    environment: self.stream.environment.clone(),
+                    cluster: self.stream.cluster.clone(),
+                    service,
+                    reason: f.message,
+                    changed,
+                });
+            }
         }
-        Ok(code)
+        Ok((code, not_ready))
     }
 
     /// Server-side apply (or diff) arguments for this cluster.
@@ -805,10 +880,18 @@ impl Cluster<'_> {
     }
 
     /// `--wait`: every workload of the stream ready within `timeout` (for
-    /// the whole cluster), or a failure naming the first that is not, and why.
-    fn wait_ready(&self, timeout: Duration) -> Result<(), Failure> {
+    /// the whole cluster). Returns those that are not, each with a failure
+    /// naming it and why, and the images it runs: the first only, unless
+    /// `all` (then each later one gets what is left of the timeout, at
+    /// least a second).
+    fn wait_ready(
+        &self,
+        timeout: Duration,
+        all: bool,
+    ) -> Result<Vec<(usize, Failure, Vec<String>)>, Failure> {
         let started = Instant::now();
-        for o in &self.stream.objects {
+        let mut failed = Vec::new();
+        for (i, o) in self.stream.objects.iter().enumerate() {
             let check: Vec<String> = match o.kind.as_str() {
                 "Deployment" | "StatefulSet" | "DaemonSet" => {
                     vec!["rollout".into(), "status".into()]
@@ -831,34 +914,39 @@ impl Cluster<'_> {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let (code, _, _) = self.capture(&args)?;
             if code != 0 {
-                return Err(Failure::new(
+                let (why, images) = self.why_not_ready(o);
+                let f = Failure::new(
                     Code::NotReady,
                     format!(
-                        "{o} did not become ready within {} on context {}: {}",
+                        "{o} did not become ready within {} on context {}: {why}",
                         humantime(timeout),
                         self.context,
-                        self.why_not_ready(o)
                     ),
                 )
-                .with_hint("kubectl describe it for events; --wait=TIMEOUT waits longer"));
+                .with_hint("kubectl describe it for events; --wait=TIMEOUT waits longer");
+                failed.push((i, f, images));
+                if !all {
+                    break;
+                }
             }
         }
-        Ok(())
+        Ok(failed)
     }
 
     /// Why a workload is not ready, from its status: ready replicas and the
-    /// conditions that are not true.
-    fn why_not_ready(&self, o: &ObjectRef) -> String {
+    /// conditions that are not true; and the images it runs.
+    fn why_not_ready(&self, o: &ObjectRef) -> (String, Vec<String>) {
         let res = format!("{}/{}", resource(&o.api_version, &o.kind), o.name);
         let mut args = vec!["get", res.as_str(), "-o", "json"];
         if let Some(ns) = &o.namespace {
             args.extend(["--namespace", ns]);
         }
+        let unread = || ("its status could not be read".to_owned(), Vec::new());
         let Ok((0, out, _)) = self.capture(&args) else {
-            return "its status could not be read".into();
+            return unread();
         };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&out) else {
-            return "its status could not be read".into();
+            return unread();
         };
         let mut parts = Vec::new();
         let status = &v["status"];
@@ -887,12 +975,13 @@ impl Cluster<'_> {
             }
             parts.push(t);
         }
-        if parts.is_empty() {
+        let why = if parts.is_empty() {
             "no status yet (nothing has acted on it: is the cluster running a scheduler and nodes?)"
                 .into()
         } else {
             parts.join("; ")
-        }
+        };
+        (why, super::live::images(&v))
     }
 }
 

@@ -117,7 +117,7 @@ fn health(item: &Value) -> (u64, u64, Option<String>) {
 }
 
 /// The images of a workload's pod template (or pod).
-fn images(item: &Value) -> Vec<String> {
+pub(super) fn images(item: &Value) -> Vec<String> {
     let pod = match item["kind"].as_str() {
         Some("CronJob") => &item["spec"]["jobTemplate"]["spec"]["template"]["spec"],
         Some("Pod") => &item["spec"],
@@ -133,14 +133,19 @@ fn images(item: &Value) -> Vec<String> {
 
 /// What a cluster holds of the project, by service.
 #[derive(Default)]
-struct Live {
+pub(super) struct Live {
     /// service -> its workloads.
-    workloads: BTreeMap<String, Vec<Value>>,
+    pub(super) workloads: BTreeMap<String, Vec<Value>>,
     /// Services with any object at all.
     present: BTreeSet<String>,
 }
 
-fn read(kube: Kube<'_>, inv: Option<&Inventory>, env: &str, cluster: &str) -> Result<Live, String> {
+pub(super) fn read(
+    kube: Kube<'_>,
+    inv: Option<&Inventory>,
+    env: &str,
+    cluster: &str,
+) -> Result<Live, String> {
     let (kinds, selector) = match inv {
         Some(inv) => {
             let mut kinds: BTreeSet<String> = WORKLOADS.split(',').map(str::to_owned).collect();

@@ -358,6 +358,14 @@ fn report(req: &Request, recorded: &releasing::Recorded) {
     }
 }
 
+/// How a recorded change is applied (`--apply` and its flags).
+struct After<'a> {
+    kubectl: &'a KubectlFlags,
+    apply: &'a ApplyFlags,
+    push: &'a PushFlags,
+    source: &'a SourceFlags,
+}
+
 /// `--apply` when asked for, else done.
 fn then_apply(
     apply: bool,
@@ -365,20 +373,12 @@ fn then_apply(
     service: &str,
     project: &ProjectFlags,
     recorded: &releasing::Recorded,
-    kubectl: &KubectlFlags,
-    flags: &ApplyFlags,
+    how: &After<'_>,
 ) -> Result<u8, Failure> {
     if !apply {
         return Ok(0);
     }
-    apply_recorded(
-        environment,
-        service,
-        &project.project,
-        recorded,
-        kubectl,
-        flags,
-    )
+    apply_recorded(environment, service, &project.project, recorded, how)
 }
 
 /// `--apply` after a recorded change: applies exactly the streams the
@@ -389,9 +389,14 @@ fn apply_recorded(
     service: &str,
     dir: &std::path::Path,
     recorded: &releasing::Recorded,
-    kubectl: &KubectlFlags,
-    apply: &ApplyFlags,
+    how: &After<'_>,
 ) -> Result<u8, Failure> {
+    let After {
+        kubectl,
+        apply,
+        push,
+        source,
+    } = *how;
     let wait = super::kubectl::wait_of(apply)?;
     let project = recorded
         .project
@@ -406,18 +411,27 @@ fn apply_recorded(
         recorded.record.revision,
         releasing::short(&recorded.commit)
     );
-    match super::kubectl::apply_streams(
+    let applied = super::kubectl::apply_streams(
         super::kubectl::Verb::Apply,
         project,
         &recorded.streams,
         kubectl,
         apply,
         wait,
-    ) {
-        Ok(0) => Ok(0),
-        Ok(code) => {
+        false,
+    );
+    match applied {
+        Ok(a) if a.code == 0 => Ok(0),
+        // The change was this service's: a workload of it not ready is
+        // rolled back when asked (not when nothing was recorded).
+        Ok(a) if apply.rollback_on_failure && !a.not_ready.is_empty() && !recorded.already => {
+            eprintln!("kit: {recorded_at}, but it did not become ready");
+            roll_back_failed(dir, &a.not_ready, push, source, kubectl, apply)
+        }
+        Ok(a) => {
             eprintln!(
-                "kit: {recorded_at}, but applying it failed (kubectl exited {code}); apply it again with: {again}"
+                "kit: {recorded_at}, but applying it failed (kubectl exited {}); apply it again with: {again}",
+                a.code
             );
             Ok(Code::NotApplied as u8)
         }
@@ -427,6 +441,117 @@ fn apply_recorded(
         )
         .with_hint(format!("apply it again with: {again}"))),
     }
+}
+
+/// `kit apply`: render, check, apply; with --rollback-on-failure, the
+/// services whose image it changed and that did not become ready are
+/// rolled back.
+pub fn apply(args: &super::kubectl::ApplyArgs) -> Result<u8, Failure> {
+    // A rollback is recorded in the config repository: known to be one
+    // before anything is applied.
+    if args.apply.rollback_on_failure {
+        Repo::open(&args.common.project.project).map_err(ReleaseError::from)?;
+    }
+    let applied = super::kubectl::run(super::kubectl::Verb::Apply, &args.common, &args.apply)?;
+    if !args.apply.rollback_on_failure || applied.not_ready.is_empty() {
+        return Ok(applied.code);
+    }
+    let push = PushFlags {
+        no_push: false,
+        force: false,
+        branch: None,
+        push_tries: 20,
+        git_timeout: 300,
+    };
+    roll_back_failed(
+        &args.common.project.project,
+        &applied.not_ready,
+        &push,
+        &args.common.source,
+        &args.common.kubectl,
+        &args.apply,
+    )
+}
+
+/// `--rollback-on-failure` after services did not become ready: for each
+/// the run changed, a rollback recorded (author kit, the reason in the
+/// message), pushed, applied and waited for; the others named and left.
+/// Exit 12 when every rollback is applied and ready.
+fn roll_back_failed(
+    dir: &std::path::Path,
+    not_ready: &[super::kubectl::NotReady],
+    push: &PushFlags,
+    source: &SourceFlags,
+    kubectl: &KubectlFlags,
+    apply: &ApplyFlags,
+) -> Result<u8, Failure> {
+    let p = |s: &str| kit_env::layout::printable(s).to_string();
+    let mut done: Vec<(&str, &str)> = Vec::new();
+    let mut code = Code::RolledBack as u8;
+    for n in not_ready {
+        if !n.changed {
+            eprintln!(
+                "kit: {} on {}/{} is not ready, but this apply did not change its image: kit does not roll it back (a change of values or templates is undone by reverting its commit)",
+                p(&n.service),
+                p(&n.environment),
+                p(&n.cluster)
+            );
+            code = Code::NotReady as u8;
+            continue;
+        }
+        if done.contains(&(&n.environment, &n.service)) {
+            continue;
+        }
+        done.push((&n.environment, &n.service));
+        eprintln!(
+            "kit: rolling back {} in {}: {}",
+            p(&n.service),
+            p(&n.environment),
+            n.reason
+        );
+        let meta = MetaFlags {
+            message: Some(n.reason.clone()),
+            author: Some("kit".into()),
+            source_commit: None,
+            build_url: None,
+            build_number: None,
+            source_repository: None,
+        };
+        let project = ProjectFlags {
+            project: dir.to_owned(),
+        };
+        let recorded = record(Job {
+            project: &project,
+            environment: n.environment.clone(),
+            service: n.service.clone(),
+            change: Change::Rollback { to: None },
+            meta: &meta,
+            push,
+            source: Some(source),
+        })?;
+        let once = ApplyFlags {
+            rollback_on_failure: false,
+            wait: Some(apply.wait.clone().unwrap_or_else(|| "5m".into())),
+            ..apply.clone()
+        };
+        let how = After {
+            kubectl,
+            apply: &once,
+            push,
+            source,
+        };
+        match apply_recorded(&n.environment, &n.service, dir, &recorded, &how)? {
+            0 => eprintln!(
+                "kit: restored {} in {} to {} (revision {}): applied and ready",
+                p(&n.service),
+                p(&n.environment),
+                p(&recorded.record.image),
+                recorded.record.revision
+            ),
+            failed => code = failed,
+        }
+    }
+    Ok(code)
 }
 
 pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
@@ -448,8 +573,12 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
         &args.target.service,
         &args.project,
         &recorded,
-        &args.kubectl,
-        &args.apply_flags,
+        &After {
+            kubectl: &args.kubectl,
+            apply: &args.apply_flags,
+            push: &args.push,
+            source: &args.source,
+        },
     )
 }
 
@@ -469,8 +598,12 @@ pub fn rollback(args: &RollbackArgs) -> Result<u8, Failure> {
         &args.target.service,
         &args.project,
         &recorded,
-        &args.kubectl,
-        &args.apply_flags,
+        &After {
+            kubectl: &args.kubectl,
+            apply: &args.apply_flags,
+            push: &args.push,
+            source: &args.source,
+        },
     )
 }
 
@@ -492,8 +625,12 @@ pub fn promote(args: &PromoteArgs) -> Result<u8, Failure> {
         &args.service,
         &args.project,
         &recorded,
-        &args.kubectl,
-        &args.apply_flags,
+        &After {
+            kubectl: &args.kubectl,
+            apply: &args.apply_flags,
+            push: &args.push,
+            source: &args.source,
+        },
     )
 }
 

@@ -77,6 +77,16 @@ pub struct ApplyFlags {
     /// not ready by then is named with the reason, exit 8.
     #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "5m", env = "KIT_WAIT")]
     pub wait: Option<String>,
+    /// When a workload does not become ready (implies --wait, 5m unless
+    /// given): record a rollback of its service in the config repository
+    /// (action `rollback`, author kit, the reason in the message), push it,
+    /// apply it and wait for it (like Helm's --rollback-on-failure). Only
+    /// services this run changed are rolled back: with `kit release`, the
+    /// service released; with `kit apply`, services whose image the apply
+    /// changed (a failure with the image that ran before is reported, not
+    /// rolled back). Exit 12 when the rollback is applied and ready.
+    #[arg(long, env = "KIT_ROLLBACK_ON_FAILURE")]
+    pub rollback_on_failure: bool,
 }
 
 /// How many clusters at once (`kit apply`, `kit diff`, `kit status --live`).
