@@ -739,3 +739,161 @@ cluster_test! {
         assert!(!r.stdout.contains("gone"), "{}", r.stdout);
     }
 }
+
+/// A kubeconfig beside the test-bed's with contexts `names`, each on the
+/// test-bed's server and user (clusters of a fleet, one server), and
+/// `dead`, on a port nothing listens on: KUBECONFIG for both.
+fn fleet_kubeconfig(names: &[&str]) -> String {
+    let (_, cluster, _) = kubectl(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.contexts[0].context.cluster}",
+    ]);
+    let (_, user, _) = kubectl(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.contexts[0].context.user}",
+    ]);
+    let mut text = String::from(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"https://127.0.0.1:9\"}\nusers:\n- name: dead\n  user: {token: none}\ncontexts:\n- name: dead\n  context: {cluster: dead, user: dead}\n",
+    );
+    for n in names {
+        text.push_str(&format!(
+            "- name: {n}\n  context: {{cluster: {cluster}, user: {user}}}\n"
+        ));
+    }
+    let path = cli::temp_dir("fleet").join("kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    format!("{}:{}", kubeconfig(), path.display())
+}
+
+cluster_test! {
+    fn a_fleet_is_applied_in_parallel_and_a_failing_cluster_fails_alone() {
+        // Three clusters (contexts on the test-bed, each its own
+        // namespace) and one whose API server cannot be reached.
+        let tag = &unique("kit-fleet");
+        let dir = project(tag);
+        let ctx = context();
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|c| format!("{tag}-{c}")).collect();
+        let mut clusters = String::new();
+        for n in &names {
+            clusters.push_str(&format!("      {n}:\n        context: {n}\n        values: {{namespace: {n}}}\n"));
+        }
+        clusters.push_str("      gone:\n        context: dead\n");
+        let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap().replace(
+            &format!("      {tag}:\n        context: {ctx}\n"),
+            &clusters,
+        );
+        cli::write(&dir, &[("kit.yaml", &kit_yaml)]);
+        for n in &names {
+            cli::copy_dir(
+                &dir.join(format!("secrets/production/{tag}")),
+                &dir.join(format!("secrets/production/{n}")),
+            );
+        }
+        let config = fleet_kubeconfig(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        let env = [("KUBECONFIG", config.as_str())];
+        let r = cli::kit(&dir, &["apply", "--all", "--create-namespace", "--keep-going"], &env, None);
+        assert_eq!(r.code, 4, "{}", r.stderr);
+        assert!(
+            r.stderr.ends_with(&format!(
+                "kit: apply summary: succeeded: production/{0}, production/{1}, production/{2}; failed: production/gone (exit 4); skipped: none\n",
+                names[0], names[1], names[2]
+            )),
+            "{}",
+            r.stderr
+        );
+        for n in &names {
+            let (code, _, err) = kubectl(&["get", "deployment", "myservicio", "-n", n]);
+            assert_eq!(code, 0, "{n}: {err}");
+            // Each cluster's kubectl output, tagged with it.
+            assert!(
+                r.stdout.contains(&format!("[production/{n}] deployment.apps/myservicio serverside-applied\n")),
+                "{}",
+                r.stdout
+            );
+        }
+        // The unreachable cluster's failure is said in its own lines.
+        assert!(
+            r.stderr.contains("kit: apply production/gone (context dead)\n[production/gone] error: cannot list the namespaces of context dead\n"),
+            "{}",
+            r.stderr
+        );
+        // Without --keep-going, one at a time: the clusters after the
+        // failure are not started.
+        let kit_yaml = kit_yaml.replace("      gone:\n        context: dead\n", "");
+        let kit_yaml = kit_yaml.replace(
+            &format!("      {}:\n", names[0]),
+            &format!("      gone:\n        context: dead\n      {}:\n", names[0]),
+        );
+        cli::write(&dir, &[("kit.yaml", &kit_yaml)]);
+        let r = cli::kit(&dir, &["apply", "--all", "--parallel", "1"], &env, None);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(
+            r.stderr.ends_with(&format!(
+                "kit: apply summary: succeeded: none; failed: production/gone (exit 1); skipped: production/{0}, production/{1}, production/{2}\n",
+                names[0], names[1], names[2]
+            )),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+cluster_test! {
+    fn a_release_that_never_becomes_ready_is_rolled_back_on_the_cluster() {
+        // Pods never start on the test-bed: every rollout times out. The
+        // release of 2.0 is rolled back to 1.0 (recorded by kit, pushed,
+        // applied); its own wait times out too, and kit says so (exit 9).
+        let tag = &unique("kit-rollback");
+        let remote = crate::cli_release::Remote::new(&project(tag));
+        let ci = remote.clone("ci");
+        let image = "registry.example.com/shop/myservicio";
+        let release = |version: &str, extra: &[&str]| {
+            let image = format!("{image}:{version}");
+            let mut args = vec![
+                "release", "-C", "deploy", "-e", "production", "-s", "myservicio",
+                "--image", &image, "--author", "ci-bot", "--apply", "--create-namespace",
+            ];
+            args.extend_from_slice(extra);
+            kit(&ci, &args)
+        };
+        let r = release("1.0.0", &[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = release("2.0.0", &["--wait=3s", "--rollback-on-failure"]);
+        assert_eq!(r.code, 9, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "kit: rolling back myservicio in production: apps/v1 Deployment {tag}/myservicio did not become ready within 3s on context {}: 0/2 replicas ready",
+                context()
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("kit: recorded revision 3 (registry.example.com/shop/myservicio:1.0.0) for myservicio in production: commit "),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.trim_end().ends_with("but it did not become ready; apply it again with: kit apply -C deploy -e production -s myservicio"),
+            "{}",
+            r.stderr
+        );
+        // The cluster runs the restored image; the pushed history says why.
+        let (_, live, _) = kubectl(&[
+            "get", "deployment", "myservicio", "-n", tag,
+            "-o", "jsonpath={.spec.template.spec.containers[0].image}",
+        ]);
+        assert_eq!(live, format!("{image}:1.0.0"));
+        let log = crate::cli_release::git(&remote.bare, &["log", "-1", "--format=%s", "main"]);
+        assert_eq!(log.trim(), "kit: roll back myservicio in production (revision 3)");
+        let r = kit(&ci, &["history", "-C", "deploy", "-e", "production", "-s", "myservicio", "--format", "json"]);
+        let h: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!((h[0]["action"].as_str(), h[0]["author"].as_str()), (Some("rollback"), Some("kit")), "{h}");
+    }
+}

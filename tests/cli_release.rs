@@ -9,7 +9,7 @@ use crate::util::{Run, copy_dir as copy, kit, root, temp_dir};
 
 const IMAGE: &str = "registry.example.com/shop/myservicio";
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -27,13 +27,13 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 /// A bare config repository holding `project` under `deploy/` (as in a real
 /// config repository, the project is a folder of it).
-struct Remote {
+pub(crate) struct Remote {
     base: PathBuf,
-    bare: PathBuf,
+    pub(crate) bare: PathBuf,
 }
 
 impl Remote {
-    fn new(project: &Path) -> Remote {
+    pub(crate) fn new(project: &Path) -> Remote {
         let base = temp_dir("release");
         let bare = base.join("config.git");
         git(
@@ -66,7 +66,7 @@ impl Remote {
     }
 
     /// A fresh clone, as a CI job has.
-    fn clone(&self, name: &str) -> PathBuf {
+    pub(crate) fn clone(&self, name: &str) -> PathBuf {
         let dir = self.base.join(name);
         git(
             &self.base,

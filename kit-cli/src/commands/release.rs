@@ -428,6 +428,12 @@ fn apply_recorded(
             eprintln!("kit: {recorded_at}, but it did not become ready");
             roll_back_failed(dir, &a.not_ready, push, source, kubectl, apply)
         }
+        Ok(a) if !a.not_ready.is_empty() => {
+            eprintln!(
+                "kit: {recorded_at}, but it did not become ready; apply it again with: {again}"
+            );
+            Ok(Code::NotApplied as u8)
+        }
         Ok(a) => {
             eprintln!(
                 "kit: {recorded_at}, but applying it failed (kubectl exited {}); apply it again with: {again}",
