@@ -1381,6 +1381,99 @@ fn a_release_that_does_not_become_ready_is_rolled_back() {
     );
 }
 
+/// `kit apply --rollback-on-failure` (issue 27) rolls back only a service
+/// whose image the apply changed: what ran before is read from the
+/// cluster (here the stand-in's `kubectl get` answer).
+#[test]
+fn kit_apply_rolls_back_only_what_it_changed() {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    for v in ["1.0.0", "2.0.0"] {
+        let r = release(
+            &ci,
+            "production",
+            "myservicio",
+            &format!("{IMAGE}:{v}"),
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let recorder = root().join("tests/support/kubectl-recorder.sh");
+    let running = |version: &str| {
+        let list = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": [{
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "myservicio", "namespace": "shop", "labels": {"kit.dev/service": "myservicio"}},
+                "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "myservicio", "image": format!("{IMAGE}:{version}")}]}}},
+                "status": {}
+            }]
+        });
+        let path = temp_dir("live").join("get.json");
+        std::fs::write(&path, list.to_string()).unwrap();
+        path
+    };
+    let apply = |rec: &Path, get: &Path| {
+        kit(
+            &ci,
+            &[
+                "apply",
+                "-C",
+                "deploy",
+                "-e",
+                "production",
+                "-c",
+                "nerdearla-cluster",
+                "-s",
+                "myservicio",
+                "--wait=5s",
+                "--rollback-on-failure",
+                "--kubectl",
+                recorder.to_str().unwrap(),
+            ],
+            &[
+                ("KIT_REC_DIR", rec.to_str().unwrap()),
+                ("KIT_REC_GET_OUT", get.to_str().unwrap()),
+                ("KIT_REC_FAIL_ONCE", "rollout"),
+            ],
+            None,
+        )
+    };
+    // The cluster ran 2.0.0 already: this apply changed nothing of it, so
+    // its failure is said and nothing is rolled back.
+    let rec = temp_dir("rec");
+    let r = apply(&rec, &running("2.0.0"));
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stderr.ends_with("kit: myservicio on production/nerdearla-cluster is not ready, but this apply did not change its image: kit does not roll it back (a change of values or templates is undone by reverting its commit)\n"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        history_json(&ci, "production", "myservicio")
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // It ran 1.0.0: the apply brought 2.0.0, which is rolled back.
+    let rec = temp_dir("rec");
+    let r = apply(&rec, &running("1.0.0"));
+    assert_eq!(r.code, 12, "{}", r.stderr);
+    let h = history_json(&ci, "production", "myservicio");
+    assert_eq!(h[0]["action"], "rollback", "{h}");
+    assert_eq!(h[0]["image"], format!("{IMAGE}:1.0.0"));
+    assert!(
+        r.stderr.ends_with(&format!(
+            "kit: restored myservicio in production to {IMAGE}:1.0.0 (revision 3): applied and ready\n"
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
 /// A rollback that loses a push race acts on the state it read or fails
 /// (issue 26): a release lands between its read and its push (a pre-push
 /// hook pushes it), and the rollback records nothing rather than rolling

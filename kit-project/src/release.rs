@@ -221,6 +221,25 @@ pub fn record_path(environment: &str, service: &str) -> PathBuf {
 }
 
 impl Project {
+    /// The image `service` runs with on `cluster` of `environment`: its
+    /// release record's (the cluster's own when it has one), else
+    /// kit.yaml's `image:`.
+    pub fn released_image(
+        &self,
+        environment: &str,
+        service: &str,
+        cluster: &str,
+    ) -> Result<Option<String>, ProjectError> {
+        Ok(match self.record(environment, service)? {
+            Some(r) => Some(r.image_for(cluster).to_owned()),
+            None => self
+                .file
+                .services
+                .get(service)
+                .and_then(|s| s.image.clone()),
+        })
+    }
+
     /// The current record of `service` in `environment`, if any (read from
     /// the project directory). Only a regular file is read (a symbolic
     /// link, which a pull request can add, is refused without following

@@ -231,6 +231,7 @@ pub fn apply_streams(
                 &header,
                 || {
                     let cluster = Cluster {
+                        project,
                         kube: Kube {
                             program: &program,
                             context: ctx,
@@ -336,6 +337,7 @@ pub fn wait_of(apply: &ApplyFlags) -> Result<Option<Duration>, Failure> {
 
 /// What kit does around apply and diff, for one cluster.
 struct Cluster<'a> {
+    project: &'a Project,
     kube: Kube<'a>,
     context: &'a str,
     stream: &'a ClusterStream,
@@ -625,15 +627,24 @@ impl Cluster<'_> {
         }
         let mut not_ready = Vec::new();
         if let Some(timeout) = wait {
-            for (i, f, images) in self.wait_ready(timeout, apply.rollback_on_failure)? {
+            for (i, f) in self.wait_ready(timeout, apply.rollback_on_failure)? {
                 crate::output::report(&f);
                 code = Code::NotReady as i32;
                 let service = self.stream.service_of(i).to_owned();
+                // Changed: what ran before is not the image released now
+                // (a service new to the cluster included).
                 let changed = match &before {
-                    // A service new to the cluster, or its images other.
-                    Some(before) => before
-                        .get(&service)
-                        .is_none_or(|b| images.iter().any(|i| !b.contains(i))),
+                    Some(before) => {
+                        let released = self.project.released_image(
+                            &self.stream.environment,
+                            &service,
+                            &self.stream.cluster,
+                        )?;
+                        match (released, before.get(&service)) {
+                            (Some(img), Some(b)) => !b.contains(&img),
+                            (_, b) => b.is_none(),
+                        }
+                    }
                     None => true,
                 };
                 not_ready.push(NotReady {
@@ -881,14 +892,10 @@ impl Cluster<'_> {
 
     /// `--wait`: every workload of the stream ready within `timeout` (for
     /// the whole cluster). Returns those that are not, each with a failure
-    /// naming it and why, and the images it runs: the first only, unless
+    /// naming it and why: the first only, unless
     /// `all` (then each later one gets what is left of the timeout, at
     /// least a second).
-    fn wait_ready(
-        &self,
-        timeout: Duration,
-        all: bool,
-    ) -> Result<Vec<(usize, Failure, Vec<String>)>, Failure> {
+    fn wait_ready(&self, timeout: Duration, all: bool) -> Result<Vec<(usize, Failure)>, Failure> {
         let started = Instant::now();
         let mut failed = Vec::new();
         for (i, o) in self.stream.objects.iter().enumerate() {
@@ -914,7 +921,7 @@ impl Cluster<'_> {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let (code, _, _) = self.capture(&args)?;
             if code != 0 {
-                let (why, images) = self.why_not_ready(o);
+                let why = self.why_not_ready(o);
                 let f = Failure::new(
                     Code::NotReady,
                     format!(
@@ -924,7 +931,7 @@ impl Cluster<'_> {
                     ),
                 )
                 .with_hint("kubectl describe it for events; --wait=TIMEOUT waits longer");
-                failed.push((i, f, images));
+                failed.push((i, f));
                 if !all {
                     break;
                 }
@@ -934,14 +941,14 @@ impl Cluster<'_> {
     }
 
     /// Why a workload is not ready, from its status: ready replicas and the
-    /// conditions that are not true; and the images it runs.
-    fn why_not_ready(&self, o: &ObjectRef) -> (String, Vec<String>) {
+    /// conditions that are not true.
+    fn why_not_ready(&self, o: &ObjectRef) -> String {
         let res = format!("{}/{}", resource(&o.api_version, &o.kind), o.name);
         let mut args = vec!["get", res.as_str(), "-o", "json"];
         if let Some(ns) = &o.namespace {
             args.extend(["--namespace", ns]);
         }
-        let unread = || ("its status could not be read".to_owned(), Vec::new());
+        let unread = || "its status could not be read".to_owned();
         let Ok((0, out, _)) = self.capture(&args) else {
             return unread();
         };
@@ -975,13 +982,12 @@ impl Cluster<'_> {
             }
             parts.push(t);
         }
-        let why = if parts.is_empty() {
+        if parts.is_empty() {
             "no status yet (nothing has acted on it: is the cluster running a scheduler and nodes?)"
                 .into()
         } else {
             parts.join("; ")
-        };
-        (why, super::live::images(&v))
+        }
     }
 }
 

@@ -299,10 +299,7 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
             reason: None,
         };
         let released = |svc: &str| -> Result<Option<String>, Failure> {
-            Ok(match project.record(&env, svc)? {
-                Some(r) => Some(r.image_for(&cluster).to_owned()),
-                None => project.file.services[svc].image.clone(),
-            })
+            Ok(project.released_image(&env, svc, &cluster)?)
         };
         let live = match live {
             Ok(l) => l,
