@@ -718,3 +718,42 @@ fn create_namespace_and_prune_ask_the_cluster_first() {
         assert!(!rec.join("get.log").exists(), "{verb}: not even a query");
     }
 }
+
+#[test]
+fn messages_about_applied_objects_never_name_a_secret() {
+    // A secret whose value is the service's name: the Deployment kit
+    // waits for is named after a secret, and kit's messages say
+    // `<redacted>` (kubectl's own output is kubectl's).
+    let dir = temp_dir();
+    cli::copy_dir(&root().join("fixtures/demo"), &dir);
+    cli::write(&dir, &[("secrets/production/common/DB_NAME", "myservicio")]);
+    let rec = temp_dir();
+    let r = cli::kit(
+        &dir,
+        &[
+            "apply",
+            "-e",
+            "production",
+            "-c",
+            "nerdearla-cluster",
+            "-s",
+            "myservicio",
+            "--wait=5s",
+            "--kubectl",
+            &recorder(),
+        ],
+        &[
+            ("KIT_REC_DIR", rec.to_str().unwrap()),
+            ("KIT_REC_FAIL_ONCE", "rollout"),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("error: <redacted> did not become ready within 5s on context nerdearla: "),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("myservicio"), "{}", r.stderr);
+}

@@ -9,7 +9,9 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use kit_project::Masker;
 
 use crate::diagnostics::Failure;
 
@@ -29,6 +31,25 @@ struct Sink {
 
 thread_local! {
     static SINK: RefCell<Option<Sink>> = const { RefCell::new(None) };
+}
+
+/// The run's secret values, once rendered: names kit's messages take from
+/// rendered objects go through [`shown`].
+static MASK: OnceLock<Masker> = OnceLock::new();
+
+/// Keeps the run's masker for [`shown`] (the first one given stays).
+pub fn mask_with(masker: &Masker) {
+    let _ = MASK.set(masker.clone());
+}
+
+/// `thing` as kit's messages may show it: `<redacted>` when it is or
+/// contains a secret value of the run (an object or field named after one).
+pub fn shown(thing: &impl std::fmt::Display) -> String {
+    let text = thing.to_string();
+    match MASK.get() {
+        Some(m) if m.hides(&text) => "<redacted>".to_owned(),
+        _ => text,
+    }
 }
 
 /// One block (or line) at a time on the terminal.

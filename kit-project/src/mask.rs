@@ -23,13 +23,21 @@ pub const MIN_CONTAINED: usize = 4;
 /// assert_eq!(m.show("db-hunter2-x"), "<redacted>");
 /// assert_eq!(m.show("1"), "<redacted>");
 /// assert_eq!(m.show("web-1"), "web-1");
+/// assert_eq!(format!("{m:?}"), "Masker(2 secret values)");
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Masker {
     values: HashSet<Arc<str>>,
     /// The values of at least [`MIN_CONTAINED`] characters, checked inside
     /// text (counted once, here).
     long: Vec<Arc<str>>,
+}
+
+/// Debug output says how many values, never which.
+impl std::fmt::Debug for Masker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Masker({} secret values)", self.values.len())
+    }
 }
 
 impl Masker {

@@ -132,6 +132,12 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// The masker of this run (every secret value): for messages that
+    /// name what was rendered.
+    pub fn masker(&self) -> &Masker {
+        &self.masker
+    }
+
     /// One stream per cluster, each in install order: exactly what
     /// `kit render` prints, and what `kit apply` sends to each cluster.
     pub fn streams(self) -> Result<Vec<ClusterStream>, RenderError> {

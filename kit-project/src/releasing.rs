@@ -236,6 +236,8 @@ pub struct Recorded {
     /// What was checked: each affected cluster's stream, rendered from the
     /// pushed commit's files (empty when the operation renders nothing).
     pub streams: Vec<ClusterStream>,
+    /// The secret values of that render, for messages about its objects.
+    pub masker: crate::Masker,
     /// kit.yaml at the pushed commit (contexts for the apply).
     pub project: Option<Project>,
 }
@@ -765,7 +767,7 @@ pub async fn run(
             }
             None => current.clone().expect("only a recorded state is a no-op"),
         };
-        let streams = match check {
+        let (streams, masker) = match check {
             Some(c) => {
                 let clusters = match &req.change {
                     Change::Release { clusters, .. } => clusters.as_slice(),
@@ -775,7 +777,7 @@ pub async fn run(
                     .await
                     .map_err(|e| fail(e, &tip))?
             }
-            None => Vec::new(),
+            None => (Vec::new(), crate::Masker::default()),
         };
         let project = Project {
             dir: project_dir.to_owned(),
@@ -791,6 +793,7 @@ pub async fn run(
                 already: true,
                 local: Local::Stayed(String::new()),
                 streams,
+                masker: masker.clone(),
                 project: Some(project),
             });
         }
@@ -822,6 +825,7 @@ pub async fn run(
                 already: false,
                 local,
                 streams,
+                masker: masker.clone(),
                 project: Some(project),
             });
         }
@@ -871,7 +875,7 @@ async fn render_affected(
     clusters: &[String],
     check: &CheckOptions,
     cache: &mut Option<(Vec<Target>, Vec<kit_env::Resolution>)>,
-) -> Result<Vec<ClusterStream>, CheckFailure> {
+) -> Result<(Vec<ClusterStream>, crate::Masker), CheckFailure> {
     let all = project.plan(&crate::Selection::All {
         environment: Some(req.environment.clone()),
     })?;
@@ -895,7 +899,8 @@ async fn render_affected(
         }
     };
     let rendered = crate::render(project, &secrets, check.render.clone(), &|| {})?;
-    Ok(rendered.streams()?)
+    let masker = rendered.masker().clone();
+    Ok((rendered.streams()?, masker))
 }
 
 /// 50 ms doubling to 800 ms, with up to the same again at random.

@@ -427,7 +427,11 @@ pub fn identity(o: &ObjectRef) -> (String, Option<String>, String) {
 pub fn delete(kube: Kube<'_>, objects: &[ObjectRef], verb: &str) -> Result<i32, Failure> {
     let mut by_ns: BTreeMap<Option<&str>, Vec<String>> = BTreeMap::new();
     for o in objects {
-        crate::output::say!("kit: {verb} {o} (context {})", kube.context);
+        crate::output::say!(
+            "kit: {verb} {} (context {})",
+            crate::output::shown(o),
+            kube.context
+        );
         let res = resource_of_gk(&inventory::group_kind(&o.api_version, &o.kind));
         by_ns
             .entry(o.namespace.as_deref())

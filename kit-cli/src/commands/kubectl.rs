@@ -712,8 +712,9 @@ impl Cluster<'_> {
                 };
                 for c in fields {
                     crate::output::say!(
-                        "kit: taking back {} of {what} from field manager {:?} (context {})",
-                        c.field,
+                        "kit: taking back {} of {} from field manager {:?} (context {})",
+                        crate::output::shown(&c.field),
+                        crate::output::shown(&what),
                         c.manager,
                         self.context
                     );
@@ -753,7 +754,7 @@ impl Cluster<'_> {
             if m.object.kind == "Namespace" {
                 crate::output::say!(
                     "kit: {} is no longer rendered; prune never deletes a namespace (kit delete removes those kit created) (context {})",
-                    m.object,
+                    crate::output::shown(&m.object),
                     self.context
                 );
                 continue;
@@ -843,7 +844,8 @@ impl Cluster<'_> {
             let mut out = String::new();
             for o in &stale {
                 out.push_str(&format!(
-                    "kit prune: would delete {o} (context {})\n",
+                    "kit prune: would delete {} (context {})\n",
+                    crate::output::shown(o),
                     self.context
                 ));
             }
@@ -925,7 +927,8 @@ impl Cluster<'_> {
                 let f = Failure::new(
                     Code::NotReady,
                     format!(
-                        "{o} did not become ready within {} on context {}: {why}",
+                        "{} did not become ready within {} on context {}: {why}",
+                        crate::output::shown(o),
                         humantime(timeout),
                         self.context,
                     ),

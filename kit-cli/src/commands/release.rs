@@ -411,6 +411,7 @@ fn apply_recorded(
         recorded.record.revision,
         releasing::short(&recorded.commit)
     );
+    crate::output::mask_with(&recorded.masker);
     let applied = super::kubectl::apply_streams(
         super::kubectl::Verb::Apply,
         project,

@@ -124,6 +124,7 @@ fn log_resolution(
 /// Renders the selected targets: one stream per cluster.
 pub fn render_streams(job: Job<'_>) -> Result<(Project, Vec<ClusterStream>), Failure> {
     let (project, rendered) = render(job)?;
+    crate::output::mask_with(rendered.masker());
     Ok((project, rendered.streams()?))
 }
 
