@@ -161,6 +161,24 @@ fn release_applying(
     kit(dir, &args, &vars, None)
 }
 
+/// The demo's config repository with myservicio released in production
+/// as each of `versions` in turn (tags of IMAGE): the remote and a clone.
+fn released_in_production(versions: &[&str]) -> (Remote, PathBuf) {
+    let remote = demo_remote();
+    let ci = remote.clone("ci");
+    for v in versions {
+        let r = release(
+            &ci,
+            "production",
+            "myservicio",
+            &format!("{IMAGE}:{v}"),
+            &[],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    (remote, ci)
+}
+
 fn demo_remote() -> Remote {
     Remote::new(&root().join("fixtures/demo"))
 }
@@ -1386,18 +1404,7 @@ fn a_release_that_does_not_become_ready_is_rolled_back() {
 /// cluster (here the stand-in's `kubectl get` answer).
 #[test]
 fn kit_apply_rolls_back_only_what_it_changed() {
-    let remote = demo_remote();
-    let ci = remote.clone("ci");
-    for v in ["1.0.0", "2.0.0"] {
-        let r = release(
-            &ci,
-            "production",
-            "myservicio",
-            &format!("{IMAGE}:{v}"),
-            &[],
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-    }
+    let (_remote, ci) = released_in_production(&["1.0.0", "2.0.0"]);
     let recorder = root().join("tests/support/kubectl-recorder.sh");
     let running = |version: &str| {
         let list = serde_json::json!({
@@ -1480,18 +1487,7 @@ fn kit_apply_rolls_back_only_what_it_changed() {
 /// back the release that beat it.
 #[test]
 fn a_rollback_that_loses_a_race_records_nothing() {
-    let remote = demo_remote();
-    let ci = remote.clone("ci");
-    for v in ["1.0", "2.0"] {
-        let r = release(
-            &ci,
-            "production",
-            "myservicio",
-            &format!("{IMAGE}:{v}"),
-            &[],
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
-    }
+    let (remote, ci) = released_in_production(&["1.0", "2.0"]);
     // A teammate's release, committed and ready to push.
     let mate = remote.clone("mate");
     let r = release(
