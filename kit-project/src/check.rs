@@ -9,58 +9,12 @@
 use std::collections::HashMap;
 
 use crate::mask::Masker;
-use crate::yaml_tree::{self, Kind, Node};
+use crate::yaml::{
+    self,
+    tree::{Kind, Node},
+};
 
-/// Where a document came from, for messages: `service/template`.
-pub type Origin = String;
-
-/// A problem with a rendered document. Never contains values.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: rendered document {doc}, line {line}: {message}")]
-#[non_exhaustive]
-pub struct CheckError {
-    /// `service/template`.
-    pub origin: Origin,
-    /// 1-based document number within the template's output.
-    pub doc: usize,
-    /// 1-based line within the template's output.
-    pub line: usize,
-    /// 1-based line within the document.
-    pub document_line: usize,
-    /// 1-based column within that line, when known.
-    pub column: Option<usize>,
-    /// What is wrong.
-    pub message: String,
-    /// The template (or partial) line and column that wrote that line of
-    /// output, when the renderer could trace it back.
-    pub template: Option<Box<kit_core::Location>>,
-    /// The failing document as rendered, with every secret value replaced
-    /// by a fingerprint (for `--debug`), when the renderer was asked for it.
-    pub rendered: Option<String>,
-}
-
-impl CheckError {
-    /// A problem at line `document_line` of document `doc` (which starts at
-    /// line `first_line`) of `origin`'s output; lines 1-based.
-    pub fn new(
-        origin: &str,
-        doc: usize,
-        first_line: usize,
-        document_line: usize,
-        message: String,
-    ) -> Self {
-        CheckError {
-            origin: origin.into(),
-            doc,
-            line: first_line + document_line.saturating_sub(1),
-            document_line: document_line.max(1),
-            column: None,
-            message,
-            template: None,
-            rendered: None,
-        }
-    }
-}
+pub use crate::error::{CheckError, Origin};
 
 /// A checked document.
 #[derive(Debug, Clone)]
@@ -325,7 +279,7 @@ pub fn check_documents(
         let err = |line: usize, message: String| {
             CheckError::new(origin, n + 1, first_line, line, message)
         };
-        let tree = yaml_tree::parse(&text, mask).map_err(|(l, m)| err(l, m))?;
+        let tree = yaml::parse(&text, mask).map_err(|(l, m)| err(l, m))?;
         let w = Walk::of(&tree);
         if let Some(schema) = schema {
             schema.validate_tree(&tree, mask).map_err(|e| CheckError {
@@ -379,7 +333,7 @@ pub(crate) fn label_and_annotate(
         |(l, m): (usize, String)| CheckError::new(&doc.origin, doc.index, doc.first_line, l, m);
     let w = match doc.walk.take() {
         Some(w) => *w,
-        None => Walk::of(&yaml_tree::parse(&doc.text, mask).map_err(err)?),
+        None => Walk::of(&yaml::parse(&doc.text, mask).map_err(err)?),
     };
     let mut inserts = Vec::new();
     let meta = path(&["metadata"]);

@@ -19,20 +19,13 @@ use kit_core::{Map, Value};
 use kit_env::{Fingerprinter, Resolution, SecretValue};
 use sha2::{Digest, Sha256};
 
+pub use crate::contract::{
+    CHECKSUM_KEY_NAME, CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, MIN_CHECKSUM_KEY_BYTES,
+    TARGET_LABELS,
+};
 use crate::error::{ProjectError, RenderError};
 use crate::model::{EnvConflict, SecretsAs};
 use crate::project::Project;
-
-/// The pod-template annotation holding the checksum of a service's variables.
-pub const ENV_CHECKSUM_ANNOTATION: &str = "kit.dev/env-sha256";
-
-/// The name of the secret that keys the pod checksum. It is resolved like any
-/// variable (usually `<environment>/common/KIT_CHECKSUM_KEY`), never given to
-/// templates, and must hold at least [`MIN_CHECKSUM_KEY_BYTES`] bytes.
-pub const CHECKSUM_KEY_NAME: &str = "KIT_CHECKSUM_KEY";
-
-/// The shortest checksum key kit accepts.
-pub const MIN_CHECKSUM_KEY_BYTES: usize = 16;
 
 /// Value keys kit fills itself, with what they hold (the service's own name
 /// is reserved too).
@@ -61,10 +54,6 @@ pub(crate) struct TargetContext {
     redact: Option<Fingerprinter>,
 }
 
-/// The labels kit puts on every object it renders, naming its target: what
-/// `kit apply --prune` and `kit status --live` select by.
-pub const TARGET_LABELS: [&str; 3] = ["kit.dev/environment", "kit.dev/cluster", "kit.dev/service"];
-
 /// `TARGET_LABELS` with their values for `t`.
 pub fn target_labels(t: &kit_env::Target) -> Result<[(&'static str, &str); 3], RenderError> {
     let pairs = [
@@ -88,11 +77,6 @@ pub fn target_labels(t: &kit_env::Target) -> Result<[(&'static str, &str); 3], R
     }
     Ok(pairs.map(|(l, v, _)| (l, v)))
 }
-
-/// The pod-template annotation holding the checksum of the ConfigMaps and
-/// Secrets rendered for the same service (so a change to them rolls the
-/// workload's pods).
-pub const CONFIG_CHECKSUM_ANNOTATION: &str = "kit.dev/config-sha256";
 
 impl TargetContext {
     /// The checksum of `docs` (the target's ConfigMaps and Secrets, each

@@ -173,12 +173,12 @@ pub enum RenderError {
     Template(#[from] kit_core::Error),
     /// A rendered document failed its checks.
     #[error(transparent)]
-    Check(#[from] crate::check::CheckError),
+    Check(#[from] CheckError),
     /// A target has secrets but no checksum key: an unkeyed checksum would
     /// let anyone who can read Deployments test guesses of the secrets.
     #[error(
         "target {target} has secrets but no {} secret to key its pod checksum",
-        crate::context::CHECKSUM_KEY_NAME
+        crate::contract::CHECKSUM_KEY_NAME
     )]
     NoChecksumKey {
         /// `environment/cluster/service`.
@@ -187,8 +187,8 @@ pub enum RenderError {
     /// The checksum key is too short.
     #[error(
         "the {} secret of target {target} is shorter than {} bytes",
-        crate::context::CHECKSUM_KEY_NAME,
-        crate::context::MIN_CHECKSUM_KEY_BYTES
+        crate::contract::CHECKSUM_KEY_NAME,
+        crate::contract::MIN_CHECKSUM_KEY_BYTES
     )]
     WeakChecksumKey {
         /// `environment/cluster/service`.
@@ -272,4 +272,55 @@ pub enum OutputError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// Where a document came from, for messages: `service/template`.
+pub type Origin = String;
+
+/// A problem with a rendered document. Never contains values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: rendered document {doc}, line {line}: {message}")]
+#[non_exhaustive]
+pub struct CheckError {
+    /// `service/template`.
+    pub origin: Origin,
+    /// 1-based document number within the template's output.
+    pub doc: usize,
+    /// 1-based line within the template's output.
+    pub line: usize,
+    /// 1-based line within the document.
+    pub document_line: usize,
+    /// 1-based column within that line, when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// The template (or partial) line and column that wrote that line of
+    /// output, when the renderer could trace it back.
+    pub template: Option<Box<kit_core::Location>>,
+    /// The failing document as rendered, with every secret value replaced
+    /// by a fingerprint (for `--debug`), when the renderer was asked for it.
+    pub rendered: Option<String>,
+}
+
+impl CheckError {
+    /// A problem at line `document_line` of document `doc` (which starts at
+    /// line `first_line`) of `origin`'s output; lines 1-based.
+    pub fn new(
+        origin: &str,
+        doc: usize,
+        first_line: usize,
+        document_line: usize,
+        message: String,
+    ) -> Self {
+        CheckError {
+            origin: origin.into(),
+            doc,
+            line: first_line + document_line.saturating_sub(1),
+            document_line: document_line.max(1),
+            column: None,
+            message,
+            template: None,
+            rendered: None,
+        }
+    }
 }

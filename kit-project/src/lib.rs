@@ -34,11 +34,13 @@
 
 pub mod check;
 pub mod context;
+mod contract;
 mod error;
 pub mod git;
 pub mod inventory;
 mod mask;
 pub mod model;
+mod options;
 pub mod output_dir;
 mod pipeline;
 mod project;
@@ -58,9 +60,7 @@ mod values;
 pub(crate) type Fast = foldhash::fast::RandomState;
 #[cfg(test)]
 mod xorshift;
-pub mod yaml_input;
-mod yaml_scan;
-mod yaml_tree;
+pub mod yaml;
 
 pub use check::{CheckError, Document, INSTALL_ORDER, kind_rank};
 pub use context::{
@@ -74,10 +74,10 @@ pub use model::{
     Service,
 };
 pub use pipeline::{Plan, Rendered, SecretsOptions, render};
-pub use project::{MAX_YAML_BYTES, Project, is_safe_name, read_values, read_yaml, values_map};
+pub use project::{Project, is_safe_name};
 pub use render::{RenderOptions, Renderer};
 pub use select::Selection;
 pub use stream::{ClusterStream, ObjectRef, write_stream};
 pub use unused::UnusedValue;
 pub use values::{MAX_SET_DEPTH, MAX_SET_INDEX, SetError, SetKind, merge, parse_set, set_into};
-pub use yaml_input::parse_yaml;
+pub use yaml::input::{MAX_YAML_BYTES, parse_yaml, read_values, read_yaml, values_map};

@@ -842,7 +842,7 @@ pub async fn run(
 /// kit.yaml as `commit` has it.
 fn load_file_at(repo: &Repo, commit: &str) -> Result<crate::model::ProjectFile, ReleaseError> {
     let rel = Path::new(crate::model::PROJECT_FILE);
-    let text = match repo.show_file(commit, rel, crate::project::MAX_YAML_BYTES as usize)? {
+    let text = match repo.show_file(commit, rel, crate::yaml::input::MAX_YAML_BYTES as usize)? {
         Some(Ok(t)) => t,
         Some(Err(why)) => {
             return Err(ProjectError::UnsafePath {
@@ -859,7 +859,7 @@ fn load_file_at(repo: &Repo, commit: &str) -> Result<crate::model::ProjectFile, 
             .into());
         }
     };
-    Ok(crate::yaml_input::parse_yaml(&text, rel)?)
+    Ok(crate::yaml::input::parse_yaml(&text, rel)?)
 }
 
 /// The first 12 digits of a commit.

@@ -14,60 +14,9 @@ use crate::context::{
 };
 use crate::error::{ProjectError, RenderError};
 use crate::mask::Masker;
+pub use crate::options::RenderOptions;
 use crate::project::Project;
 use crate::release::Record;
-
-/// Options for a render run.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct RenderOptions {
-    /// Values layered on top of the project's (values files, then single
-    /// settings), in order.
-    pub extra_values: Vec<Value>,
-    /// For review output: every secret-derived value becomes its
-    /// fingerprint.
-    pub redact: Option<Fingerprinter>,
-    /// Release records to use instead of the project's files, by
-    /// (environment, service): what `kit release` checks before recording.
-    pub records: std::collections::BTreeMap<(String, String), crate::release::Record>,
-    /// On a check failure, attach the failing document, rendered with every
-    /// secret value as a fingerprint ([`crate::CheckError::rendered`]).
-    pub debug: bool,
-}
-
-impl RenderOptions {
-    /// Adds values on top of the project's.
-    pub fn with_values(mut self, values: Value) -> Self {
-        self.extra_values.push(values);
-        self
-    }
-
-    /// Renders `service` in `environment` as if `record` were its release
-    /// record.
-    pub fn with_record(
-        mut self,
-        environment: &str,
-        service: &str,
-        record: crate::release::Record,
-    ) -> Self {
-        self.records
-            .insert((environment.into(), service.into()), record);
-        self
-    }
-
-    /// Attaches the failing document to check errors (see
-    /// [`RenderOptions::debug`]).
-    pub fn with_debug(mut self, debug: bool) -> Self {
-        self.debug = debug;
-        self
-    }
-
-    /// Redacts every secret-derived value with `f`.
-    pub fn with_redaction(mut self, f: Fingerprinter) -> Self {
-        self.redact = Some(f);
-        self
-    }
-}
 
 /// The value at `key` in a run's cache, made by `make` on first use (two
 /// threads may both make it; either result is the same).

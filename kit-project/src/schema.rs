@@ -24,7 +24,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use crate::mask::Masker;
-use crate::yaml_tree::{Kind, Node};
+use crate::yaml::tree::{Kind, Node};
 
 /// The minor version validated against unless `kit.yaml` chooses another.
 pub const DEFAULT_VERSION: &str = "1.37";
@@ -162,7 +162,7 @@ impl Schema {
     /// Validates one rendered document (a YAML mapping). Returns the first
     /// problem found. Documents whose kind is not built in pass.
     pub fn validate(&self, doc: &str, mask: &Masker) -> Result<(), SchemaError> {
-        match crate::yaml_tree::parse(doc, mask) {
+        match crate::yaml::parse(doc, mask) {
             Ok(tree) => self.validate_tree(&tree, mask),
             Err(_) => Ok(()), // not YAML: the document checks report it
         }
@@ -415,7 +415,7 @@ fn resolve_plain(s: &str) -> Scalar {
     {
         return Scalar::Int;
     }
-    match crate::yaml_input::decimal(u) {
+    match crate::yaml::input::decimal(u) {
         Some(d) if d.dot || d.exp.is_some() => return Scalar::Float,
         _ => {}
     }
@@ -466,7 +466,7 @@ pub(crate) mod tests {
         {
             return Scalar::Int;
         }
-        match crate::yaml_input::decimal(u) {
+        match crate::yaml::input::decimal(u) {
             Some(d) if d.dot || d.exp.is_some() => Scalar::Float,
             _ => Scalar::Str,
         }

@@ -94,7 +94,7 @@ pub fn set_into(target: &mut Value, arg: &str, kind: SetKind) -> Result<(), SetE
                 let raw: String = chars[i..].iter().collect();
                 i = chars.len();
                 if kind == SetKind::Json {
-                    crate::yaml_input::parse_yaml::<Value>(&raw, "--set-json".as_ref())
+                    crate::yaml::input::parse_yaml::<Value>(&raw, "--set-json".as_ref())
                         .map_err(|e| err(format!("the value is not valid JSON: {e}")))?
                 } else {
                     read_set_file(&raw).map_err(err)?
@@ -245,7 +245,7 @@ fn parse_value(chars: &[char], mut i: usize, kind: SetKind) -> Result<(Value, us
 }
 
 fn read_set_file(path: &str) -> Result<Value, String> {
-    crate::project::read_text(path.as_ref())
+    crate::yaml::input::read_text(path.as_ref())
         .map(Value::String)
         .map_err(|e| e.to_string())
 }

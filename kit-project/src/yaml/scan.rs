@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use crate::yaml_tree::{Entry, Keys, Kind, Node};
+use crate::yaml::tree::{Entry, Keys, Kind, Node};
 
 /// The longest implicit key YAML allows.
 const MAX_KEY: usize = 1024;
@@ -622,7 +622,7 @@ mod tests {
     use super::*;
     use crate::mask::Masker;
     use crate::xorshift::Rng;
-    use crate::yaml_tree::parse_events;
+    use crate::yaml::events::parse_events;
 
     /// Fails when the scanner accepts `doc` and reads it differently from
     /// the parser (or the parser refuses it). Returns whether it accepted.

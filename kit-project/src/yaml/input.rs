@@ -17,6 +17,7 @@ use std::path::Path;
 use granit_parser::{Event, Parser, ScalarStyle};
 
 use crate::error::ProjectError;
+use kit_core::Value;
 
 /// The default node budget of one file: 5,000,000 nodes (a 64 MiB file
 /// holds at most about 10 million).
@@ -233,6 +234,64 @@ fn significant(digits: &str) -> String {
         .trim_start_matches('0')
         .trim_end_matches('0')
         .to_owned()
+}
+
+// Files people give kit.
+
+/// The largest `kit.yaml` or values file kit reads: 64 MiB.
+pub const MAX_YAML_BYTES: u64 = 64 << 20;
+
+/// Checks that values read from `path` are a map (or empty, which is an
+/// empty map). `what` names them in the message (`values`,
+/// `environments.production.values`...).
+pub fn values_map(v: &Value, path: &Path, what: &str) -> Result<Option<Value>, ProjectError> {
+    match v {
+        Value::Map(_) => Ok(Some(v.clone())),
+        Value::Null => Ok(None),
+        _ => Err(ProjectError::NotAMap {
+            path: path.to_owned(),
+            what: what.into(),
+        }),
+    }
+}
+
+/// Reads a values file (`--values`): YAML or JSON, a map or empty.
+pub fn read_values(path: &Path) -> Result<Option<Value>, ProjectError> {
+    let v: Value = read_yaml(path)?;
+    values_map(&v, path, "values")
+}
+
+/// Reads a YAML (or JSON) file the kit way (see [`crate::yaml::input`]):
+/// YAML 1.2, numbers as written or refused; duplicate keys, alias bombs and
+/// unknown keys are errors with line and column. Only regular files of at
+/// most [`MAX_YAML_BYTES`] are read (a FIFO would block forever).
+pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ProjectError> {
+    let text = read_text(path)?;
+    parse_yaml(&text, path)
+}
+
+/// Reads a text file people give kit (kit.yaml, values, `--set-file`):
+/// only a regular file of at most [`MAX_YAML_BYTES`] (a FIFO would block
+/// forever).
+pub(crate) fn read_text(path: &Path) -> Result<String, ProjectError> {
+    let io = |source| ProjectError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(ProjectError::UnsafePath {
+            path: path.to_owned(),
+            reason: "it is not a regular file".into(),
+        });
+    }
+    if meta.len() > MAX_YAML_BYTES {
+        return Err(ProjectError::UnsafePath {
+            path: path.to_owned(),
+            reason: "it is larger than 64 MiB".into(),
+        });
+    }
+    std::fs::read_to_string(path).map_err(io)
 }
 
 #[cfg(test)]
