@@ -203,8 +203,8 @@ fn recorded(path: &[String], last: Option<&str>) -> bool {
 /// What the event walk learned about one document.
 #[derive(Debug, Default, Clone)]
 struct Walk {
-    scalars: HashMap<Vec<String>, String, crate::Fast>,
-    maps: HashMap<Vec<String>, MapInfo, crate::Fast>,
+    scalars: HashMap<Vec<String>, String, crate::fast::Fast>,
+    maps: HashMap<Vec<String>, MapInfo, crate::fast::Fast>,
     null_or_scalar: Vec<Vec<String>>,
 }
 

@@ -197,7 +197,7 @@ impl Project {
 pub fn template_context(
     project: &Project,
     res: &Resolution,
-    options: &crate::render::RenderOptions,
+    options: &crate::options::RenderOptions,
 ) -> Result<Value, RenderError> {
     let t = &res.target;
     let record = record_of(project, &t.environment, &t.service, options)?;
@@ -210,7 +210,7 @@ pub(crate) fn record_of(
     project: &Project,
     environment: &str,
     service: &str,
-    options: &crate::render::RenderOptions,
+    options: &crate::options::RenderOptions,
 ) -> Result<Option<crate::release::Record>, RenderError> {
     let key = (environment.to_owned(), service.to_owned());
     Ok(match options.records.get(&key) {
@@ -227,7 +227,7 @@ pub(crate) fn record_of(
 pub(crate) fn build(
     project: &Project,
     res: &Resolution,
-    options: &crate::render::RenderOptions,
+    options: &crate::options::RenderOptions,
     record: Option<&crate::release::Record>,
 ) -> Result<TargetContext, RenderError> {
     let extra = &options.extra_values;
@@ -540,7 +540,7 @@ mod tests {
         let c = build(
             &p,
             &res,
-            &crate::render::RenderOptions::default().with_values(extra),
+            &crate::options::RenderOptions::default().with_values(extra),
             None,
         )
         .unwrap();
@@ -549,7 +549,7 @@ mod tests {
         let e = build(
             &p,
             &res,
-            &crate::render::RenderOptions::default().with_values(bad),
+            &crate::options::RenderOptions::default().with_values(bad),
             None,
         )
         .unwrap_err();

@@ -36,6 +36,7 @@ pub mod check;
 pub mod context;
 mod contract;
 mod error;
+mod fast;
 pub mod git;
 pub mod inventory;
 mod mask;
@@ -53,11 +54,6 @@ pub mod stream;
 mod unused;
 mod values;
 
-/// The hasher of kit-project's in-memory maps and sets (foldhash: seeded
-/// per process, much faster than SipHash). Their keys are names, paths and
-/// keys from kit's own documents, schema and stores, looked up within one
-/// run; nothing here is exposed or kept.
-pub(crate) type Fast = foldhash::fast::RandomState;
 #[cfg(test)]
 mod xorshift;
 pub mod yaml;

@@ -84,7 +84,7 @@ impl<'p> Renderer<'p> {
         // in a set sized for all of them up front (growing it rehashes
         // every value again, a dozen times for 15,000).
         let total = resolutions.iter().map(|r| r.variables.len()).sum();
-        let mut distinct: std::collections::HashSet<&str, crate::Fast> =
+        let mut distinct: std::collections::HashSet<&str, crate::fast::Fast> =
             std::collections::HashSet::with_capacity_and_hasher(total, Default::default());
         distinct.extend(
             resolutions

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 // the bundled schema, and documents only look keys up (nothing a document
 // holds is inserted), so there is no flooding to resist; lookups are a
 // good part of validating.
-use crate::Fast;
+use crate::fast::Fast;
 use std::sync::OnceLock;
 
 use indexmap::IndexMap;

@@ -63,7 +63,7 @@ fn refuse_duplicates<'d>(
     mask: &Masker,
 ) -> Result<(), RenderError> {
     let docs = docs.into_iter();
-    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str, crate::Fast> =
+    let mut seen: HashMap<(&str, &str, Option<&str>, &str), &str, crate::fast::Fast> =
         HashMap::with_capacity_and_hasher(docs.size_hint().0, Default::default());
     for (origin, d) in docs {
         let key = (

@@ -78,7 +78,7 @@ pub(super) fn is_null_word(s: &str) -> bool {
 /// mapping.
 #[derive(Default)]
 pub(crate) struct Keys<'a> {
-    large: Option<std::collections::HashSet<Cow<'a, str>, crate::Fast>>,
+    large: Option<std::collections::HashSet<Cow<'a, str>, crate::fast::Fast>>,
 }
 
 impl<'a> Keys<'a> {
