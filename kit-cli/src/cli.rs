@@ -90,7 +90,7 @@ pub enum Command {
     /// What is released where: services x environments (and clusters with
     /// their own image), with revision, age and pins.
     #[command(after_help = crate::exit::help_text())]
-    Status(crate::commands::release::StatusArgs),
+    Status(crate::flags::StatusArgs),
 
     /// Print the variables of a target (environment, cluster, service).
     ///

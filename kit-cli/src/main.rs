@@ -18,6 +18,7 @@ mod diagnostics;
 mod exit;
 mod flags;
 mod fleet;
+mod kube;
 mod output;
 mod progress;
 mod signals;

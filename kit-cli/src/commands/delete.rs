@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use clap::Args;
 use kit_project::{ObjectRef, Project, Selection};
 
-use super::applyset::{self, Kube};
-use super::kubectl::{find_program, no_name_for, project_source};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
 use crate::flags::{KubectlFlags, ProjectFlags};
+use crate::kube::inventory::{self as applyset, no_name_for, project_source};
+use crate::kube::{Kube, find_program};
 
 /// `kit delete`'s arguments.
 #[derive(Debug, Args)]

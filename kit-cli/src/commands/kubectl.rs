@@ -17,7 +17,6 @@
 //! - kit's own exit codes here: 127 kubectl not found, 126 not executable.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,6 @@ use kit_project::{ClusterStream, ObjectRef, Project, RenderOptions};
 
 use kit_project::inventory::Inventory;
 
-use super::applyset::{self, Kube};
 use super::render::{Job, render_streams};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
@@ -34,6 +32,8 @@ use crate::flags::{
     ApplyFlags, DebugFlag, KubectlFlags, ProjectFlags, SelectFlags, SourceFlags, ValuesFlags,
     VerboseFlag,
 };
+use crate::kube::inventory::{self as applyset, no_name_for, project_source};
+use crate::kube::{self, Kube, find_program};
 use crate::signals;
 
 /// `kit apply` and `kit diff`: the render flags without output or redaction
@@ -86,37 +86,6 @@ impl Verb {
             Verb::Diff => code > 1,
         }
     }
-}
-
-/// Finds kubectl: a path with a `/` as given, else on PATH.
-pub fn find_program(name: &str) -> Result<PathBuf, Failure> {
-    let not_found = || {
-        Failure::new(Code::NotFound, format!("kubectl not found: '{name}'"))
-            .with_hint("install kubectl, or point --kubectl / KIT_KUBECTL at it")
-    };
-    let path = if name.contains('/') {
-        PathBuf::from(name)
-    } else {
-        let paths = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-            .ok_or_else(not_found)?
-    };
-    let meta = std::fs::metadata(&path).map_err(|_| not_found())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
-            return Err(Failure::new(
-                Code::NotExecutable,
-                format!("kubectl is not executable: {}", path.display()),
-            ));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = meta;
-    Ok(path)
 }
 
 /// Runs `kit apply` / `kit diff`; returns what was applied.
@@ -290,15 +259,6 @@ pub fn apply_streams(
     })
 }
 
-/// The error for a command that needs the project's `name:`.
-pub fn no_name_for(what: &str) -> Failure {
-    Failure::new(
-        Code::Usage,
-        format!("{what} needs the project's identity: kit.yaml has no `name:`"),
-    )
-    .with_hint("add `name: <project>` (a DNS label, unique per cluster) to kit.yaml and apply once: kit then keeps an inventory of what it applied on each cluster, and prunes and deletes only from it")
-}
-
 /// Whether the stream holds only some of the services the cluster runs (a
 /// run with -s): the inventory then keeps the others' kinds and namespaces,
 /// and prune looks only at the rendered services' objects.
@@ -307,22 +267,6 @@ fn is_partial(project: &Project, g: &ClusterStream) -> bool {
         Ok(all) => all.iter().any(|t| !g.services.contains(&t.service)),
         Err(_) => true,
     }
-}
-
-/// Where the project's files come from, to tell two projects that chose
-/// one name apart: its git remote's address and its folder in the
-/// repository (`None` outside a git checkout or without a remote).
-pub fn project_source(project: &Project) -> Option<String> {
-    let repo = kit_project::git::Repo::open(&project.dir).ok()?;
-    let url = repo.remote_url()?;
-    let folder = repo.repo_path(Path::new(""));
-    let folder = folder.trim_end_matches('/');
-    let base = kit_project::inventory::normalize_remote(&url);
-    Some(if folder.is_empty() {
-        base
-    } else {
-        format!("{base}/{folder}")
-    })
 }
 
 /// Parses `--wait`'s duration (5 minutes with --rollback-on-failure
@@ -526,7 +470,7 @@ impl Cluster<'_> {
         // What ran before, to tell which services this apply changes.
         let before: Option<BTreeMap<String, BTreeSet<String>>> =
             (apply.rollback_on_failure && by_images).then(|| {
-                super::live::read(
+                kube::workloads::read(
                     kube,
                     self.inventory,
                     &self.stream.environment,
@@ -538,7 +482,7 @@ impl Cluster<'_> {
                         .map(|(svc, ws)| {
                             (
                                 svc.clone(),
-                                ws.iter().flat_map(super::live::images).collect(),
+                                ws.iter().flat_map(kube::workloads::images).collect(),
                             )
                         })
                         .collect()
@@ -727,7 +671,7 @@ impl Cluster<'_> {
 
     /// Prints what kubectl said; returns its exit code (ending kit by a
     /// signal caught meanwhile, as kubectl was told).
-    fn echo(&self, said: applyset::Said) -> Result<i32, Failure> {
+    fn echo(&self, said: kube::Said) -> Result<i32, Failure> {
         crate::output::err(&said.stderr);
         crate::write_stdout(said.stdout.as_bytes())?;
         signals::end_if_caught();

@@ -1,7 +1,6 @@
 //! One module per `kit` subcommand: each parses nothing itself (its flags
 //! come from [`crate::flags`]) and calls the libraries.
 
-pub mod applyset;
 pub mod delete;
 pub mod env;
 pub mod exec;

@@ -30,6 +30,6 @@ mod template;
 
 pub use kubectl::{ApplyFlags, KubectlFlags, ParallelFlag};
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
-pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags};
+pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags, StatusArgs};
 pub use source::{DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
 pub use template::{EscapeArg, TemplateFlags};

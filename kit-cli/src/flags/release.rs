@@ -3,6 +3,8 @@
 
 use clap::{Args, ValueEnum};
 
+use super::ProjectFlags;
+
 /// The service and environment a release command is about.
 #[derive(Debug, Args)]
 pub struct ServiceFlags {
@@ -94,4 +96,50 @@ pub struct ListFormatFlag {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table, env = "KIT_FORMAT")]
     pub format: ListFormat,
+}
+
+/// `kit status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    /// Only this environment.
+    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
+    pub environment: Option<String>,
+    #[command(flatten)]
+    pub format: ListFormatFlag,
+    /// Compare with what runs: read every cluster through kubectl with its
+    /// context (the project's inventory when kit.yaml has a `name:`), and
+    /// report per service the released image against the images running,
+    /// ready/desired replicas and a state: `ok`; `drift` (other images: a
+    /// change by hand); `missing` (nothing of it runs); `unhealthy` (a
+    /// workload not ready, a rollout in progress, scaled to 0, a failed
+    /// Job); `left behind` (a service the cluster no longer runs, whose
+    /// objects prune would delete); `unreachable: <reason>` (the cluster
+    /// could not be read; the others are still shown). Exits 11 when a
+    /// cluster is unreachable, else 1 on drift, missing or left behind,
+    /// else 8 when unhealthy, else 0.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: only this cluster (repeatable).
+    #[arg(
+        long = "cluster",
+        short = 'c',
+        value_name = "CLUSTER",
+        value_delimiter = ',',
+        requires = "live"
+    )]
+    pub clusters: Vec<String>,
+    /// The kubectl to run (with --live; ignored otherwise, so a CI job's
+    /// KIT_KUBECTL does not break `kit status`).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "KIT_KUBECTL",
+        default_value = "kubectl"
+    )]
+    pub kubectl: String,
+    /// With --live, clusters read at once.
+    #[command(flatten)]
+    pub fleet: super::ParallelFlag,
 }
