@@ -8,7 +8,7 @@ use crate::diagnostics::Failure;
 use crate::exit::Code;
 
 /// Reads `path` as JSON (`.json`) or YAML (`.yaml`, `.yml`), both the way
-/// kit reads every file people write ([`kit_project::yaml_input`]): YAML 1.2,
+/// kit reads every file people write ([`kit_project::yaml::input`]): YAML 1.2,
 /// numbers as written or refused, duplicate keys refused (in JSON too),
 /// errors with line and column.
 pub fn read_data(path: &Path) -> Result<Value, Failure> {

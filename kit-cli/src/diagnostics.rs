@@ -232,10 +232,10 @@ impl From<kit_env::Error> for Failure {
     }
 }
 
-impl From<kit_project::releasing::ReleaseError> for Failure {
-    fn from(e: kit_project::releasing::ReleaseError) -> Self {
-        use kit_project::git::GitError as G;
-        use kit_project::releasing::ReleaseError as E;
+impl From<kit_project::release::operation::ReleaseError> for Failure {
+    fn from(e: kit_project::release::operation::ReleaseError) -> Self {
+        use kit_project::release::git::GitError as G;
+        use kit_project::release::operation::ReleaseError as E;
         match e {
             E::Project(p) => p.into(),
             e @ E::Image(_) => Failure::new(Code::Usage, e.to_string()),
@@ -262,9 +262,9 @@ impl From<kit_project::releasing::ReleaseError> for Failure {
                 error,
             } => {
                 let mut f = match *error {
-                    kit_project::releasing::CheckFailure::Project(p) => Failure::from(p),
-                    kit_project::releasing::CheckFailure::Secrets(s) => Failure::from(s),
-                    kit_project::releasing::CheckFailure::Render(r) => Failure::from(r),
+                    kit_project::release::operation::CheckFailure::Project(p) => Failure::from(p),
+                    kit_project::release::operation::CheckFailure::Secrets(s) => Failure::from(s),
+                    kit_project::release::operation::CheckFailure::Render(r) => Failure::from(r),
                     _ => Failure::new(Code::Internal, "an unknown check failure"),
                 };
                 // Files are named as they are in the checkout, not in the
@@ -273,7 +273,7 @@ impl From<kit_project::releasing::ReleaseError> for Failure {
                 f.message = format!(
                     "{} (in commit {}, which kit would have pushed: nothing was recorded)",
                     f.message.replace(&from, &to),
-                    kit_project::releasing::short(&commit)
+                    kit_project::release::operation::short(&commit)
                 );
                 f.snippet = f.snippet.map(|s| s.replace(&from, &to));
                 f.detail = f.detail.map(|s| s.replace(&from, &to));

@@ -1,5 +1,5 @@
 //! Checking rendered manifests: split the stream into documents, read each
-//! one once (`yaml_tree.rs`: a fast scanner for block YAML, the full parser
+//! one once (`yaml/`: a fast scanner for block YAML, the full parser
 //! for the rest), and check that it is a mapping with `apiVersion`, `kind`
 //! and `metadata.name`, with no duplicate keys. The walk also finds where a
 //! workload's pod template annotations go, so kit can add its checksum

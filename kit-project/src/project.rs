@@ -66,7 +66,7 @@ impl Project {
     }
 
     /// Loads the project in `dir`, a commit's files written out (see
-    /// [`crate::git::Repo::materialize`]), whose relative `secrets:`
+    /// [`crate::release::git::Repo::materialize`]), whose relative `secrets:`
     /// directory is read from `checkout` (the project's directory in the
     /// checkout) instead.
     pub fn load_tree(dir: &Path, checkout: &Path) -> Result<Project, ProjectError> {

@@ -4,9 +4,11 @@
 use std::fmt::Write as _;
 
 use clap::Args;
-use kit_project::git::{Local, Repo};
 use kit_project::release::Record;
-use kit_project::releasing::{self, Change, Meta, PushOptions, ReleaseError, Request};
+use kit_project::release::git::{Local, Repo};
+use kit_project::release::operation::{
+    self as releasing, Change, Meta, PushOptions, ReleaseError, Request,
+};
 use kit_project::{Project, RenderOptions};
 
 use crate::diagnostics::Failure;
@@ -184,7 +186,7 @@ fn meta(flags: &MetaFlags, repo: &Repo) -> Meta {
         build_number,
         build_url,
         message: flags.message.clone(),
-        time: releasing::now_utc(),
+        time: kit_project::release::time::now_utc(),
     }
 }
 
@@ -665,10 +667,11 @@ fn rows_of(environment: &str, service: &str, r: &Record, commit: Option<&str>) -
 }
 
 fn age(time: Option<&str>) -> String {
-    let Some(then) = time.and_then(releasing::parse_utc) else {
+    let Some(then) = time.and_then(kit_project::release::time::parse_utc) else {
         return "-".into();
     };
-    let now = releasing::parse_utc(&releasing::now_utc()).unwrap_or(then);
+    let now = kit_project::release::time::parse_utc(&kit_project::release::time::now_utc())
+        .unwrap_or(then);
     let s = now.saturating_sub(then);
     match s {
         0..60 => format!("{s}s"),

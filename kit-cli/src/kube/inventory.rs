@@ -317,7 +317,7 @@ pub fn no_name_for(what: &str) -> Failure {
 /// one name apart: its git remote's address and its folder in the
 /// repository (`None` outside a git checkout or without a remote).
 pub fn project_source(project: &Project) -> Option<String> {
-    let repo = kit_project::git::Repo::open(&project.dir).ok()?;
+    let repo = kit_project::release::git::Repo::open(&project.dir).ok()?;
     let url = repo.remote_url()?;
     let folder = repo.repo_path(Path::new(""));
     let folder = folder.trim_end_matches('/');
