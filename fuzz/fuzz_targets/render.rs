@@ -45,12 +45,16 @@ fuzz_target!(|input: &[u8]| {
                     assert_eq!(a, b);
                     if escape == Escape::Yaml {
                         let mask = kit_project::Masker::new(sensitive.clone());
-                        let _ = kit_project::check::check_output(
-                            "fuzz",
-                            &a,
-                            Some(("kit.dev/k", "v")),
-                            &mask,
-                        );
+                        if let Ok(docs) = kit_project::check::check_output("fuzz", &a, &mask) {
+                            for mut d in docs {
+                                let _ = kit_project::annotate::label_and_annotate(
+                                    &mut d,
+                                    &[("kit.dev/l", "v")],
+                                    &[("kit.dev/k", "v")],
+                                    &mask,
+                                );
+                            }
+                        }
                     }
                 }
             }

@@ -36,7 +36,7 @@ pub struct Document {
     pub(crate) index: usize,
     pub(crate) first_line: usize,
     /// The walk of `text`, kept for kit's insertions (no second parse).
-    walk: Option<Box<Walk>>,
+    pub(crate) walk: Option<Box<Walk>>,
 }
 
 /// Kinds in the order Helm installs them; others come after, by kind name.
@@ -158,10 +158,10 @@ fn split(text: &str) -> Vec<(usize, String)> {
 }
 
 #[derive(Debug, Default, Clone)]
-struct MapInfo {
-    flow: bool,
+pub(crate) struct MapInfo {
+    pub(crate) flow: bool,
     /// (line, column), 1-based line, 0-based column, of the first key.
-    first_key: Option<(usize, usize)>,
+    pub(crate) first_key: Option<(usize, usize)>,
 }
 
 /// The paths the checks and kit's insertions read (`*`: any key); the walk
@@ -202,16 +202,16 @@ fn recorded(path: &[String], last: Option<&str>) -> bool {
 
 /// What the event walk learned about one document.
 #[derive(Debug, Default, Clone)]
-struct Walk {
-    scalars: HashMap<Vec<String>, String, crate::fast::Fast>,
-    maps: HashMap<Vec<String>, MapInfo, crate::fast::Fast>,
-    null_or_scalar: Vec<Vec<String>>,
+pub(crate) struct Walk {
+    pub(crate) scalars: HashMap<Vec<String>, String, crate::fast::Fast>,
+    pub(crate) maps: HashMap<Vec<String>, MapInfo, crate::fast::Fast>,
+    pub(crate) null_or_scalar: Vec<Vec<String>>,
 }
 
 impl Walk {
     /// What the checks and insertions need of `doc`: the mappings, scalars
     /// and nulls at [`RECORDED`] paths.
-    fn of(doc: &Node<'_>) -> Walk {
+    pub(crate) fn of(doc: &Node<'_>) -> Walk {
         let mut w = Walk::default();
         w.record(doc, &mut Vec::new());
         w
@@ -248,21 +248,21 @@ impl Walk {
     }
 }
 
-fn path(parts: &[&str]) -> Vec<String> {
+/// A path of keys, owned.
+pub(crate) fn path(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Checks one template's rendered output and splits it into documents.
-/// When `annotation` is given (name, value), it is added to the pod
-/// template of every workload (a template that sets it itself is refused).
-/// Keys and names taken from the documents are shown through `mask`.
+/// Checks one template's rendered output and splits it into documents
+/// (read only: kit's labels and annotations are added afterwards, by
+/// [`crate::annotate::label_and_annotate`]). Keys and names taken from the
+/// documents are shown through `mask`.
 pub fn check_output(
     origin: &str,
     rendered: &str,
-    annotation: Option<(&str, &str)>,
     mask: &Masker,
 ) -> Result<Vec<Document>, CheckError> {
-    check_documents(origin, rendered, annotation, None, mask)
+    check_documents(origin, rendered, None, mask)
 }
 
 /// [`check_output`], and each document validated against `schema` (see
@@ -270,7 +270,6 @@ pub fn check_output(
 pub fn check_documents(
     origin: &str,
     rendered: &str,
-    annotation: Option<(&str, &str)>,
     schema: Option<&crate::schema::Schema>,
     mask: &Masker,
 ) -> Result<Vec<Document>, CheckError> {
@@ -299,10 +298,6 @@ pub fn check_documents(
         let kind = field(&["kind"], "kind")?;
         let name = field(&["metadata", "name"], "metadata.name")?;
         let namespace = w.scalars.get(&path(&["metadata", "namespace"])).cloned();
-        let mut text = text;
-        if let (Some(entry), Some(tp)) = (annotation, pod_template_path(&kind)) {
-            annotate(&mut text, &w, tp, &[entry]).map_err(|(l, m)| err(l, m))?;
-        }
         out.push(Document {
             origin: origin.into(),
             text,
@@ -312,166 +307,10 @@ pub fn check_documents(
             namespace,
             index: n + 1,
             first_line,
-            walk: (annotation.is_none()).then(|| Box::new(w)),
+            walk: Some(Box::new(w)),
         });
     }
     Ok(out)
-}
-
-/// Adds kit's labels (`labels`, name and value) to the metadata of `doc`,
-/// and kit's annotations (`annotations`) to its pod template when it is a
-/// workload. A document that already sets one of the labels to the same
-/// value keeps it; any other value of kit's labels or annotations is
-/// refused (a second copy would be a duplicate key).
-pub(crate) fn label_and_annotate(
-    doc: &mut Document,
-    labels: &[(&str, &str)],
-    annotations: &[(&str, &str)],
-    mask: &Masker,
-) -> Result<(), CheckError> {
-    let err =
-        |(l, m): (usize, String)| CheckError::new(&doc.origin, doc.index, doc.first_line, l, m);
-    let w = match doc.walk.take() {
-        Some(w) => *w,
-        None => Walk::of(&yaml::parse(&doc.text, mask).map_err(err)?),
-    };
-    let mut inserts = Vec::new();
-    let meta = path(&["metadata"]);
-    let labels: Vec<(&str, &str)> = labels
-        .iter()
-        .copied()
-        .filter(|(k, v)| {
-            let own = [meta.clone(), vec!["labels".into(), (*k).to_owned()]].concat();
-            w.scalars.get(&own).is_none_or(|set| set != v)
-        })
-        .collect();
-    if !labels.is_empty() {
-        inserts.push(
-            insertion(
-                &doc.text,
-                &w,
-                &["metadata", "labels"],
-                1,
-                &labels,
-                "pruning",
-            )
-            .map_err(err)?,
-        );
-    }
-    if let Some(tp) = pod_template_path(&doc.kind)
-        && !annotations.is_empty()
-    {
-        let full: Vec<&str> = tp
-            .iter()
-            .copied()
-            .chain(["metadata", "annotations"])
-            .collect();
-        inserts
-            .push(insertion(&doc.text, &w, &full, tp.len(), annotations, "rollouts").map_err(err)?);
-    }
-    // Bottom-up, so earlier offsets stay valid.
-    inserts.sort_by_key(|i| std::cmp::Reverse(i.0));
-    for (at, text) in inserts {
-        doc.text.insert_str(at, &text);
-    }
-    Ok(())
-}
-
-/// Inserts `key: value` entries into the annotations of the pod template at
-/// `tp`, in place (as [`label_and_annotate`] does).
-fn annotate(
-    text: &mut String,
-    w: &Walk,
-    tp: &[&str],
-    entries: &[(&str, &str)],
-) -> Result<(), (usize, String)> {
-    let full: Vec<&str> = tp
-        .iter()
-        .copied()
-        .chain(["metadata", "annotations"])
-        .collect();
-    let (at, ins) = insertion(text, w, &full, tp.len(), entries, "rollouts")?;
-    text.insert_str(at, &ins);
-    Ok(())
-}
-
-/// Where and what to insert so that the mapping at `target` holds
-/// `entries` (`key: "value"` lines): into the mapping when it exists, else
-/// creating the missing levels below the deepest existing one (at least
-/// `min_depth` levels of `target` must exist). `why` says what kit needs
-/// the entries for, in messages.
-fn insertion(
-    text: &str,
-    w: &Walk,
-    target: &[&str],
-    min_depth: usize,
-    entries: &[(&str, &str)],
-    why: &str,
-) -> Result<(usize, String), (usize, String)> {
-    let target = path(target);
-    let dotted = |p: &[String]| p.join(".");
-    for (key, _) in entries {
-        let own = [target.clone(), vec![(*key).to_owned()]].concat();
-        if w.null_or_scalar.contains(&own) || w.maps.contains_key(&own) {
-            return Err((
-                1,
-                format!(
-                    "{} already sets '{key}', which kit sets (a second copy would be a duplicate key, and {why} depend on it); remove it from the template",
-                    dotted(&target)
-                ),
-            ));
-        }
-    }
-    for k in (min_depth..=target.len()).rev() {
-        let prefix = &target[..k];
-        if w.null_or_scalar.iter().any(|p| p == prefix) {
-            return Err((1, format!("{} is not a mapping", dotted(prefix))));
-        }
-        let Some(m) = w.maps.get(prefix) else {
-            continue;
-        };
-        let what = dotted(prefix);
-        if m.flow {
-            return Err((
-                1,
-                format!(
-                    "{what} is a flow mapping; write it in block style so kit can add its entries"
-                ),
-            ));
-        }
-        let (line, col) = m.first_key.ok_or_else(|| (1, format!("{what} is empty")))?;
-        let Some(ls) = std::iter::once(0)
-            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
-            .nth(line.saturating_sub(1))
-        else {
-            return Err((line, format!("cannot find the line of {what}")));
-        };
-        if !text[ls..].chars().take(col).all(|c| c == ' ') {
-            return Err((
-                line,
-                format!("the first key of {what} does not start its line"),
-            ));
-        }
-        let pad = " ".repeat(col);
-        let mut ins = String::new();
-        let missing = &target[k..];
-        for (depth, level) in missing.iter().enumerate() {
-            ins.push_str(&pad);
-            ins.push_str(&"  ".repeat(depth));
-            ins.push_str(level);
-            ins.push_str(":\n");
-        }
-        for (key, value) in entries {
-            ins.push_str(&pad);
-            ins.push_str(&"  ".repeat(missing.len()));
-            ins.push_str(&format!("{key}: \"{value}\"\n"));
-        }
-        return Ok((ls, ins));
-    }
-    Err((
-        1,
-        format!("a workload without {}", dotted(&target[..min_depth])),
-    ))
 }
 
 #[cfg(test)]
@@ -481,7 +320,7 @@ mod tests {
     #[test]
     fn checks_required_fields_and_duplicates() {
         let ok = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\n";
-        let docs = check_output("s/t", ok, None, &Masker::default()).unwrap();
+        let docs = check_output("s/t", ok, &Masker::default()).unwrap();
         assert_eq!(
             (docs[0].kind.as_str(), docs[0].name.as_str()),
             ("Service", "web")
@@ -491,7 +330,6 @@ mod tests {
         let e = check_output(
             "s/t",
             "apiVersion: v1\nkind: Service\nmetadata: {}\n",
-            None,
             &Masker::default(),
         )
         .unwrap_err();
@@ -502,7 +340,6 @@ mod tests {
         let e = check_output(
             "s/t",
             "---\n# c\n---\napiVersion: v1\nkind: A\nkind: B\n",
-            None,
             &Masker::default(),
         )
         .unwrap_err();
@@ -510,9 +347,9 @@ mod tests {
             e.to_string(),
             "s/t: rendered document 1, line 6: duplicate key 'kind'"
         );
-        let e = check_output("s/t", "- a\n", None, &Masker::default()).unwrap_err();
+        let e = check_output("s/t", "- a\n", &Masker::default()).unwrap_err();
         assert_eq!(e.message, "the document is not a mapping");
-        let e = check_output("s/t", "a: [\n", None, &Masker::default()).unwrap_err();
+        let e = check_output("s/t", "a: [\n", &Masker::default()).unwrap_err();
         assert_eq!(e.doc, 1);
     }
 
@@ -528,13 +365,13 @@ mod tests {
                 // event parser.
                 for (body, line) in [(block, 6 + n), (flow, 6)] {
                     let doc = format!("{head}{body}");
-                    check_output("s/t", &doc, None, &Masker::default()).unwrap();
+                    check_output("s/t", &doc, &Masker::default()).unwrap();
                     let doc = if body.starts_with("  {") {
                         format!("{head}  {{{}, k{dup}: w}}\n", keys.join(": v, ") + ": v")
                     } else {
                         format!("{head}{body}  k{dup}: w\n")
                     };
-                    let e = check_output("s/t", &doc, None, &Masker::default()).unwrap_err();
+                    let e = check_output("s/t", &doc, &Masker::default()).unwrap_err();
                     assert_eq!(e.message, format!("duplicate key 'k{dup}'"), "{doc}");
                     assert_eq!(e.line, line, "{doc}");
                 }
@@ -609,7 +446,7 @@ mod tests {
     #[test]
     fn splits_documents_and_drops_empty_ones() {
         let text = "# only a comment\n---\napiVersion: v1\nkind: A\nmetadata:\n  name: a\n---\n\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: b\n";
-        let docs = check_output("s/t", text, None, &Masker::default()).unwrap();
+        let docs = check_output("s/t", text, &Masker::default()).unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(
             docs[1].text,
@@ -618,56 +455,9 @@ mod tests {
     }
 
     #[test]
-    fn annotation_goes_into_the_pod_template() {
-        let base =
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n";
-        let cases = [
-            (
-                "    metadata:\n      annotations:\n        a: b\n    spec: {}\n",
-                "    metadata:\n      annotations:\n        kit.dev/k: \"v\"\n        a: b\n    spec: {}\n",
-            ),
-            (
-                "    metadata:\n      labels:\n        a: b\n",
-                "    metadata:\n      annotations:\n        kit.dev/k: \"v\"\n      labels:\n        a: b\n",
-            ),
-            (
-                "    spec:\n      containers: []\n",
-                "    metadata:\n      annotations:\n        kit.dev/k: \"v\"\n    spec:\n      containers: []\n",
-            ),
-        ];
-        for (tail, want) in cases {
-            let docs = check_output(
-                "s/t",
-                &format!("{base}{tail}"),
-                Some(("kit.dev/k", "v")),
-                &Masker::default(),
-            )
-            .unwrap();
-            assert_eq!(docs[0].text, format!("{base}{want}"));
-        }
-        let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n";
-        assert_eq!(
-            check_output("s/t", svc, Some(("k", "v")), &Masker::default()).unwrap()[0].text,
-            svc
-        );
-        let flow = format!("{base}    metadata: {{annotations: {{}}}}\n");
-        assert!(check_output("s/t", &flow, Some(("k", "v")), &Masker::default()).is_err());
-    }
-
-    #[test]
-    fn a_template_setting_kits_annotation_is_refused() {
-        let doc = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      annotations:\n        kit.dev/k: \"mine\"\n    spec: {}\n";
-        let e = check_output("s/t", doc, Some(("kit.dev/k", "v")), &Masker::default()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "s/t: rendered document 1, line 1: spec.template.metadata.annotations already sets 'kit.dev/k', which kit sets (a second copy would be a duplicate key, and rollouts depend on it); remove it from the template"
-        );
-    }
-
-    #[test]
     fn duplicate_keys_that_are_secrets_are_masked() {
         let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  hunter2: a\n  hunter2: b\n";
-        let e = check_output("s/t", doc, None, &Masker::new(["hunter2".to_string()])).unwrap_err();
+        let e = check_output("s/t", doc, &Masker::new(["hunter2".to_string()])).unwrap_err();
         assert_eq!(
             e.to_string(),
             "s/t: rendered document 1, line 7: duplicate key '<redacted>'"
@@ -679,52 +469,8 @@ mod tests {
             big.push_str(&format!("  k{i}: v\n"));
         }
         assert_eq!(
-            check_output("s/t", &big, None, &Masker::default())
-                .unwrap()
-                .len(),
+            check_output("s/t", &big, &Masker::default()).unwrap().len(),
             1
-        );
-    }
-
-    #[test]
-    fn cronjob_annotation_path() {
-        let cj = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: c\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {}\n";
-        let docs = check_output("s/t", cj, Some(("k", "v")), &Masker::default()).unwrap();
-        assert!(docs[0].text.contains("      template:\n        metadata:\n          annotations:\n            k: \"v\"\n        spec: {}\n"), "{}", docs[0].text);
-    }
-
-    #[test]
-    fn labels_go_into_metadata_and_equal_ones_are_kept() {
-        let m = Masker::default();
-        let mut d = check_output(
-            "s/t",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
-            None,
-            &m,
-        )
-        .unwrap()
-        .remove(0);
-        label_and_annotate(&mut d, &[("a/x", "1"), ("a/y", "2")], &[("k", "v")], &m).unwrap();
-        assert_eq!(
-            d.text,
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    a/x: \"1\"\n    a/y: \"2\"\n  name: c\n"
-        );
-        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels:\n    a/x: \"1\"\nspec:\n  template:\n    spec: {}\n";
-        let mut d = check_output("s/t", text, None, &m).unwrap().remove(0);
-        label_and_annotate(&mut d, &[("a/x", "1"), ("a/y", "2")], &[("k", "v")], &m).unwrap();
-        assert_eq!(
-            d.text,
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels:\n    a/y: \"2\"\n    a/x: \"1\"\nspec:\n  template:\n    metadata:\n      annotations:\n        k: \"v\"\n    spec: {}\n"
-        );
-        let mut d = check_output("s/t", &text.replace("\"1\"", "other"), None, &m)
-            .unwrap()
-            .remove(0);
-        let e = label_and_annotate(&mut d, &[("a/x", "1")], &[], &m).unwrap_err();
-        assert!(
-            e.message
-                .starts_with("metadata.labels already sets 'a/x', which kit sets"),
-            "{}",
-            e.message
         );
     }
 }

@@ -32,6 +32,7 @@
 //! kit-project depends on kit-core (the engine) and kit-env (the secrets);
 //! the `kit` CLI is flags, progress and exit codes over this crate.
 
+pub mod annotate;
 pub mod check;
 pub mod context;
 mod contract;

@@ -8,7 +8,8 @@ use std::sync::{Arc, RwLock};
 use kit_core::{Engine, Template, Value};
 use kit_env::{Fingerprinter, Resolution};
 
-use crate::check::{CheckError, Document, check_documents, check_output, label_and_annotate};
+use crate::annotate::label_and_annotate;
+use crate::check::{CheckError, Document, check_documents, check_output};
 use crate::context::{
     CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, build, record_of, target_labels,
 };
@@ -217,12 +218,7 @@ impl<'p> Renderer<'p> {
         }
         let mut docs = Vec::new();
         if let Some(text) = &ctx.secret_document {
-            for mut d in check_output(
-                &format!("{}/(kit secret)", t.service),
-                text,
-                None,
-                &self.masker,
-            )? {
+            for mut d in check_output(&format!("{}/(kit secret)", t.service), text, &self.masker)? {
                 label_and_annotate(&mut d, &labels, &[], &self.masker)?;
                 docs.push(d);
             }
@@ -232,7 +228,7 @@ impl<'p> Renderer<'p> {
             let origin = format!("{}/{name}", t.service);
             let tpl = self.template(&origin, path)?;
             let out = tpl.render(&self.engine, &ctx.data)?;
-            let checked = check_documents(&origin, &out, None, self.project.schema(), &self.masker)
+            let checked = check_documents(&origin, &out, self.project.schema(), &self.masker)
                 .map_err(|e| self.explain(e, &tpl, &ctx.data, res))?;
             rendered.push((tpl, checked));
         }
