@@ -21,9 +21,9 @@ mod fleet;
 mod kube;
 mod output;
 mod progress;
+mod run;
 mod signals;
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -75,7 +75,7 @@ fn main() -> ExitCode {
                         .render(&mut out)
                         .map_err(|e| Failure::io("cannot render the man page", e))
                 })
-                .and_then(|()| write_stdout(&out))
+                .and_then(|()| output::out(&out))
             {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(f) => exit_code(Err(f)),
@@ -94,12 +94,12 @@ fn main() -> ExitCode {
         Command::Status(args) if args.live => {
             return exit_code(
                 commands::live::status(&args)
-                    .and_then(|(out, code)| write_stdout(&out).map(|()| code)),
+                    .and_then(|(out, code)| output::out(&out).map(|()| code)),
             );
         }
         Command::Status(args) => commands::release::status(&args),
     };
-    match result.and_then(|out| write_stdout(&out)) {
+    match result.and_then(|out| output::out(&out)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(&mut std::io::stderr().lock());
@@ -116,28 +116,5 @@ fn exit_code(result: Result<u8, Failure>) -> ExitCode {
             failure.report(&mut std::io::stderr().lock());
             ExitCode::from(failure.code as u8)
         }
-    }
-}
-
-/// Writes the whole result at once, only after everything succeeded. A
-/// closed pipe (`kit ... | head`) is not an error worth a message.
-/// In a fleet run, what a cluster's work writes goes through [`output`].
-pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
-    output::out(bytes)
-}
-
-/// [`write_stdout`] of several pieces, in order.
-pub(crate) fn write_stdout_all<'a>(
-    pieces: impl IntoIterator<Item = &'a [u8]>,
-) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    let written = pieces
-        .into_iter()
-        .try_for_each(|p| out.write_all(p))
-        .and_then(|()| out.flush());
-    match written {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::io("cannot write to standard output", e)),
     }
 }

@@ -5,7 +5,7 @@
 //! together and written as one block when it is done.
 //!
 //! The choice is the calling thread's ([`for_cluster`]); [`err`] and
-//! [`out`] (and [`crate::write_stdout`]) follow it.
+//! [`out`] and [`out_all`] follow it.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -168,6 +168,22 @@ fn write(chunks: &[(Stream, Vec<u8>)]) {
             Stream::Out => stdout.write_all(bytes).and_then(|()| stdout.flush()),
             Stream::Err => stderr.write_all(bytes),
         };
+    }
+}
+
+/// Writes several pieces on stdout, in order, as one result (only after
+/// everything succeeded); a closed pipe is not an error.
+pub fn out_all<'a>(pieces: impl IntoIterator<Item = &'a [u8]>) -> Result<(), Failure> {
+    let _one = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut stdout = std::io::stdout().lock();
+    let written = pieces
+        .into_iter()
+        .try_for_each(|p| stdout.write_all(p))
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::io("cannot write to standard output", e)),
     }
 }
 

@@ -160,7 +160,7 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
         count += p.objects.len() + p.namespaces.len() + usize::from(p.parent.is_some());
     }
     if !args.yes {
-        crate::write_stdout(out.as_bytes())?;
+        crate::output::out(out.as_bytes())?;
         if args.dry_run {
             return Ok(0);
         }

@@ -3,12 +3,10 @@
 use std::fmt::Write as _;
 
 use clap::{Args, ValueEnum};
-use kit_env::Resolver;
-use kit_project::{Project, Selection};
 
 use crate::diagnostics::Failure;
-use crate::exit::Code;
-use crate::flags::{ProjectFlags, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
+use crate::flags::{ProjectFlags, RedactFlags, SourceFlags, TargetFlags, VerboseFlag};
+use crate::run::{Var, resolve};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,139 +40,6 @@ pub struct EnvArgs {
     /// instead of values.
     #[arg(long, conflicts_with = "redact")]
     pub explain: bool,
-}
-
-/// One variable of a target, as its service gets it. No `Debug`: it holds
-/// the value.
-pub struct Var {
-    pub name: String,
-    pub value: String,
-    /// A secret (else an `env:` entry of kit.yaml).
-    pub secret: bool,
-    /// The key that won, or `kit.yaml env:`.
-    pub key: String,
-    /// `environment`, `cluster`, `service`, or `env:`.
-    pub layer: &'static str,
-    /// The keys it overrode.
-    pub overridden: Vec<String>,
-}
-
-/// The variables of one target (shared with `kit exec`). With a kit.yaml
-/// in the project directory: exactly what the rendered service gets (the
-/// target checked against kit.yaml, `enabled:` honoured, `env:` entries,
-/// `env_conflict`, `trim_secrets`, the project's secret source unless
-/// --secrets-from). Without one: the three layers of --secrets-from.
-pub fn resolve(
-    project: &ProjectFlags,
-    source: &SourceFlags,
-    target: &TargetFlags,
-    verbose: bool,
-) -> Result<Vec<Var>, Failure> {
-    let dir = &project.project;
-    let loaded = if dir.join(kit_project::PROJECT_FILE).is_file() {
-        Some(Project::load(dir)?)
-    } else if source.secrets_from.is_none() {
-        return Err(Failure::new(
-            Code::Usage,
-            format!(
-                "no {} in {} and no --secrets-from",
-                kit_project::PROJECT_FILE,
-                dir.display()
-            ),
-        )
-        .with_hint("run in the project (-C DIR, KIT_PROJECT), or name a secret source with --secrets-from SOURCE"));
-    } else {
-        None
-    };
-    let t = target.target();
-    if let Some(p) = &loaded {
-        p.select(&Selection::Clusters {
-            environment: Some(t.environment.clone()),
-            clusters: vec![t.cluster.clone()],
-            services: vec![t.service.clone()],
-        })?;
-    }
-    let src = source
-        .secrets_from
-        .as_deref()
-        .map(SourceFlags::parse)
-        .transpose()?;
-    let s3 = source.s3_options()?;
-    let started = std::time::Instant::now();
-    let trim = source.trim || loaded.as_ref().is_some_and(|p| p.file.trim_secrets);
-    runtime()?.block_on(async {
-        let resolver = match &loaded {
-            Some(p) => p.resolver(src.as_ref(), &s3, source.concurrency).await?,
-            None => {
-                let (store, layout) = src.as_ref().expect("checked above").open(&s3).await?;
-                Resolver::with_options(store, layout, source.concurrency, false)
-            }
-        };
-        let resolver = resolver
-            .with_trim(trim)
-            .with_allowed_names(source.allow_vars.iter().cloned());
-        let res = resolver.resolve(&t).await?;
-        for w in &res.warnings {
-            eprintln!("warning: {w}");
-        }
-        let vars = match &loaded {
-            Some(p) => {
-                let vars = p.variables(&res)?;
-                vars.all()
-                    .into_iter()
-                    .map(|(name, value, secret)| {
-                        let from = res.variables.iter().find(|v| secret && v.name == name);
-                        Var {
-                            name: name.to_owned(),
-                            value: value.to_owned(),
-                            secret,
-                            key: from.map_or_else(
-                                || format!("{} env:", kit_project::PROJECT_FILE),
-                                |v| kit_env::layout::printable(&v.key).to_string(),
-                            ),
-                            layer: from.map_or("env:", |v| v.layer.name()),
-                            overridden: from.map(|v| v.overridden.clone()).unwrap_or_default(),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            }
-            None => {
-                if res.variables.is_empty() {
-                    eprintln!(
-                        "warning: no secrets at all for {t} (without {} kit cannot tell whether the names are right; run in the project with -C DIR)",
-                        kit_project::PROJECT_FILE
-                    );
-                }
-                res.variables
-                    .iter()
-                    .filter(|v| v.name != kit_project::CHECKSUM_KEY_NAME)
-                    .map(|v| Var {
-                        name: v.name.clone(),
-                        value: v.value.expose().to_owned(),
-                        secret: true,
-                        key: kit_env::layout::printable(&v.key).to_string(),
-                        layer: v.layer.name(),
-                        overridden: v.overridden.clone(),
-                    })
-                    .collect()
-            }
-        };
-        if verbose {
-            let stats = resolver.store().stats();
-            for v in &vars {
-                eprintln!("kit: {} <- {} ({} layer)", v.name, v.key, v.layer);
-            }
-            eprintln!(
-                "kit: {} variables for {t} from {} in {:.0?}: {} list and {} get requests",
-                vars.len(),
-                resolver.store().describe(),
-                started.elapsed(),
-                stats.lists,
-                stats.gets
-            );
-        }
-        Ok::<_, Failure>(vars)
-    })
 }
 
 pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {

@@ -4,10 +4,10 @@ use std::process::Command;
 
 use clap::Args;
 
-use super::env::resolve;
 use crate::diagnostics::Failure;
 use crate::exit::Code;
 use crate::flags::{ProjectFlags, SourceFlags, TargetFlags, VerboseFlag};
+use crate::run::resolve;
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {

@@ -25,7 +25,6 @@ use kit_project::{ClusterStream, ObjectRef, Project, RenderOptions};
 
 use kit_project::inventory::Inventory;
 
-use super::render::{Job, render_streams};
 use crate::diagnostics::Failure;
 use crate::exit::Code;
 use crate::flags::{
@@ -34,6 +33,7 @@ use crate::flags::{
 };
 use crate::kube::inventory::{self as applyset, no_name_for, project_source};
 use crate::kube::{self, Kube, find_program};
+use crate::run::{Job, render_streams};
 use crate::signals;
 
 /// `kit apply` and `kit diff`: the render flags without output or redaction
@@ -673,7 +673,7 @@ impl Cluster<'_> {
     /// signal caught meanwhile, as kubectl was told).
     fn echo(&self, said: kube::Said) -> Result<i32, Failure> {
         crate::output::err(&said.stderr);
-        crate::write_stdout(said.stdout.as_bytes())?;
+        crate::output::out(said.stdout.as_bytes())?;
         signals::end_if_caught();
         Ok(said.code)
     }
@@ -770,7 +770,7 @@ impl Cluster<'_> {
             return Ok(code);
         }
         if !new_objects.is_empty() {
-            crate::write_stdout(new_objects.as_bytes())?;
+            crate::output::out(new_objects.as_bytes())?;
             let ns: Vec<&str> = missing.into_iter().collect();
             crate::output::say!(
                 "kit: namespace {} does not exist yet on context {}: its objects are shown as new",
@@ -793,7 +793,7 @@ impl Cluster<'_> {
                     self.context
                 ));
             }
-            crate::write_stdout(out.as_bytes())?;
+            crate::output::out(out.as_bytes())?;
             if !stale.is_empty() {
                 code = 1;
             }

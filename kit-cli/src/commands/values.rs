@@ -50,19 +50,9 @@ pub fn run(args: &ValuesArgs) -> Result<Vec<u8>, Failure> {
             .map_err(|e| Failure::io("cannot read KIT_REDACT_KEY", e))?;
         options = options.with_redaction(f);
     }
-    let src = args
-        .source
-        .secrets_from
-        .as_deref()
-        .map(SourceFlags::parse)
-        .transpose()?;
-    let s3 = args.source.s3_options()?;
+    let secrets_options = args.source.secrets_options()?;
     let res = runtime()?.block_on(async {
-        let resolver = project
-            .resolver(src.as_ref(), &s3, args.source.concurrency)
-            .await?
-            .with_allowed_names(args.source.allow_vars.iter().cloned())
-            .with_trim(project.file.trim_secrets || args.source.trim);
+        let resolver = project.secrets_resolver(&secrets_options).await?;
         Ok::<_, Failure>(resolver.resolve(&t).await?)
     })?;
     for w in &res.warnings {

@@ -296,7 +296,7 @@ pub fn delete(kube: Kube<'_>, objects: &[ObjectRef], verb: &str) -> Result<i32, 
         args.extend(names.iter().map(String::as_str));
         let said = kube.capture(&args, None)?;
         crate::output::err(&said.stderr);
-        crate::write_stdout(said.stdout.as_bytes())?;
+        crate::output::out(said.stdout.as_bytes())?;
         if said.code != 0 {
             return Ok(said.code);
         }

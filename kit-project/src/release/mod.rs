@@ -1,6 +1,6 @@
 //! Releases: which image runs where, kept in the config repository.
 //!
-//! - [`record`]: the record format, one small file per environment and
+//! - `record.rs` (re-exported here): the record format, one small file per environment and
 //!   service (`releases/<environment>/<service>.yaml`), read and checked;
 //! - [`operation`]: recording a release, rollback, promotion or pin as one
 //!   operation (rendered and checked from the exact commit it pushes);

@@ -1,4 +1,4 @@
-//! The full reader of [`super::tree`]: granit-parser's events built into the
+//! The full reader of the tree (`tree.rs`): granit-parser's events built into the
 //! tree, for every document the scanner gave up on. It reads all of YAML
 //! and reports every error with its line.
 

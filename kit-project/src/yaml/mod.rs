@@ -1,15 +1,15 @@
 //! YAML in kit-project: reading the files people give kit ([`input`]:
 //! kit.yaml, values, `--set-file`, release records) and reading rendered
-//! documents once, as a tree with positions, for every check ([`tree`]).
+//! documents once, as a tree with positions, for every check (`tree.rs`).
 //!
 //! Two readers build the same tree:
-//! - [`scan`], a single-pass scanner for the block YAML that manifests are
+//! - `scan.rs`, a single-pass scanner for the block YAML that manifests are
 //!   made of (block mappings and sequences, one-line plain and quoted
 //!   scalars, literal block scalars, `{}` and `[]`, comments). It gives up
 //!   on anything else (anchors, tags, flow collections with content, folded
 //!   or multi-line scalars, tabs, duplicate keys, anything malformed) rather
 //!   than guess;
-//! - [`events`], the event parser (granit-parser), for every document the
+//! - `events.rs`, the event parser (granit-parser), for every document the
 //!   scanner gave up on: it reads all of YAML and reports every error with
 //!   its line.
 //!

@@ -1,4 +1,4 @@
-//! The fast reader of [`super::tree`]: one pass over the lines of a
+//! The fast reader of the tree (`tree.rs`): one pass over the lines of a
 //! document in the block YAML that manifests are written in, building the
 //! same tree as the event parser without its per-character state machine.
 //!

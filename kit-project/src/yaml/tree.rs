@@ -1,6 +1,6 @@
 //! A rendered document read once, as a tree with positions (1-based line
 //! and column), for every check kit runs on it: the node types both readers
-//! build ([`super::scan`] and [`super::events`]) and the duplicate-key check
+//! build (`scan.rs` and `events.rs`) and the duplicate-key check
 //! they share.
 
 use std::borrow::Cow;
