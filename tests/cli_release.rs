@@ -932,16 +932,20 @@ fn release_with_apply_sends_the_new_image_to_every_affected_cluster() {
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // myservicio runs on both production clusters: one kubectl run each,
-    // with the cluster's context, carrying only myservicio, with the image.
-    for (n, context) in [(1, "nerdearla"), (2, "other")] {
+    // myservicio runs on both production clusters: one kubectl run each
+    // (at once, in either order), with the cluster's context, carrying only
+    // myservicio, with the image.
+    let mut contexts = Vec::new();
+    for n in [1, 2] {
         let args = std::fs::read_to_string(rec.join(format!("{n}.args"))).unwrap();
+        let context = args.lines().nth(4).unwrap().to_owned();
         assert_eq!(
             args,
             format!(
                 "apply\n-f\n-\n--context\n{context}\n--server-side\n--field-manager=kit\n--v=0\n"
             )
         );
+        contexts.push(context);
         let stdin = std::fs::read_to_string(rec.join(format!("{n}.stdin"))).unwrap();
         assert!(
             stdin.contains("image: registry.example.com/shop/myservicio:1.5.0\n"),
@@ -949,6 +953,8 @@ fn release_with_apply_sends_the_new_image_to_every_affected_cluster() {
         );
         assert!(!stdin.contains("envar-demo"), "only the released service");
     }
+    contexts.sort();
+    assert_eq!(contexts, ["nerdearla", "other"]);
     assert!(!rec.join("3.args").exists());
 }
 

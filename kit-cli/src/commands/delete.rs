@@ -16,26 +16,24 @@ use crate::kube::{Kube, find_program};
 
 /// `kit delete`'s arguments.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("environment", |a| a.required(true)),
+    mut_arg("clusters", |a| a
+        .help("Only this cluster (repeatable). Default: every cluster of the environment")
+        .env(None::<&str>)),
+    mut_arg("services", |a| a
+        .help("Only this service's objects (repeatable; a service removed from kit.yaml may be named, to remove what it left). Namespaces and the inventory stay")
+        .env(None::<&str>))
+)]
 pub struct DeleteArgs {
     #[command(flatten)]
     pub project: ProjectFlags,
-    /// The environment.
-    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
-    pub environment: String,
-    /// Only this cluster (repeatable). Default: every cluster of the
-    /// environment.
-    #[arg(
-        long = "cluster",
-        short = 'c',
-        value_name = "CLUSTER",
-        value_delimiter = ','
-    )]
-    pub clusters: Vec<String>,
-    /// Only this service's objects (repeatable; a service removed from
-    /// kit.yaml may be named, to remove what it left). Namespaces and the
-    /// inventory stay.
-    #[arg(long = "service", short = 's', value_name = "SERVICE")]
-    pub services: Vec<String>,
+    #[command(flatten)]
+    pub environment: crate::flags::EnvironmentFlag,
+    #[command(flatten)]
+    pub cluster: crate::flags::ClusterFlag,
+    #[command(flatten)]
+    pub service: crate::flags::ServiceFlag,
     /// Delete. Without it (or --dry-run) kit prints what it would delete
     /// and exits 1, deleting nothing.
     #[arg(long)]
@@ -60,19 +58,19 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
     if project.file.name.is_none() {
         return Err(no_name_for("kit delete"));
     }
-    let env = project.environment(&args.environment)?;
-    let clusters: Vec<String> = if args.clusters.is_empty() {
+    let env = project.environment(args.environment.required())?;
+    let clusters: Vec<String> = if args.cluster.clusters.is_empty() {
         env.clusters.keys().cloned().collect()
     } else {
         // Unknown clusters are errors listing the choices.
         project.select(&Selection::Clusters {
-            environment: Some(args.environment.clone()),
-            clusters: args.clusters.clone(),
+            environment: Some(args.environment.required().to_owned()),
+            clusters: args.cluster.clusters.clone(),
             services: Vec::new(),
         })?;
-        args.clusters.clone()
+        args.cluster.clusters.clone()
     };
-    let program = find_program(&args.kubectl.kubectl)?;
+    let program = find_program(&args.kubectl.program.kubectl)?;
     if clusters.len() > 1 && args.kubectl.context.is_some() {
         return Err(Failure::new(
             Code::Usage,
@@ -80,25 +78,25 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
         ));
     }
     let source = project_source(&project);
-    let services: BTreeSet<&str> = args.services.iter().map(String::as_str).collect();
+    let services: BTreeSet<&str> = args.service.services.iter().map(String::as_str).collect();
     let mut plans = Vec::new();
     for cluster in &clusters {
         let context = args
             .kubectl
             .context
             .clone()
-            .or_else(|| project.context(&args.environment, cluster).map(str::to_owned))
+            .or_else(|| project.context(args.environment.required(), cluster).map(str::to_owned))
             .ok_or_else(|| {
                 Failure::new(
                     Code::Usage,
                     format!(
                         "cluster '{}/{cluster}' has no context in kit.yaml, and no --context was given",
-                        args.environment
+                        args.environment.required()
                     ),
                 )
             })?;
         let inv = project
-            .inventory(&args.environment, cluster)
+            .inventory(args.environment.required(), cluster)
             .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?
             .expect("the project has a name");
         let kube = Kube {
@@ -108,7 +106,8 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
         let Some(parent) = applyset::read_parent(kube, &inv, source.as_deref())? else {
             eprintln!(
                 "kit: {}/{cluster}: no inventory of {} (context {context}): nothing to delete",
-                args.environment, inv.project
+                args.environment.required(),
+                inv.project
             );
             continue;
         };

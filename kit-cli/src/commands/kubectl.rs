@@ -134,7 +134,7 @@ pub fn apply_streams(
     wait: Option<Duration>,
     by_images: bool,
 ) -> Result<Applied, Failure> {
-    let program = find_program(&kubectl.kubectl)?;
+    let program = find_program(&kubectl.program.kubectl)?;
     let multi = groups.len() > 1;
     if kubectl
         .kubectl_args

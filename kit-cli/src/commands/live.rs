@@ -36,9 +36,9 @@ struct Row {
 pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
     let project = Project::load(&args.project.project)?;
     let targets = project.plan(&kit_project::Selection::All {
-        environment: args.environment.clone(),
+        environment: args.environment.environment.clone(),
     })?;
-    for c in &args.clusters {
+    for c in &args.cluster.clusters {
         if !targets.targets.iter().any(|t| &t.cluster == c) {
             return Err(Failure::new(
                 Code::Input,
@@ -46,11 +46,13 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
             ));
         }
     }
-    let program = find_program(&args.kubectl)?;
+    let program = find_program(&args.kubectl.kubectl)?;
     let mut clusters: Vec<(String, String)> = Vec::new();
     for t in &targets.targets {
         let c = (t.environment.clone(), t.cluster.clone());
-        if !clusters.contains(&c) && (args.clusters.is_empty() || args.clusters.contains(&c.1)) {
+        if !clusters.contains(&c)
+            && (args.cluster.clusters.is_empty() || args.cluster.clusters.contains(&c.1))
+        {
             clusters.push(c);
         }
     }

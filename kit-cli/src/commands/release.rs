@@ -21,6 +21,10 @@ use crate::signals;
 
 /// `kit release`.
 #[derive(Debug, Args)]
+#[command(mut_arg("clusters", |a| a
+    .help("Only for this cluster of the environment (repeatable); default: the whole environment")
+    .env(None::<&str>)
+    .value_delimiter(None)))]
 pub struct ReleaseArgs {
     #[command(flatten)]
     pub project: ProjectFlags,
@@ -29,10 +33,8 @@ pub struct ReleaseArgs {
     /// The image: an OCI reference with a tag, a digest, or both.
     #[arg(long, value_name = "REF", env = "KIT_IMAGE")]
     pub image: String,
-    /// Only for this cluster of the environment (repeatable); default: the
-    /// whole environment.
-    #[arg(long = "cluster", short = 'c', value_name = "CLUSTER")]
-    pub clusters: Vec<String>,
+    #[command(flatten)]
+    pub cluster: crate::flags::ClusterFlag,
     /// Then apply what was checked to the affected clusters: the streams
     /// rendered from the pushed commit, never the working tree.
     #[arg(long)]
@@ -77,12 +79,12 @@ pub struct RollbackArgs {
 
 /// `kit promote`.
 #[derive(Debug, Args)]
+#[command(mut_arg("services", |a| crate::flags::one(a).value_name("SERVICE").help("The service")))]
 pub struct PromoteArgs {
     #[command(flatten)]
     pub project: ProjectFlags,
-    /// The service.
-    #[arg(long, short = 's', env = "KIT_SERVICE")]
-    pub service: String,
+    #[command(flatten)]
+    pub service: crate::flags::ServiceFlag,
     /// The environment whose current image is promoted.
     #[arg(long, value_name = "ENV")]
     pub from: String,
@@ -520,11 +522,11 @@ fn roll_back_failed(
 pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
     let recorded = record(Job {
         project: &args.project,
-        environment: args.target.environment.clone(),
-        service: args.target.service.clone(),
+        environment: args.target.environment().to_owned(),
+        service: args.target.service().to_owned(),
         change: Change::Release {
             image: args.image.clone(),
-            clusters: args.clusters.clone(),
+            clusters: args.cluster.clusters.clone(),
         },
         meta: &args.meta,
         push: &args.push,
@@ -532,8 +534,8 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
     })?;
     then_apply(
         args.apply,
-        &args.target.environment,
-        &args.target.service,
+        args.target.environment(),
+        args.target.service(),
         &args.project,
         &recorded,
         &After {
@@ -548,8 +550,8 @@ pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
 pub fn rollback(args: &RollbackArgs) -> Result<u8, Failure> {
     let recorded = record(Job {
         project: &args.project,
-        environment: args.target.environment.clone(),
-        service: args.target.service.clone(),
+        environment: args.target.environment().to_owned(),
+        service: args.target.service().to_owned(),
         change: Change::Rollback { to: args.to },
         meta: &args.meta,
         push: &args.push,
@@ -557,8 +559,8 @@ pub fn rollback(args: &RollbackArgs) -> Result<u8, Failure> {
     })?;
     then_apply(
         args.apply,
-        &args.target.environment,
-        &args.target.service,
+        args.target.environment(),
+        args.target.service(),
         &args.project,
         &recorded,
         &After {
@@ -574,7 +576,7 @@ pub fn promote(args: &PromoteArgs) -> Result<u8, Failure> {
     let recorded = record(Job {
         project: &args.project,
         environment: args.to.clone(),
-        service: args.service.clone(),
+        service: args.service.required().to_owned(),
         change: Change::Promote {
             from: args.from.clone(),
         },
@@ -585,7 +587,7 @@ pub fn promote(args: &PromoteArgs) -> Result<u8, Failure> {
     then_apply(
         args.apply,
         &args.to,
-        &args.service,
+        args.service.required(),
         &args.project,
         &recorded,
         &After {
@@ -611,8 +613,8 @@ pub fn pin(args: &PinArgs, pin: bool) -> Result<Vec<u8>, Failure> {
     };
     record(Job {
         project: &args.project,
-        environment: args.target.environment.clone(),
-        service: args.target.service.clone(),
+        environment: args.target.environment().to_owned(),
+        service: args.target.service().to_owned(),
         change,
         meta: &args.meta,
         push: &args.push,
@@ -767,7 +769,7 @@ fn render_rows(rows: &[Row], format: ListFormat, history: bool) -> String {
 
 pub fn history(args: &HistoryArgs) -> Result<Vec<u8>, Failure> {
     let project = Project::load(&args.project.project)?;
-    let (env, svc) = (&args.target.environment, &args.target.service);
+    let (env, svc) = (args.target.environment(), args.target.service());
     project.environment(env)?;
     project.service(svc)?;
     let repo = Repo::open(&project.dir).map_err(ReleaseError::from)?;
@@ -799,7 +801,7 @@ pub fn history(args: &HistoryArgs) -> Result<Vec<u8>, Failure> {
 
 pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
     let project = Project::load(&args.project.project)?;
-    if let Some(e) = &args.environment {
+    if let Some(e) = &args.environment.environment {
         project.plan(&kit_project::Selection::All {
             environment: Some(e.clone()),
         })?;
@@ -807,7 +809,12 @@ pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
     let mut rows = Vec::new();
     for svc in project.file.services.keys() {
         for env in project.file.environments.keys() {
-            if args.environment.as_ref().is_some_and(|e| e != env) {
+            if args
+                .environment
+                .environment
+                .as_ref()
+                .is_some_and(|e| e != env)
+            {
                 continue;
             }
             match project.record(env, svc)? {

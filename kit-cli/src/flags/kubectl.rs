@@ -8,14 +8,8 @@ use clap::builder::TypedValueParser as _;
 /// How kubectl is run.
 #[derive(Debug, Clone, Args)]
 pub struct KubectlFlags {
-    /// The kubectl to run.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "KIT_KUBECTL",
-        default_value = "kubectl"
-    )]
-    pub kubectl: String,
+    #[command(flatten)]
+    pub program: super::target::KubectlProgram,
     /// The kube context, for a run on one cluster whose kit.yaml entry has
     /// no `context:` (or to override it). Without either, kit refuses to
     /// run: kubectl's current context is never used silently.

@@ -26,10 +26,12 @@ mod kubectl;
 mod project;
 mod release;
 mod source;
+mod target;
 mod template;
 
 pub use kubectl::{ApplyFlags, KubectlFlags, ParallelFlag};
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
 pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags, StatusArgs};
 pub use source::{DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
+pub use target::{ClusterFlag, EnvironmentFlag, ServiceFlag, one};
 pub use template::{EscapeArg, TemplateFlags};

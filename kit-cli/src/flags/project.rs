@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+
+use super::target::{ClusterFlag, EnvironmentFlag, ServiceFlag};
 use kit_core::Value;
 use kit_project::Selection;
 use kit_project::SetKind;
@@ -26,23 +28,17 @@ pub struct ProjectFlags {
 
 /// Which targets.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("clusters", |a| a.help("The cluster (repeatable: several clusters of the environment in one run, grouped by cluster)")),
+    mut_arg("services", |a| a.help("A service (repeatable). Default: every service enabled on the cluster").env(None::<&str>))
+)]
 pub struct SelectFlags {
-    /// The environment.
-    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
-    pub environment: Option<String>,
-    /// The cluster (repeatable: several clusters of the environment in one
-    /// run, grouped by cluster).
-    #[arg(
-        long = "cluster",
-        short = 'c',
-        value_name = "CLUSTER",
-        env = "KIT_CLUSTER",
-        value_delimiter = ','
-    )]
-    pub clusters: Vec<String>,
-    /// A service (repeatable). Default: every service enabled on the cluster.
-    #[arg(long = "service", short = 's', value_name = "SERVICE")]
-    pub services: Vec<String>,
+    #[command(flatten)]
+    pub environment: EnvironmentFlag,
+    #[command(flatten)]
+    pub cluster: ClusterFlag,
+    #[command(flatten)]
+    pub service: ServiceFlag,
     /// Every enabled service of every cluster of every environment (or of
     /// --environment, when given). Documents are grouped by cluster, each
     /// group in install order, and `# Source:` names environment and cluster.
@@ -55,13 +51,13 @@ impl SelectFlags {
     pub fn selection(&self) -> Selection {
         if self.all {
             Selection::All {
-                environment: self.environment.clone(),
+                environment: self.environment.environment.clone(),
             }
         } else {
             Selection::Clusters {
-                environment: self.environment.clone(),
-                clusters: self.clusters.clone(),
-                services: self.services.clone(),
+                environment: self.environment.environment.clone(),
+                clusters: self.cluster.clusters.clone(),
+                services: self.service.services.clone(),
             }
         }
     }

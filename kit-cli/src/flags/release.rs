@@ -4,16 +4,31 @@
 use clap::{Args, ValueEnum};
 
 use super::ProjectFlags;
+use super::target::{ClusterFlag, EnvironmentFlag, KubectlProgram, ServiceFlag, one};
 
 /// The service and environment a release command is about.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("environment", one),
+    mut_arg("services", |a| one(a).value_name("SERVICE").help("The service"))
+)]
 pub struct ServiceFlags {
+    #[command(flatten)]
+    pub env: EnvironmentFlag,
+    #[command(flatten)]
+    pub svc: ServiceFlag,
+}
+
+impl ServiceFlags {
     /// The environment.
-    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
-    pub environment: String,
+    pub fn environment(&self) -> &str {
+        self.env.required()
+    }
+
     /// The service.
-    #[arg(long, short = 's', env = "KIT_SERVICE")]
-    pub service: String,
+    pub fn service(&self) -> &str {
+        self.svc.required()
+    }
 }
 
 /// Who, why, and from which build. Unset, they come from the CI's own
@@ -100,12 +115,16 @@ pub struct ListFormatFlag {
 
 /// `kit status`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("environment", |a| a.help("Only this environment")),
+    mut_arg("clusters", |a| a.help("With --live: only this cluster (repeatable)").requires("live").env(None::<&str>)),
+    mut_arg("kubectl", |a| a.help("The kubectl to run (with --live; ignored otherwise, so a CI job's KIT_KUBECTL does not break `kit status`)"))
+)]
 pub struct StatusArgs {
     #[command(flatten)]
     pub project: ProjectFlags,
-    /// Only this environment.
-    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
-    pub environment: Option<String>,
+    #[command(flatten)]
+    pub environment: EnvironmentFlag,
     #[command(flatten)]
     pub format: ListFormatFlag,
     /// Compare with what runs: read every cluster through kubectl with its
@@ -121,24 +140,10 @@ pub struct StatusArgs {
     /// else 8 when unhealthy, else 0.
     #[arg(long)]
     pub live: bool,
-    /// With --live: only this cluster (repeatable).
-    #[arg(
-        long = "cluster",
-        short = 'c',
-        value_name = "CLUSTER",
-        value_delimiter = ',',
-        requires = "live"
-    )]
-    pub clusters: Vec<String>,
-    /// The kubectl to run (with --live; ignored otherwise, so a CI job's
-    /// KIT_KUBECTL does not break `kit status`).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "KIT_KUBECTL",
-        default_value = "kubectl"
-    )]
-    pub kubectl: String,
+    #[command(flatten)]
+    pub cluster: ClusterFlag,
+    #[command(flatten)]
+    pub kubectl: KubectlProgram,
     /// With --live, clusters read at once.
     #[command(flatten)]
     pub fleet: super::ParallelFlag,

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use clap::Args;
+
+use super::target::{ClusterFlag, EnvironmentFlag, ServiceFlag, one};
 use kit_env::{S3Options, Source, Target};
 
 use crate::diagnostics::Failure;
@@ -223,21 +225,27 @@ impl RedactFlags {
 
 /// Which target to resolve.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("environment", |a| one(a).help("The environment, e.g. `production`")),
+    mut_arg("clusters", |a| one(a).value_name("CLUSTER").help("The cluster, e.g. `nerdearla-cluster`")),
+    mut_arg("services", |a| one(a).value_name("SERVICE").help("The service, e.g. `myservicio`"))
+)]
 pub struct TargetFlags {
-    /// The environment, e.g. `production`.
-    #[arg(long, short = 'e', env = "KIT_ENVIRONMENT")]
-    pub environment: String,
-    /// The cluster, e.g. `nerdearla-cluster`.
-    #[arg(long, short = 'c', env = "KIT_CLUSTER")]
-    pub cluster: String,
-    /// The service, e.g. `myservicio`.
-    #[arg(long, short = 's', env = "KIT_SERVICE")]
-    pub service: String,
+    #[command(flatten)]
+    pub environment: EnvironmentFlag,
+    #[command(flatten)]
+    pub cluster: ClusterFlag,
+    #[command(flatten)]
+    pub service: ServiceFlag,
 }
 
 impl TargetFlags {
     pub fn target(&self) -> Target {
-        Target::new(&self.environment, &self.cluster, &self.service)
+        Target::new(
+            self.environment.required(),
+            self.cluster.required(),
+            self.service.required(),
+        )
     }
 }
 
