@@ -80,6 +80,26 @@ fn env_formats_quote_exactly() {
         a.extend(["--format", f]);
         kit(&a, &[], None).stdout
     };
+    // -o, --output and --format are one flag; -f, its old letter, still
+    // works for one release, with a warning.
+    let mut a = args.to_vec();
+    a.extend(["-o", "shell"]);
+    let o = kit(&a, &[], None);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, with("shell").as_str()),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr, "");
+    let mut a = args.to_vec();
+    a.extend(["-f", "shell"]);
+    let f = kit(&a, &[], None);
+    assert_eq!((f.code, f.stdout.as_str()), (0, o.stdout.as_str()));
+    assert_eq!(
+        f.stderr,
+        "warning: -f for the output format is deprecated and goes in the next release; use -o/--output (-f means values files everywhere else)\n"
+    );
     let shell = with("shell");
     assert!(
         shell.contains("export MYSQL_PASSWORD='st4ging'\\''pass\"word'\n"),
@@ -618,7 +638,7 @@ fn variables_that_change_process_startup_are_refused_unless_allowed() {
 #[test]
 fn nul_bytes_in_values_are_refused_naming_the_key() {
     let dir = store_with(&[("p/c/s/A", "a\0b")]);
-    let r = env_of(&dir, &["-f", "shell"]);
+    let r = env_of(&dir, &["-o", "shell"]);
     assert_eq!((r.code, r.stdout.as_str()), (5, ""));
     assert_eq!(
         r.stderr,

@@ -219,7 +219,7 @@ fn in_demo(args: &[&str], extra: &[&str]) -> Run {
 
 #[test]
 fn env_and_exec_give_exactly_the_rendered_services_variables() {
-    let mut args = vec!["env", "-f", "dotenv"];
+    let mut args = vec!["env", "-o", "dotenv"];
     args.extend(WORKER);
     let r = in_demo(&args, &[]);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
@@ -369,7 +369,7 @@ fn trailing_line_breaks_one_policy_for_every_command() {
     let r = render(&dir, &[], None);
     assert_eq!(data(&r), "  password: \"pa55word\\n\"\n");
     assert_eq!(r.stderr, warning);
-    let env = ["env", "-e", "prod", "-c", "c1", "-s", "web", "-f", "shell"];
+    let env = ["env", "-e", "prod", "-c", "c1", "-s", "web", "-o", "shell"];
     let r = cli::kit(&dir, &env, &[], None);
     assert_eq!(
         (r.code, r.stdout.as_str(), r.stderr.as_str()),

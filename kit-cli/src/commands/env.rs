@@ -31,15 +31,38 @@ pub struct EnvArgs {
     pub target: TargetFlags,
     #[command(flatten)]
     pub verbose: VerboseFlag,
-    /// Output format [default: json; with --explain, a table].
-    #[arg(long, short = 'f', value_enum, env = "KIT_FORMAT")]
-    pub format: Option<Format>,
+    /// Output format [default: json; with --explain, a table] (`--format`
+    /// is the same).
+    #[arg(
+        long = "output",
+        short = 'o',
+        alias = "format",
+        value_enum,
+        env = "KIT_FORMAT"
+    )]
+    output: Option<Format>,
+    /// `-f`, the output format's old letter (see `kit history`'s).
+    #[arg(short = 'f', value_enum, hide = true, conflicts_with = "output")]
+    old_f: Option<Format>,
     #[command(flatten)]
     pub redact: RedactFlags,
     /// Show, for each name, the key that won and the keys it overrode,
     /// instead of values.
     #[arg(long, conflicts_with = "redact")]
     pub explain: bool,
+}
+
+impl EnvArgs {
+    /// The output format asked for, if any.
+    fn format(&self) -> Option<Format> {
+        match self.old_f {
+            Some(f) => {
+                crate::flags::warn_old_f();
+                Some(f)
+            }
+            None => self.output,
+        }
+    }
 }
 
 pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {
@@ -50,7 +73,7 @@ pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {
         args.verbose.verbose,
     )?;
     if args.explain {
-        return Ok(explain(&vars, args.format).into_bytes());
+        return Ok(explain(&vars, args.format()).into_bytes());
     }
     let fingerprints = args.redact.fingerprinter()?;
     let pairs: Vec<(&str, String)> = vars
@@ -63,7 +86,7 @@ pub fn run(args: &EnvArgs) -> Result<Vec<u8>, Failure> {
             (v.name.as_str(), shown)
         })
         .collect();
-    Ok(format(&pairs, args.format.unwrap_or(Format::Json)).into_bytes())
+    Ok(format(&pairs, args.format().unwrap_or(Format::Json)).into_bytes())
 }
 
 fn format(pairs: &[(&str, String)], format: Format) -> String {

@@ -192,7 +192,7 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
     } else {
         0
     };
-    let out = match args.format.format {
+    let out = match args.format.format() {
         ListFormat::Json => serde_json::to_string_pretty(&rows).expect("rows serialize") + "\n",
         ListFormat::Table => table(&rows),
     };

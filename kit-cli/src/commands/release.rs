@@ -796,7 +796,7 @@ pub fn history(args: &HistoryArgs) -> Result<Vec<u8>, Failure> {
         .iter()
         .flat_map(|(c, r)| rows_of(env, svc, r, Some(c)))
         .collect();
-    Ok(render_rows(&rows, args.format.format, true).into_bytes())
+    Ok(render_rows(&rows, args.format.format(), true).into_bytes())
 }
 
 pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
@@ -839,5 +839,5 @@ pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
             }
         }
     }
-    Ok(render_rows(&rows, args.format.format, false).into_bytes())
+    Ok(render_rows(&rows, args.format.format(), false).into_bytes())
 }

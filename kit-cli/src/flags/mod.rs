@@ -18,7 +18,7 @@
 //! | [`ServiceFlags`] | `-e`, `-s` (required) | release, rollback, pin, unpin, history |
 //! | [`MetaFlags`] | `-m`, `--author`, `--source-commit`, `--build-url` | release, rollback, promote, pin, unpin |
 //! | [`PushFlags`] | `--no-push`, `--force`, `--push-tries` | release, rollback, promote, pin, unpin |
-//! | [`ListFormatFlag`] | `--format table\|json` | history, status |
+//! | [`ListFormatFlag`] | `-o/--output table\|json` | history, status |
 //!
 //! Every flag also reads a `KIT_*` environment variable where CI needs one.
 
@@ -35,3 +35,10 @@ pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags
 pub use source::{DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
 pub use target::{ClusterFlag, EnvironmentFlag, ServiceFlag, one};
 pub use template::{EscapeArg, TemplateFlags};
+
+/// The warning for `-f` where it meant the output format.
+pub fn warn_old_f() {
+    eprintln!(
+        "warning: -f for the output format is deprecated and goes in the next release; use -o/--output (-f means values files everywhere else)"
+    );
+}

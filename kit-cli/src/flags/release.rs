@@ -108,9 +108,26 @@ pub enum ListFormat {
 /// `--format`.
 #[derive(Debug, Args)]
 pub struct ListFormatFlag {
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Table, env = "KIT_FORMAT")]
-    pub format: ListFormat,
+    /// Output format (`--format` is the same).
+    #[arg(long = "output", short = 'o', alias = "format", value_enum, default_value_t = ListFormat::Table, env = "KIT_FORMAT")]
+    output: ListFormat,
+    /// `-f`, the output format's old letter: still accepted, with a
+    /// warning, for one release (`-f` means values files elsewhere).
+    #[arg(short = 'f', value_enum, hide = true, conflicts_with = "output")]
+    old_f: Option<ListFormat>,
+}
+
+impl ListFormatFlag {
+    /// The output format asked for.
+    pub fn format(&self) -> ListFormat {
+        match self.old_f {
+            Some(f) => {
+                super::warn_old_f();
+                f
+            }
+            None => self.output,
+        }
+    }
 }
 
 /// `kit status`.
