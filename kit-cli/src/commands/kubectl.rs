@@ -1048,3 +1048,103 @@ fn summarize(verb: Verb, results: &[(String, Option<i32>)]) {
         list(&|c: Option<i32>| c.is_none())
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(api_version: &str, kind: &str, ns: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: ns.map(str::to_owned),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn durations_and_resource_names() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        for bad in ["0", "", "5d", "m", "-1s", "1.5m"] {
+            let f = parse_duration(bad).unwrap_err();
+            assert_eq!(f.message, format!("--wait {bad:?} is not a duration"));
+        }
+        assert_eq!(
+            (
+                humantime(Duration::from_secs(120)),
+                humantime(Duration::from_secs(90))
+            ),
+            ("2m".into(), "90s".into())
+        );
+        assert_eq!(resource("apps/v1", "Deployment"), "deployment.apps");
+        assert_eq!(resource("v1", "ConfigMap"), "configmap");
+        assert_eq!(
+            resource("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            "clusterrole.rbac.authorization.k8s.io"
+        );
+    }
+
+    #[test]
+    fn drift_is_read_from_kubectls_conflict_message() {
+        // One field on one line; several as `- FIELD` lines; two objects.
+        let stderr = "Warning: something\nerror: Apply failed with 1 conflict: conflict with \"kubectl-set\" using apps/v1: .spec.template.spec.containers[name=\"web\"].image\nPlease review the fields above--they currently have other managers.\nerror: Apply failed with 2 conflicts: conflicts with \"kubectl-edit\" using v1:\n- .data.a\n- .data.b\nPlease review the fields above--they currently have other managers.\n";
+        let c = parse_conflicts(stderr).expect("conflicts");
+        let got: Vec<Vec<(&str, &str)>> = c
+            .iter()
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| (f.manager.as_str(), f.field.as_str()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                vec![(
+                    "kubectl-set",
+                    ".spec.template.spec.containers[name=\"web\"].image"
+                )],
+                vec![("kubectl-edit", ".data.a"), ("kubectl-edit", ".data.b")],
+            ]
+        );
+        // Any other error is not drift: nothing is forced.
+        let mixed = format!("{stderr}error: namespaces \"shop\" not found\n");
+        assert!(parse_conflicts(&mixed).is_none());
+        assert!(parse_conflicts("error: the server is unreachable\n").is_none());
+        assert!(parse_conflicts("").is_none());
+    }
+
+    #[test]
+    fn objects_kubectl_did_not_apply_are_the_failed_ones() {
+        let objects = [
+            object("v1", "ConfigMap", Some("shop"), "c"),
+            object("apps/v1", "Deployment", Some("shop"), "web"),
+            object("v1", "ConfigMap", Some("other"), "c"),
+        ];
+        // The same name twice (two namespaces): one applied, one not.
+        let failed = not_applied(&objects, "configmap/c serverside-applied\n");
+        assert_eq!(failed, [&objects[1], &objects[2]]);
+    }
+
+    #[test]
+    fn a_new_objects_diff_never_shows_a_secrets_content() {
+        let secret = object("v1", "Secret", Some("shop"), "web-env");
+        let doc = "---\n# Source: web/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web-env\n  namespace: shop\ndata:\n  PASSWORD: aHVudGVyMg==\n";
+        let d = new_object_diff(&secret, doc);
+        assert!(!d.contains("aHVudGVyMg=="), "{d}");
+        assert!(
+            d.contains("+# (kit does not show a Secret's content)\n"),
+            "{d}"
+        );
+        let cm = object("v1", "ConfigMap", Some("shop"), "c");
+        let doc =
+            "---\n# Source: web/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+        assert_eq!(
+            new_object_diff(&cm, doc),
+            "diff -u -N /tmp/LIVE/v1.ConfigMap.shop.c /tmp/MERGED/v1.ConfigMap.shop.c\n--- /tmp/LIVE/v1.ConfigMap.shop.c\n+++ /tmp/MERGED/v1.ConfigMap.shop.c\n@@ -0,0 +1,4 @@\n+apiVersion: v1\n+kind: ConfigMap\n+metadata:\n+  name: c\n"
+        );
+    }
+}
