@@ -33,6 +33,14 @@ use crate::diagnostics::Failure;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The libraries read no environment: what they are configured by is
+    // read here.
+    if let Some(n) = std::env::var(kit_project::yaml::input::MAX_NODES_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        kit_project::yaml::input::set_max_nodes(n);
+    }
     let result = match cli.command {
         Command::Template(args) => commands::template::run(&args),
         Command::Render(args) => commands::render::run(&args),

@@ -85,9 +85,13 @@ impl Fingerprinter {
         Fingerprinter { key, per_run: true }
     }
 
-    /// The key in `file` (its bytes, trailing line breaks removed), else the
-    /// one in `KIT_REDACT_KEY`, else a random one.
-    pub fn from_file_or_env(file: Option<&std::path::Path>) -> std::io::Result<Self> {
+    /// The key in `file` (its bytes, trailing line breaks removed), else
+    /// `key` when given and not empty (the `kit` CLI passes
+    /// `KIT_REDACT_KEY`), else a random one.
+    pub fn from_file_or_key(
+        file: Option<&std::path::Path>,
+        key: Option<&str>,
+    ) -> std::io::Result<Self> {
         match file {
             Some(path) => {
                 let mut key = std::fs::read(path)?;
@@ -102,15 +106,10 @@ impl Fingerprinter {
                 }
                 Ok(Fingerprinter::with_key(&key))
             }
-            None => Ok(Fingerprinter::from_env()),
-        }
-    }
-
-    /// The key in `KIT_REDACT_KEY` if set and not empty, else a random one.
-    pub fn from_env() -> Self {
-        match std::env::var("KIT_REDACT_KEY") {
-            Ok(k) if !k.is_empty() => Fingerprinter::with_key(k.as_bytes()),
-            _ => Fingerprinter::random(),
+            None => Ok(match key {
+                Some(k) if !k.is_empty() => Fingerprinter::with_key(k.as_bytes()),
+                _ => Fingerprinter::random(),
+            }),
         }
     }
 

@@ -46,8 +46,9 @@ pub fn run(args: &ValuesArgs) -> Result<Vec<u8>, Failure> {
     let mut options = RenderOptions::default();
     options.extra_values = extra.iter().map(|(_, v)| v.clone()).collect();
     if !args.show_secrets {
-        let f = kit_env::Fingerprinter::from_file_or_env(None)
-            .map_err(|e| Failure::io("cannot read KIT_REDACT_KEY", e))?;
+        let f =
+            kit_env::Fingerprinter::from_file_or_key(None, crate::flags::redact_key().as_deref())
+                .map_err(|e| Failure::io("cannot read KIT_REDACT_KEY", e))?;
         options = options.with_redaction(f);
     }
     let secrets_options = args.source.secrets_options()?;

@@ -32,7 +32,9 @@ mod template;
 pub use kubectl::{ApplyFlags, KubectlFlags, ParallelFlag};
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
 pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags, StatusArgs};
-pub use source::{DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, runtime};
+pub use source::{
+    DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, redact_key, runtime,
+};
 pub use target::{ClusterFlag, EnvironmentFlag, ServiceFlag, one};
 pub use template::{EscapeArg, TemplateFlags};
 

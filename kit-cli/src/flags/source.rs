@@ -208,12 +208,13 @@ impl RedactFlags {
             return Ok(None);
         }
         let key_file = self.redact_key_file.as_deref();
-        let f = kit_env::Fingerprinter::from_file_or_env(key_file).map_err(|e| {
-            let file = key_file
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            Failure::io(&format!("cannot read the redact key file {file}"), e)
-        })?;
+        let f = kit_env::Fingerprinter::from_file_or_key(key_file, redact_key().as_deref())
+            .map_err(|e| {
+                let file = key_file
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                Failure::io(&format!("cannot read the redact key file {file}"), e)
+            })?;
         if f.is_per_run() {
             eprintln!(
                 "note: KIT_REDACT_KEY is not set; fingerprints use a random key and compare only within this run"
@@ -260,4 +261,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
                 format!("cannot start the async runtime: {e}"),
             )
         })
+}
+
+/// `KIT_REDACT_KEY`: the key of `--redact`'s fingerprints, from the
+/// environment only (a key on the command line would show in `ps`).
+pub fn redact_key() -> Option<String> {
+    std::env::var("KIT_REDACT_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
 }

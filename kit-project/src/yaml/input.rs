@@ -23,17 +23,23 @@ use kit_core::Value;
 /// holds at most about 10 million).
 pub const DEFAULT_MAX_NODES: usize = 5_000_000;
 
-/// The environment variable that raises (or lowers) the node budget.
+/// The environment variable the `kit` CLI reads the node budget from (and
+/// that messages about the budget name); the library itself reads no
+/// environment: a program sets the budget with [`set_max_nodes`].
 pub const MAX_NODES_VAR: &str = "KIT_YAML_MAX_NODES";
 
-/// The node budget: `KIT_YAML_MAX_NODES` when set to a positive number,
-/// else [`DEFAULT_MAX_NODES`].
+static MAX_NODES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_NODES);
+
+/// Sets the node budget of every file this process reads (0: the default).
+pub fn set_max_nodes(n: usize) {
+    let n = if n == 0 { DEFAULT_MAX_NODES } else { n };
+    MAX_NODES.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The node budget: what [`set_max_nodes`] set, else [`DEFAULT_MAX_NODES`].
 pub fn max_nodes() -> usize {
-    std::env::var(MAX_NODES_VAR)
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(DEFAULT_MAX_NODES)
+    MAX_NODES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn options(max_nodes: usize) -> serde_saphyr::Options {
