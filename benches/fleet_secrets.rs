@@ -164,7 +164,7 @@ fn main() {
         let mut last = None;
         for _ in 0..5 {
             let store: Arc<dyn SecretStore> = Arc::new(S3Store::connect(&bucket, "bench", &opts).await);
-            let resolver = Resolver::with_options(store.clone(), Layout::new("fleet"), 32, false);
+            let resolver = Resolver::new(store.clone(), Layout::new("fleet")).with_concurrency(32);
             let t0 = Instant::now();
             let res = resolver.resolve_many(&targets).await.unwrap();
             times.push(t0.elapsed());

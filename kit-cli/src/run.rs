@@ -155,7 +155,9 @@ pub fn resolve(
             None => {
                 let src = options.source.as_ref().expect("checked above");
                 let (store, layout) = src.open(&options.s3).await?;
-                Resolver::with_options(store, layout, options.concurrency, options.trim)
+                Resolver::new(store, layout)
+                    .with_concurrency(options.concurrency)
+                    .with_trim(options.trim)
                     .with_allowed_names(options.allowed_names.iter().cloned())
             }
         };

@@ -98,26 +98,16 @@ impl std::fmt::Debug for Resolver {
 }
 
 impl Resolver {
-    /// A resolver over `store` with the given key layout.
+    /// A resolver over `store` with the given key layout: at most
+    /// [`DEFAULT_CONCURRENCY`] requests in flight, values byte-exact. The
+    /// `with_*` methods change that before the first resolution.
     pub fn new(store: Arc<dyn SecretStore>, layout: Layout) -> Self {
-        Self::with_options(store, layout, DEFAULT_CONCURRENCY, false)
-    }
-
-    /// A resolver with `concurrency` requests in flight at most, and
-    /// optionally trimming trailing white space (spaces, tabs, line breaks)
-    /// from values. Values are otherwise byte-exact.
-    pub fn with_options(
-        store: Arc<dyn SecretStore>,
-        layout: Layout,
-        concurrency: usize,
-        trim: bool,
-    ) -> Self {
         Resolver {
             inner: Arc::new(Inner {
                 store,
                 layout,
-                permits: Semaphore::new(concurrency.max(1)),
-                trim,
+                permits: Semaphore::new(DEFAULT_CONCURRENCY),
+                trim: false,
                 allowed: BTreeSet::new(),
                 lists: Mutex::new(HashMap::default()),
                 values: Mutex::new(HashMap::default()),
@@ -156,8 +146,18 @@ impl Resolver {
         self
     }
 
-    /// Turns trimming of trailing white space on or off (see
-    /// [`Resolver::with_options`]). Call before the first resolution.
+    /// At most `concurrency` requests in flight (at least 1). Call before
+    /// the first resolution.
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        let inner = Arc::get_mut(&mut self.inner)
+            .expect("with_concurrency is called before the resolver is shared");
+        inner.permits = Semaphore::new(concurrency.max(1));
+        self
+    }
+
+    /// Turns trimming of trailing white space (spaces, tabs, line breaks)
+    /// from values on or off; values are otherwise byte-exact. Call before
+    /// the first resolution.
     pub fn with_trim(mut self, trim: bool) -> Self {
         let inner = Arc::get_mut(&mut self.inner)
             .expect("with_trim is called before the resolver is shared");

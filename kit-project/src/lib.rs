@@ -32,6 +32,8 @@
 //! kit-project depends on kit-core (the engine) and kit-env (the secrets);
 //! the `kit` CLI is flags, progress and exit codes over this crate.
 
+#![warn(missing_docs)]
+
 pub mod annotate;
 pub mod check;
 pub mod context;

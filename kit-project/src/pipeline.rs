@@ -90,12 +90,9 @@ impl Project {
             }
         };
         let (store, layout) = source.open(s3).await?;
-        Ok(Resolver::with_options(
-            store,
-            layout,
-            concurrency,
-            self.file.trim_secrets,
-        ))
+        Ok(Resolver::new(store, layout)
+            .with_concurrency(concurrency)
+            .with_trim(self.file.trim_secrets))
     }
 }
 
