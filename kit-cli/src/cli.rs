@@ -21,7 +21,7 @@ pub enum Command {
     /// and strict names, checks every document, and prints one YAML stream
     /// in install order. On any error nothing is printed to standard output.
     #[command(after_help = crate::exit::help_text())]
-    Render(crate::commands::render::RenderArgs),
+    Render(crate::flags::RenderArgs),
 
     /// Render, check, and pipe the manifests to `kubectl apply -f -`.
     ///
@@ -33,14 +33,14 @@ pub enum Command {
     /// With --all, one kubectl run per cluster, stopping at the first
     /// failure unless --keep-going. Exits with kubectl's exit code.
     #[command(after_help = crate::exit::help_text())]
-    Apply(crate::commands::kubectl::ApplyArgs),
+    Apply(crate::flags::ApplyArgs),
 
     /// Render, check, and pipe the manifests to `kubectl diff -f -`.
     ///
     /// Like `kit apply`; exits with kubectl diff's code: 0 no differences,
     /// 1 differences, above 1 an error.
     #[command(after_help = crate::exit::help_text())]
-    Diff(crate::commands::kubectl::KubectlArgs),
+    Diff(crate::flags::KubectlArgs),
 
     /// Delete what kit applied for this project on an environment's
     /// clusters (Helm's uninstall): from each cluster's inventory, the
@@ -52,7 +52,7 @@ pub enum Command {
     /// kit did not apply for this project, environment and cluster are
     /// never touched, nor namespaces it did not create.
     #[command(after_help = crate::exit::help_text())]
-    Delete(crate::commands::delete::DeleteArgs),
+    Delete(crate::flags::DeleteArgs),
 
     /// Record a new image for a service in an environment, in the config
     /// repository (git), after rendering and checking every affected target.
@@ -62,30 +62,30 @@ pub enum Command {
     /// release landed first). Nothing is recorded when rendering fails.
     /// With --apply, then runs kit apply for the affected clusters.
     #[command(after_help = crate::exit::help_text())]
-    Release(crate::commands::release::ReleaseArgs),
+    Release(crate::flags::ReleaseArgs),
 
     /// Record an earlier revision of a service again (default: the one
     /// before the current). Holds until someone releases again.
     #[command(after_help = crate::exit::help_text())]
-    Rollback(crate::commands::release::RollbackArgs),
+    Rollback(crate::flags::RollbackArgs),
 
     /// Record another environment's current image for a service.
     #[command(after_help = crate::exit::help_text())]
-    Promote(crate::commands::release::PromoteArgs),
+    Promote(crate::flags::PromoteArgs),
 
     /// Pin a service in an environment: releases, rollbacks and promotions
     /// fail with the reason (-m) until unpinned, unless --force.
     #[command(after_help = crate::exit::help_text())]
-    Pin(crate::commands::release::PinArgs),
+    Pin(crate::flags::PinArgs),
 
     /// Lift a pin.
     #[command(after_help = crate::exit::help_text())]
-    Unpin(crate::commands::release::PinArgs),
+    Unpin(crate::flags::PinArgs),
 
     /// Every release of a service in an environment, newest first, from the
     /// repository's history.
     #[command(after_help = crate::exit::help_text())]
-    History(crate::commands::release::HistoryArgs),
+    History(crate::flags::HistoryArgs),
 
     /// What is released where: services x environments (and clusters with
     /// their own image), with revision, age and pins.
@@ -99,14 +99,14 @@ pub enum Command {
     /// `<env>/<cluster>/<service>/NAME`. Values go to standard output in the
     /// chosen format; with --redact or --explain, no value is shown.
     #[command(after_help = crate::exit::help_text())]
-    Env(crate::commands::env::EnvArgs),
+    Env(crate::flags::EnvArgs),
 
     /// Run a command with a target's variables added to its environment.
     ///
     /// `kit exec --secrets-from s3://b -e production -c c1 -s web -- ./start.sh`
     /// exits with the command's exit code.
     #[command(after_help = crate::exit::help_text())]
-    Exec(crate::commands::exec::ExecArgs),
+    Exec(crate::flags::ExecArgs),
 
     /// Print the values a target's templates see: the merged values, `kit`,
     /// `env`, `secrets` and the service's image, as YAML (or JSON).
@@ -115,11 +115,11 @@ pub enum Command {
     /// unless --show-secrets. Takes the same -f and --set flags as `kit
     /// render`, so it shows exactly what a render would use.
     #[command(after_help = crate::exit::help_text())]
-    Values(crate::commands::values::ValuesArgs),
+    Values(crate::flags::ValuesArgs),
 
     /// List, read, write and remove secrets by key.
     #[command(after_help = crate::exit::help_text())]
-    Secrets(crate::commands::secrets::SecretsArgs),
+    Secrets(crate::flags::SecretsArgs),
 
     /// Render one mustache template with a JSON or YAML data file.
     ///

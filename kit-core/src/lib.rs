@@ -30,7 +30,6 @@
 //!   interpolates is described in [`value`].
 
 #![warn(missing_docs)]
-
 // No unsafe code, but for two marked exceptions: the SSE2 byte check of
 // `word_scan::control_and` (values in registers, no memory) and the
 // prefetch hint of `prefetch::one` (reads nothing).

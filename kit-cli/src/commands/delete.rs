@@ -5,45 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use clap::Args;
 use kit_project::{ObjectRef, Project, Selection};
 
 use crate::diagnostics::Failure;
 use crate::exit::Code;
-use crate::flags::{KubectlFlags, ProjectFlags};
+use crate::flags::DeleteArgs;
 use crate::kube::inventory::{self as applyset, no_name_for, project_source};
 use crate::kube::{Kube, find_program};
-
-/// `kit delete`'s arguments.
-#[derive(Debug, Args)]
-#[command(
-    mut_arg("environment", |a| a.required(true)),
-    mut_arg("clusters", |a| a
-        .help("Only this cluster (repeatable). Default: every cluster of the environment")
-        .env(None::<&str>)),
-    mut_arg("services", |a| a
-        .help("Only this service's objects (repeatable; a service removed from kit.yaml may be named, to remove what it left). Namespaces and the inventory stay")
-        .env(None::<&str>))
-)]
-pub struct DeleteArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub environment: crate::flags::EnvironmentFlag,
-    #[command(flatten)]
-    pub cluster: crate::flags::ClusterFlag,
-    #[command(flatten)]
-    pub service: crate::flags::ServiceFlag,
-    /// Delete. Without it (or --dry-run) kit prints what it would delete
-    /// and exits 1, deleting nothing.
-    #[arg(long)]
-    pub yes: bool,
-    /// Only print what would be deleted (exit 0).
-    #[arg(long, conflicts_with = "yes")]
-    pub dry_run: bool,
-    #[command(flatten)]
-    pub kubectl: KubectlFlags,
-}
 
 /// What one cluster's delete removes, in order.
 struct Plan {

@@ -2,55 +2,9 @@
 
 use std::fmt::Write as _;
 
-use clap::{Args, ValueEnum};
-
 use crate::diagnostics::Failure;
-use crate::flags::{ProjectFlags, RedactFlags, SourceFlags, TargetFlags, VerboseFlag};
+use crate::flags::{EnvArgs, EnvFormat as Format};
 use crate::run::{Var, resolve};
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A flat JSON object of name to value, sorted by name.
-    Json,
-    /// `NAME="value"` lines, double-quoted with `\\ \" \n \r \$` escapes.
-    Dotenv,
-    /// `export NAME='value'` lines for POSIX shells (exact for any value).
-    Shell,
-    /// A YAML mapping of name to double-quoted value.
-    Yaml,
-}
-
-#[derive(Debug, Args)]
-pub struct EnvArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-    #[command(flatten)]
-    pub target: TargetFlags,
-    #[command(flatten)]
-    pub verbose: VerboseFlag,
-    /// Output format [default: json; with --explain, a table] (`--format`
-    /// is the same).
-    #[arg(
-        long = "output",
-        short = 'o',
-        alias = "format",
-        value_enum,
-        env = "KIT_FORMAT"
-    )]
-    output: Option<Format>,
-    /// `-f`, the output format's old letter (see `kit history`'s).
-    #[arg(short = 'f', value_enum, hide = true, conflicts_with = "output")]
-    old_f: Option<Format>,
-    #[command(flatten)]
-    pub redact: RedactFlags,
-    /// Show, for each name, the key that won and the keys it overrode,
-    /// instead of values.
-    #[arg(long, conflicts_with = "redact")]
-    pub explain: bool,
-}
 
 impl EnvArgs {
     /// The output format asked for, if any.

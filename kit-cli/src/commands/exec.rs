@@ -2,27 +2,10 @@
 
 use std::process::Command;
 
-use clap::Args;
-
 use crate::diagnostics::Failure;
 use crate::exit::Code;
-use crate::flags::{ProjectFlags, SourceFlags, TargetFlags, VerboseFlag};
+use crate::flags::ExecArgs;
 use crate::run::resolve;
-
-#[derive(Debug, Args)]
-pub struct ExecArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-    #[command(flatten)]
-    pub target: TargetFlags,
-    #[command(flatten)]
-    pub verbose: VerboseFlag,
-    /// The command and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "CMD")]
-    pub command: Vec<String>,
-}
 
 /// Runs the command. On Unix kit replaces itself with it (execvp), so the
 /// command gets kit's PID, its signals (SIGTERM from a container runtime,

@@ -20,50 +20,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use kit_project::{ClusterStream, ObjectRef, Project, RenderOptions};
 
 use kit_project::inventory::Inventory;
 
 use crate::diagnostics::Failure;
 use crate::exit::Code;
-use crate::flags::{
-    ApplyFlags, DebugFlag, KubectlFlags, ProjectFlags, SelectFlags, SourceFlags, ValuesFlags,
-    VerboseFlag,
-};
+use crate::flags::KubectlArgs;
+use crate::flags::{ApplyFlags, KubectlFlags};
 use crate::kube::inventory::{self as applyset, no_name_for, project_source};
 use crate::kube::{self, Kube, find_program};
 use crate::run::{Job, render_streams};
 use crate::signals;
-
-/// `kit apply` and `kit diff`: the render flags without output or redaction
-/// (kubectl always gets the real manifests), and kubectl's own.
-#[derive(Debug, Args)]
-pub struct KubectlArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub select: SelectFlags,
-    #[command(flatten)]
-    pub values: ValuesFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-    #[command(flatten)]
-    pub verbose: VerboseFlag,
-    #[command(flatten)]
-    pub debug: DebugFlag,
-    #[command(flatten)]
-    pub kubectl: KubectlFlags,
-}
-
-/// `kit apply`'s arguments: the shared ones and apply's own.
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    #[command(flatten)]
-    pub common: KubectlArgs,
-    #[command(flatten)]
-    pub apply: ApplyFlags,
-}
 
 /// Which kubectl verb.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 
-use clap::Args;
 use kit_project::release::Record;
 use kit_project::release::git::{Local, Repo};
 use kit_project::release::operation::{
@@ -13,123 +12,12 @@ use kit_project::{Project, RenderOptions};
 
 use crate::diagnostics::Failure;
 use crate::exit::Code;
+use crate::flags::{ApplyArgs, HistoryArgs, PinArgs, PromoteArgs, ReleaseArgs, RollbackArgs};
 use crate::flags::{
-    ApplyFlags, KubectlFlags, ListFormat, ListFormatFlag, MetaFlags, ProjectFlags, PushFlags,
-    ServiceFlags, SourceFlags, StatusArgs, runtime,
+    ApplyFlags, KubectlFlags, ListFormat, MetaFlags, ProjectFlags, PushFlags, SourceFlags,
+    StatusArgs, runtime,
 };
 use crate::signals;
-
-/// `kit release`.
-#[derive(Debug, Args)]
-#[command(mut_arg("clusters", |a| a
-    .help("Only for this cluster of the environment (repeatable); default: the whole environment")
-    .env(None::<&str>)
-    .value_delimiter(None)))]
-pub struct ReleaseArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub target: ServiceFlags,
-    /// The image: an OCI reference with a tag, a digest, or both.
-    #[arg(long, value_name = "REF", env = "KIT_IMAGE")]
-    pub image: String,
-    #[command(flatten)]
-    pub cluster: crate::flags::ClusterFlag,
-    /// Then apply what was checked to the affected clusters: the streams
-    /// rendered from the pushed commit, never the working tree.
-    #[arg(long)]
-    pub apply: bool,
-    #[command(flatten)]
-    pub apply_flags: ApplyFlags,
-    #[command(flatten)]
-    pub meta: MetaFlags,
-    #[command(flatten)]
-    pub push: PushFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-    #[command(flatten)]
-    pub kubectl: KubectlFlags,
-}
-
-/// `kit rollback`.
-#[derive(Debug, Args)]
-pub struct RollbackArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub target: ServiceFlags,
-    /// The revision to go back to; default: the one before the current.
-    #[arg(long, value_name = "REVISION")]
-    pub to: Option<u64>,
-    #[command(flatten)]
-    pub meta: MetaFlags,
-    #[command(flatten)]
-    pub push: PushFlags,
-    /// Then apply what was checked to the service's clusters (see
-    /// `kit release --apply`).
-    #[arg(long)]
-    pub apply: bool,
-    #[command(flatten)]
-    pub apply_flags: ApplyFlags,
-    #[command(flatten)]
-    pub kubectl: KubectlFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-}
-
-/// `kit promote`.
-#[derive(Debug, Args)]
-#[command(mut_arg("services", |a| crate::flags::one(a).value_name("SERVICE").help("The service")))]
-pub struct PromoteArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub service: crate::flags::ServiceFlag,
-    /// The environment whose current image is promoted.
-    #[arg(long, value_name = "ENV")]
-    pub from: String,
-    /// The environment that gets it.
-    #[arg(long, value_name = "ENV")]
-    pub to: String,
-    #[command(flatten)]
-    pub meta: MetaFlags,
-    #[command(flatten)]
-    pub push: PushFlags,
-    /// Then apply what was checked to the service's clusters (see
-    /// `kit release --apply`).
-    #[arg(long)]
-    pub apply: bool,
-    #[command(flatten)]
-    pub apply_flags: ApplyFlags,
-    #[command(flatten)]
-    pub kubectl: KubectlFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-}
-
-/// `kit pin`.
-#[derive(Debug, Args)]
-pub struct PinArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub target: ServiceFlags,
-    #[command(flatten)]
-    pub meta: MetaFlags,
-    #[command(flatten)]
-    pub push: PushFlags,
-}
-
-/// `kit history`.
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub target: ServiceFlags,
-    #[command(flatten)]
-    pub format: ListFormatFlag,
-}
 
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -411,7 +299,7 @@ fn apply_recorded(
 /// `kit apply`: render, check, apply; with --rollback-on-failure, the
 /// services whose image it changed and that did not become ready are
 /// rolled back.
-pub fn apply(args: &super::kubectl::ApplyArgs) -> Result<u8, Failure> {
+pub fn apply(args: &ApplyArgs) -> Result<u8, Failure> {
     // A rollback is recorded in the config repository: known to be one
     // before anything is applied.
     if args.apply.rollback_on_failure {

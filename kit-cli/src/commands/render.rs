@@ -2,36 +2,12 @@
 //! as files). The work is kit-project's pipeline; this is flags, progress,
 //! `-v` and exit codes.
 
-use clap::Args;
 use kit_project::{OutputError, RenderOptions};
 
 use crate::diagnostics::Failure;
-use crate::flags::{
-    DebugFlag, OutputFlags, ProjectFlags, RedactFlags, SelectFlags, SourceFlags, ValuesFlags,
-    VerboseFlag,
-};
+use crate::flags::RenderArgs;
 use crate::run::{Job, render};
 use crate::signals;
-
-#[derive(Debug, Args)]
-pub struct RenderArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub select: SelectFlags,
-    #[command(flatten)]
-    pub values: ValuesFlags,
-    #[command(flatten)]
-    pub output: OutputFlags,
-    #[command(flatten)]
-    pub redact: RedactFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-    #[command(flatten)]
-    pub verbose: VerboseFlag,
-    #[command(flatten)]
-    pub debug: DebugFlag,
-}
 
 pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
     let mut options = RenderOptions::default().with_debug(args.debug.debug);

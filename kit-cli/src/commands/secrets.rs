@@ -2,58 +2,12 @@
 
 use std::io::Read;
 
-use clap::{Args, Subcommand, ValueEnum};
 use kit_env::Encryption;
 
 use crate::diagnostics::Failure;
 use crate::exit::Code;
-use crate::flags::{SourceFlags, runtime};
-
-#[derive(Debug, Args)]
-pub struct SecretsArgs {
-    #[command(flatten)]
-    pub source: SourceFlags,
-    #[command(subcommand)]
-    pub action: Action,
-}
-
-/// Keys are relative to the source's prefix, e.g.
-/// `production/nerdearla-cluster/myservicio/MYSQL_PASSWORD`.
-#[derive(Debug, Subcommand)]
-pub enum Action {
-    /// List keys under a path (default: everything), one per line.
-    Ls {
-        /// A path such as `production/` or `production/nerdearla-cluster/`.
-        #[arg(default_value = "")]
-        path: String,
-    },
-    /// Print a secret's value exactly (no newline added).
-    Get { key: String },
-    /// Store a secret, reading the value from standard input (byte-exact).
-    ///
-    /// The key must be one that reads use: ENVIRONMENT/common/NAME,
-    /// ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME,
-    /// NAME matching [A-Za-z_][A-Za-z0-9_]*. An empty value is refused.
-    Put {
-        key: String,
-        /// Server-side encryption (S3 only).
-        #[arg(long, value_enum)]
-        sse: Option<Sse>,
-        /// The KMS key for `--sse aws:kms`.
-        #[arg(long, requires = "sse")]
-        kms_key_id: Option<String>,
-    },
-    /// Remove a secret.
-    Rm { key: String },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Sse {
-    #[value(name = "AES256")]
-    Aes256,
-    #[value(name = "aws:kms")]
-    Kms,
-}
+use crate::flags::runtime;
+use crate::flags::{Action, SecretsArgs, Sse};
 
 fn full_key(prefix: &str, key: &str) -> Result<String, Failure> {
     let key = key.trim_start_matches('/');

@@ -1,38 +1,11 @@
 //! `kit values`: the data a target's templates see.
 
-use clap::{Args, ValueEnum};
 use kit_core::Value;
 use kit_project::{Project, RenderOptions, Selection};
 
 use crate::diagnostics::Failure;
-use crate::flags::{ProjectFlags, SourceFlags, TargetFlags, ValuesFlags, runtime};
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// YAML, keys in the order templates see them.
-    Yaml,
-    /// JSON.
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct ValuesArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub target: TargetFlags,
-    #[command(flatten)]
-    pub values: ValuesFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
-    /// Show secret values as they are, instead of keyed fingerprints.
-    #[arg(long)]
-    pub show_secrets: bool,
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value = "yaml")]
-    pub output: Format,
-}
+use crate::flags::runtime;
+use crate::flags::{ValuesArgs, ValuesFormat as Format};
 
 pub fn run(args: &ValuesArgs) -> Result<Vec<u8>, Failure> {
     let project = Project::load(&args.project.project)?;

@@ -22,6 +22,7 @@
 //!
 //! Every flag also reads a `KIT_*` environment variable where CI needs one.
 
+mod commands;
 mod kubectl;
 mod project;
 mod release;
@@ -29,6 +30,10 @@ mod source;
 mod target;
 mod template;
 
+pub use commands::{
+    Action, ApplyArgs, DeleteArgs, EnvArgs, EnvFormat, ExecArgs, HistoryArgs, KubectlArgs, PinArgs,
+    PromoteArgs, ReleaseArgs, RenderArgs, RollbackArgs, SecretsArgs, Sse, ValuesArgs, ValuesFormat,
+};
 pub use kubectl::{ApplyFlags, KubectlFlags, ParallelFlag};
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};
 pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags, StatusArgs};
