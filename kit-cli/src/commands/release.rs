@@ -12,7 +12,9 @@ use kit_project::{Project, RenderOptions};
 
 use crate::diagnostics::Failure;
 use crate::exit::Code;
-use crate::flags::{ApplyArgs, HistoryArgs, PinArgs, PromoteArgs, ReleaseArgs, RollbackArgs};
+use crate::flags::{
+    ApplyArgs, ChangeFlags, HistoryArgs, PinArgs, PromoteArgs, ReleaseArgs, RollbackArgs,
+};
 use crate::flags::{
     ApplyFlags, KubectlFlags, ListFormat, MetaFlags, ProjectFlags, PushFlags, SourceFlags,
     StatusArgs, runtime,
@@ -407,83 +409,74 @@ fn roll_back_failed(
     Ok(code)
 }
 
-pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
+/// Records `change` of `service` in `environment` (one library operation),
+/// then applies it when `--apply` asks.
+fn record_then_apply(
+    project: &ProjectFlags,
+    environment: &str,
+    service: &str,
+    change: Change,
+    flags: &ChangeFlags,
+) -> Result<u8, Failure> {
     let recorded = record(Job {
-        project: &args.project,
-        environment: args.target.environment().to_owned(),
-        service: args.target.service().to_owned(),
-        change: Change::Release {
-            image: args.image.clone(),
-            clusters: args.cluster.clusters.clone(),
-        },
-        meta: &args.meta,
-        push: &args.push,
-        source: Some(&args.source),
+        project,
+        environment: environment.to_owned(),
+        service: service.to_owned(),
+        change,
+        meta: &flags.meta,
+        push: &flags.push,
+        source: Some(&flags.source),
     })?;
     then_apply(
-        args.apply,
-        args.target.environment(),
-        args.target.service(),
-        &args.project,
+        flags.apply,
+        environment,
+        service,
+        project,
         &recorded,
         &After {
-            kubectl: &args.kubectl,
-            apply: &args.apply_flags,
-            push: &args.push,
-            source: &args.source,
+            kubectl: &flags.kubectl,
+            apply: &flags.apply_flags,
+            push: &flags.push,
+            source: &flags.source,
         },
+    )
+}
+
+pub fn release(args: &ReleaseArgs) -> Result<u8, Failure> {
+    let change = Change::Release {
+        image: args.image.clone(),
+        clusters: args.cluster.clusters.clone(),
+    };
+    record_then_apply(
+        &args.project,
+        args.target.environment(),
+        args.target.service(),
+        change,
+        &args.change,
     )
 }
 
 pub fn rollback(args: &RollbackArgs) -> Result<u8, Failure> {
-    let recorded = record(Job {
-        project: &args.project,
-        environment: args.target.environment().to_owned(),
-        service: args.target.service().to_owned(),
-        change: Change::Rollback { to: args.to },
-        meta: &args.meta,
-        push: &args.push,
-        source: Some(&args.source),
-    })?;
-    then_apply(
-        args.apply,
+    let change = Change::Rollback { to: args.to };
+    record_then_apply(
+        &args.project,
         args.target.environment(),
         args.target.service(),
-        &args.project,
-        &recorded,
-        &After {
-            kubectl: &args.kubectl,
-            apply: &args.apply_flags,
-            push: &args.push,
-            source: &args.source,
-        },
+        change,
+        &args.change,
     )
 }
 
 pub fn promote(args: &PromoteArgs) -> Result<u8, Failure> {
-    let recorded = record(Job {
-        project: &args.project,
-        environment: args.to.clone(),
-        service: args.service.required().to_owned(),
-        change: Change::Promote {
-            from: args.from.clone(),
-        },
-        meta: &args.meta,
-        push: &args.push,
-        source: Some(&args.source),
-    })?;
-    then_apply(
-        args.apply,
+    let change = Change::Promote {
+        from: args.from.clone(),
+    };
+    record_then_apply(
+        &args.project,
         &args.to,
         args.service.required(),
-        &args.project,
-        &recorded,
-        &After {
-            kubectl: &args.kubectl,
-            apply: &args.apply_flags,
-            push: &args.push,
-            source: &args.source,
-        },
+        change,
+        &args.change,
     )
 }
 

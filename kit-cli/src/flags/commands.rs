@@ -129,22 +129,10 @@ pub struct ApplyArgs {
     pub apply: ApplyFlags,
 }
 
-/// `kit release`.
+/// What `kit release`, `rollback` and `promote` share: who and why, how
+/// the change is pushed, and what `--apply` applies with.
 #[derive(Debug, Args)]
-#[command(mut_arg("clusters", |a| a
-    .help("Only for this cluster of the environment (repeatable); default: the whole environment")
-    .env(None::<&str>)
-    .value_delimiter(None)))]
-pub struct ReleaseArgs {
-    #[command(flatten)]
-    pub project: ProjectFlags,
-    #[command(flatten)]
-    pub target: ServiceFlags,
-    /// The image: an OCI reference with a tag, a digest, or both.
-    #[arg(long, value_name = "REF", env = "KIT_IMAGE")]
-    pub image: String,
-    #[command(flatten)]
-    pub cluster: super::ClusterFlag,
+pub struct ChangeFlags {
     /// Then apply what was checked to the affected clusters: the streams
     /// rendered from the pushed commit, never the working tree.
     #[arg(long)]
@@ -161,6 +149,26 @@ pub struct ReleaseArgs {
     pub kubectl: KubectlFlags,
 }
 
+/// `kit release`.
+#[derive(Debug, Args)]
+#[command(mut_arg("clusters", |a| a
+    .help("Only for this cluster of the environment (repeatable); default: the whole environment")
+    .env(None::<&str>)
+    .value_delimiter(None)))]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub project: ProjectFlags,
+    #[command(flatten)]
+    pub target: ServiceFlags,
+    /// The image: an OCI reference with a tag, a digest, or both.
+    #[arg(long, value_name = "REF", env = "KIT_IMAGE")]
+    pub image: String,
+    #[command(flatten)]
+    pub cluster: super::ClusterFlag,
+    #[command(flatten)]
+    pub change: ChangeFlags,
+}
+
 /// `kit rollback`.
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
@@ -172,19 +180,7 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "REVISION")]
     pub to: Option<u64>,
     #[command(flatten)]
-    pub meta: MetaFlags,
-    #[command(flatten)]
-    pub push: PushFlags,
-    /// Then apply what was checked to the service's clusters (see
-    /// `kit release --apply`).
-    #[arg(long)]
-    pub apply: bool,
-    #[command(flatten)]
-    pub apply_flags: ApplyFlags,
-    #[command(flatten)]
-    pub kubectl: KubectlFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
+    pub change: ChangeFlags,
 }
 
 /// `kit promote`.
@@ -202,19 +198,7 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "ENV")]
     pub to: String,
     #[command(flatten)]
-    pub meta: MetaFlags,
-    #[command(flatten)]
-    pub push: PushFlags,
-    /// Then apply what was checked to the service's clusters (see
-    /// `kit release --apply`).
-    #[arg(long)]
-    pub apply: bool,
-    #[command(flatten)]
-    pub apply_flags: ApplyFlags,
-    #[command(flatten)]
-    pub kubectl: KubectlFlags,
-    #[command(flatten)]
-    pub source: SourceFlags,
+    pub change: ChangeFlags,
 }
 
 /// `kit pin`.

@@ -31,8 +31,9 @@ mod target;
 mod template;
 
 pub use commands::{
-    Action, ApplyArgs, DeleteArgs, EnvArgs, EnvFormat, ExecArgs, HistoryArgs, KubectlArgs, PinArgs,
-    PromoteArgs, ReleaseArgs, RenderArgs, RollbackArgs, SecretsArgs, Sse, ValuesArgs, ValuesFormat,
+    Action, ApplyArgs, ChangeFlags, DeleteArgs, EnvArgs, EnvFormat, ExecArgs, HistoryArgs,
+    KubectlArgs, PinArgs, PromoteArgs, ReleaseArgs, RenderArgs, RollbackArgs, SecretsArgs, Sse,
+    ValuesArgs, ValuesFormat,
 };
 pub use kubectl::{ApplyFlags, KubectlFlags, ParallelFlag};
 pub use project::{OutputFlags, ProjectFlags, SelectFlags, ValuesFlags};

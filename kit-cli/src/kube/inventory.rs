@@ -176,18 +176,7 @@ pub fn members(
         .collect::<Vec<_>>()
         .join(",");
     let selector = format!("{}={}", inventory::PART_OF_LABEL, inv.id);
-    let said = kube.capture(
-        &[
-            "get",
-            &kinds,
-            "--all-namespaces",
-            "-l",
-            &selector,
-            "-o",
-            "json",
-        ],
-        None,
-    )?;
+    let said = kube.list(&kinds, &selector)?;
     if said.code != 0 {
         return Err(Failure::new(
             Code::Input,

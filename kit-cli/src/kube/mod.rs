@@ -180,6 +180,24 @@ impl Kube<'_> {
         Ok(())
     }
 
+    /// The objects of `kinds` (`deployment.apps,configmap`) labelled
+    /// `selector`, in every namespace, as kubectl's JSON list: the one
+    /// query prune, delete and live status list the inventory by.
+    pub fn list(&self, kinds: &str, selector: &str) -> Result<Said, Failure> {
+        self.capture(
+            &[
+                "get",
+                kinds,
+                "--all-namespaces",
+                "-l",
+                selector,
+                "-o",
+                "json",
+            ],
+            None,
+        )
+    }
+
     /// Marks namespaces kit has just created by applying them (they did not
     /// exist before) as created for `inv`.
     pub fn mark_created(&self, namespaces: &[&str], inv: &Inventory) -> Result<(), Failure> {

@@ -147,20 +147,7 @@ pub fn read(
             )
         }
     };
-    let said = kube
-        .capture(
-            &[
-                "get",
-                &kinds,
-                "--all-namespaces",
-                "-l",
-                &selector,
-                "-o",
-                "json",
-            ],
-            None,
-        )
-        .map_err(|f| f.message)?;
+    let said = kube.list(&kinds, &selector).map_err(|f| f.message)?;
     if said.code != 0 {
         let why = said
             .stderr
