@@ -3,26 +3,33 @@
 //!
 //! | group | flags | used by |
 //! |---|---|---|
-//! | [`ProjectFlags`] | `-C` | render, apply, diff, env, exec, values |
+//! | [`EnvironmentFlag`], [`ClusterFlag`], [`ServiceFlag`], `KubectlProgram` | `-e`, `-c`, `-s`, `--kubectl`: each defined once, composed below (a command says with `mut_arg` where one is required or single) | every command about targets |
+//! | [`ProjectFlags`] | `-C` | every command with a project |
 //! | [`SelectFlags`] | `-e`, `-c`, `-s`, `--all` | render, apply, diff |
 //! | [`ValuesFlags`] | `-f`, `--set`, `--set-string`, `--set-json`, `--set-file` | render, apply, diff, values |
 //! | [`OutputFlags`] | `--output-dir` | render |
 //! | [`RedactFlags`] | `--redact`, `--redact-key-file` | render, env |
-//! | [`SourceFlags`] | `--secrets-from`, `--allow-var`, `--trim`, S3 settings | render, apply, diff, env, exec, secrets |
-//! | [`TargetFlags`] | `-e`, `-c`, `-s` (all required) | env, exec |
+//! | [`SourceFlags`] | `--secrets-from`, `--allow-var`, `--trim`, S3 settings | render, apply, diff, env, exec, secrets, values, release |
+//! | [`TargetFlags`] | `-e`, `-c`, `-s` (one each, required) | env, exec, values |
 //! | [`VerboseFlag`] | `-v` | render, apply, diff, env, exec |
 //! | [`DebugFlag`] | `--debug` | render, apply, diff |
-//! | [`KubectlFlags`] | `--kubectl`, `--context`, `--keep-going`, `--client-side`, `--prune`, `-- ARGS` | apply, diff |
-//! | [`ApplyFlags`] | `--force-conflicts`, `--create-namespace`, `--wait` | apply |
+//! | [`KubectlFlags`] | `--kubectl`, `--context`, `--keep-going`, `--parallel`, `--client-side`, `--prune`, `--no-force-conflicts`, `-- ARGS` | apply, diff, release |
+//! | [`ParallelFlag`] | `--parallel` | apply, diff, status |
+//! | [`ApplyFlags`] | `--force-conflicts`, `--create-namespace`, `--wait`, `--rollback-on-failure` | apply, release |
 //! | [`TemplateFlags`] | `--data`, `--partials`, `--escape`, `--lenient` | template |
-//! | [`ServiceFlags`] | `-e`, `-s` (required) | release, rollback, pin, unpin, history |
-//! | [`MetaFlags`] | `-m`, `--author`, `--source-commit`, `--build-url` | release, rollback, promote, pin, unpin |
-//! | [`PushFlags`] | `--no-push`, `--force`, `--push-tries` | release, rollback, promote, pin, unpin |
+//! | [`ServiceFlags`] | `-e`, `-s` (one each, required) | release, rollback, pin, unpin, history |
+//! | [`ChangeFlags`] | `--apply` and apply's flags, `-m`, `--author`..., `--no-push`..., the secret source, kubectl's | release, rollback, promote |
+//! | [`MetaFlags`] | `-m`, `--author`, `--source-commit`, `--build-url`, `--build-number`, `--source-repository` | release, rollback, promote, pin, unpin |
+//! | [`PushFlags`] | `--no-push`, `--force`, `--branch`, `--push-tries`, `--git-timeout` | release, rollback, promote, pin, unpin |
 //! | [`ListFormatFlag`] | `-o/--output table\|json` | history, status |
+//!
+//! Each command's arguments are in [`commands`]: these groups composed, and
+//! the few flags only that command has. `-f` means values files
+//! everywhere; the output format is `-o/--output`.
 //!
 //! Every flag also reads a `KIT_*` environment variable where CI needs one.
 
-mod commands;
+pub mod commands;
 mod kubectl;
 mod project;
 mod release;
