@@ -109,24 +109,23 @@ fn history_json(dir: &Path, env: &str, service: &str) -> serde_json::Value {
     serde_json::from_str(&r.stdout).unwrap()
 }
 
+/// The project in `deploy/`, myservicio on production's nerdearla-cluster.
+const MYSERVICIO_ON_NERDEARLA: [&str; 8] = [
+    "-C",
+    "deploy",
+    "-e",
+    "production",
+    "-c",
+    "nerdearla-cluster",
+    "-s",
+    "myservicio",
+];
+
 /// `kit render` of myservicio on production's nerdearla-cluster in `dir`.
 fn render_myservicio(dir: &Path) -> Run {
-    kit(
-        dir,
-        &[
-            "render",
-            "-C",
-            "deploy",
-            "-e",
-            "production",
-            "-c",
-            "nerdearla-cluster",
-            "-s",
-            "myservicio",
-        ],
-        &[],
-        None,
-    )
+    let mut args = vec!["render"];
+    args.extend(MYSERVICIO_ON_NERDEARLA);
+    kit(dir, &args, &[], None)
 }
 
 /// `kit release --apply` of myservicio in production with the recording
@@ -1429,23 +1428,17 @@ fn kit_apply_rolls_back_only_what_it_changed() {
         path
     };
     let apply = |rec: &Path, get: &Path| {
+        let mut args = vec!["apply"];
+        args.extend(MYSERVICIO_ON_NERDEARLA);
+        args.extend([
+            "--wait=5s",
+            "--rollback-on-failure",
+            "--kubectl",
+            recorder.to_str().unwrap(),
+        ]);
         kit(
             &ci,
-            &[
-                "apply",
-                "-C",
-                "deploy",
-                "-e",
-                "production",
-                "-c",
-                "nerdearla-cluster",
-                "-s",
-                "myservicio",
-                "--wait=5s",
-                "--rollback-on-failure",
-                "--kubectl",
-                recorder.to_str().unwrap(),
-            ],
+            &args,
             &[
                 ("KIT_REC_DIR", rec.to_str().unwrap()),
                 ("KIT_REC_GET_OUT", get.to_str().unwrap()),
