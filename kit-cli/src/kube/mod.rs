@@ -170,13 +170,18 @@ impl Kube<'_> {
             return Err(Failure::new(
                 Code::Input,
                 format!(
-                    "cannot create namespace '{ns}' on context {}: {}",
+                    "cannot create namespace '{}' on context {}: {}",
+                    crate::output::shown(&ns),
                     self.context,
                     said.stderr.trim()
                 ),
             ));
         }
-        crate::output::say!("kit: created namespace {ns} (context {})", self.context);
+        crate::output::say!(
+            "kit: created namespace {} (context {})",
+            crate::output::shown(&ns),
+            self.context
+        );
         Ok(())
     }
 
@@ -206,7 +211,8 @@ impl Kube<'_> {
             let said = self.capture(&["label", "namespace", ns, &label, "--overwrite"], None)?;
             if said.code != 0 {
                 crate::output::say!(
-                    "kit: warning: could not mark namespace {ns} as created by kit (context {}): {}",
+                    "kit: warning: could not mark namespace {} as created by kit (context {}): {}",
+                    crate::output::shown(ns),
                     self.context,
                     said.stderr.trim()
                 );
