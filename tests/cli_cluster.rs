@@ -337,6 +337,20 @@ cluster_test! {
         assert_eq!(rows[0]["state"], "missing");
         let r = run(&dir, &target("apply", tag, &["--create-namespace"]));
         assert_eq!(r.code, 0, "{}", r.stderr);
+        // Right after the apply the controller may not have seen the new
+        // Deployments yet (kit rightly says "rollout in progress"); wait
+        // for it before judging steady-state health.
+        for deployment in ["deployment/myservicio", "deployment/worker"] {
+            let (code, _, err) = kubectl(&[
+                "wait",
+                deployment,
+                "--for=jsonpath={.status.updatedReplicas}=2",
+                "--timeout=60s",
+                "-n",
+                tag,
+            ]);
+            assert_eq!(code, 0, "{deployment}: {err}");
+        }
         let r = status(&dir);
         assert_eq!(r.code, 8, "{}{}", r.stdout, r.stderr);
         let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
