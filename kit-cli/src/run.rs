@@ -81,12 +81,17 @@ fn log_resolution(
     }
     let stats = resolver.store().stats();
     eprintln!(
-        "kit: {} targets from {} in {:.0?}: {} list and {} get requests",
+        "kit: {} targets from {} in {:.0?}: {} list and {} get requests, at most {} in flight{}",
         secrets.len(),
         resolver.store().describe(),
         started.elapsed(),
         stats.lists,
-        stats.gets
+        stats.gets,
+        resolver.peak_in_flight(),
+        match stats.throttled {
+            0 => String::new(),
+            n => format!(", {n} throttling answers (SlowDown, 503, 429)"),
+        }
     );
 }
 

@@ -223,6 +223,12 @@ impl Layout {
         }
     }
 
+    /// The folder of a target's cluster (its `common` layer and every
+    /// service's), ending in `/`.
+    pub fn cluster_prefix(&self, target: &Target) -> String {
+        self.join(&[&target.environment, &target.cluster])
+    }
+
     /// The key of variable `name` in a layer.
     pub fn key(&self, target: &Target, layer: Layer, name: &str) -> String {
         self.layer_prefix(target, layer) + name

@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod layout;
+mod limit;
 pub mod resolve;
 pub mod secret;
 mod source;
@@ -22,6 +23,7 @@ pub mod store;
 
 pub use error::Error;
 pub use layout::{Layer, Layout, Target};
+pub use limit::START_IN_FLIGHT;
 pub use resolve::{DEFAULT_CONCURRENCY, Resolution, Resolver, Variable};
 pub use secret::{Fingerprinter, SecretValue};
 pub use source::Source;

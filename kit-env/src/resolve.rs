@@ -5,16 +5,25 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 use tokio::task::JoinSet;
 
 use crate::error::Error;
 use crate::layout::{Layer, Layout, Target, changes_process_startup, is_valid_name, printable};
+use crate::limit::Limiter;
 use crate::secret::SecretValue;
 use crate::store::SecretStore;
 
-/// The default number of store requests in flight.
-pub const DEFAULT_CONCURRENCY: usize = 32;
+/// The default bound of store requests in flight. A run starts with
+/// [`crate::START_IN_FLIGHT`] and doubles that while throughput grows, up to
+/// the bound; a throttling answer halves it ([`crate::Stats::throttled`]).
+pub const DEFAULT_CONCURRENCY: usize = 256;
+
+/// Targeted services of one cluster from which the resolver lists the
+/// cluster's folder once, recursively, instead of each service's layer and
+/// the cluster's `common` on their own (for stores that answer over a
+/// network; a store that reads in place lists layer by layer).
+const CLUSTER_LISTING_FROM: usize = 2;
 
 /// One resolved variable: its value and where it came from.
 #[derive(Debug, Clone)]
@@ -54,7 +63,7 @@ type Cache<T> = Mutex<HashMap<String, Cell<T>, Fast>>;
 struct Inner {
     store: Arc<dyn SecretStore>,
     layout: Layout,
-    permits: Semaphore,
+    limiter: Limiter,
     trim: bool,
     allowed: BTreeSet<String>,
     lists: Cache<Arc<Vec<String>>>,
@@ -106,7 +115,7 @@ impl Resolver {
             inner: Arc::new(Inner {
                 store,
                 layout,
-                permits: Semaphore::new(DEFAULT_CONCURRENCY),
+                limiter: Limiter::new(DEFAULT_CONCURRENCY),
                 trim: false,
                 allowed: BTreeSet::new(),
                 lists: Mutex::new(HashMap::default()),
@@ -146,13 +155,21 @@ impl Resolver {
         self
     }
 
-    /// At most `concurrency` requests in flight (at least 1). Call before
-    /// the first resolution.
+    /// At most `concurrency` requests in flight (at least 1; default
+    /// [`DEFAULT_CONCURRENCY`]). Within it the number adapts: it starts at
+    /// [`crate::START_IN_FLIGHT`] (or the bound, if lower), doubles while
+    /// throughput grows and halves on a throttling answer. Call before the
+    /// first resolution.
     pub fn with_concurrency(mut self, concurrency: usize) -> Self {
         let inner = Arc::get_mut(&mut self.inner)
             .expect("with_concurrency is called before the resolver is shared");
-        inner.permits = Semaphore::new(concurrency.max(1));
+        inner.limiter = Limiter::new(concurrency);
         self
+    }
+
+    /// The most store requests that were in flight at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.inner.limiter.peak()
     }
 
     /// Turns trimming of trailing white space (spaces, tabs, line breaks)
@@ -200,13 +217,31 @@ impl Resolver {
             Layout::validate(t)?;
         }
         let layout = &self.inner.layout;
-        let prefixes: BTreeSet<String> = targets
+        // What to list: each layer on its own, or, for a cluster with
+        // several targeted services in a store across a network, the
+        // cluster's folder once (one request or a few pages instead of one
+        // per service).
+        let mut services: HashMap<String, usize, Fast> = HashMap::default();
+        if !self.inner.store.reads_in_place() {
+            for t in targets {
+                *services.entry(layout.cluster_prefix(t)).or_default() += 1;
+            }
+        }
+        let whole_cluster = |t: &Target| {
+            let folder = layout.cluster_prefix(t);
+            (services.get(&folder).copied().unwrap_or(0) >= CLUSTER_LISTING_FROM).then_some(folder)
+        };
+        let listing_of = |t: &Target, layer: Layer| match layer {
+            Layer::Environment => layout.layer_prefix(t, layer),
+            _ => whole_cluster(t).unwrap_or_else(|| layout.layer_prefix(t, layer)),
+        };
+        let listings: BTreeSet<String> = targets
             .iter()
-            .flat_map(|t| Layer::ALL.map(|l| layout.layer_prefix(t, l)))
+            .flat_map(|t| Layer::ALL.map(|l| listing_of(t, l)))
             .collect();
         let listed: HashMap<String, Arc<Vec<String>>, Fast> = self
             .run_all(
-                prefixes.into_iter().collect(),
+                listings.into_iter().collect(),
                 "listing",
                 |inner, p| async move {
                     let keys = inner.list(&p).await?;
@@ -216,6 +251,15 @@ impl Resolver {
             .await?
             .into_iter()
             .collect();
+        // The keys of one layer: its listing, or its range of the cluster's
+        // (listings are sorted).
+        let layer_keys = |t: &Target, layer: Layer| -> (String, &[String]) {
+            let prefix = layout.layer_prefix(t, layer);
+            let all = listed[&listing_of(t, layer)].as_slice();
+            let from = all.partition_point(|k| k.as_str() < prefix.as_str());
+            let to = from + all[from..].partition_point(|k| k.starts_with(&prefix));
+            (prefix, &all[from..to])
+        };
 
         // Winners per target, by name (borrowing the listed keys).
         let mut plans = Vec::with_capacity(targets.len());
@@ -224,8 +268,8 @@ impl Resolver {
             let mut winners: BTreeMap<&str, (Layer, &str, Vec<&str>)> = BTreeMap::new();
             let mut warnings = Vec::new();
             for layer in Layer::ALL {
-                let prefix = layout.layer_prefix(t, layer);
-                for key in listed[&prefix].iter() {
+                let (prefix, keys) = layer_keys(t, layer);
+                for key in keys {
                     let rest = &key[prefix.len()..];
                     if rest.is_empty() || rest.ends_with('/') {
                         continue; // folder marker
@@ -339,7 +383,7 @@ impl Resolver {
         if self.inner.store.reads_in_place() {
             let threads = std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
-                .min(self.inner.permits.available_permits())
+                .min(self.inner.limiter.max())
                 .min(total.div_ceil(IN_PLACE_ITEMS_PER_THREAD))
                 .clamp(1, IN_PLACE_THREADS);
             let done = std::sync::atomic::AtomicUsize::new(0);
@@ -449,17 +493,24 @@ impl Inner {
         &self,
         request: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("semaphore is never closed");
-        request.await
+        let slot = self.limiter.acquire().await;
+        let out = request.await;
+        slot.finish(self.store.stats().throttled);
+        out
     }
 
+    /// Every key under `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Arc<Vec<String>>, Error> {
         cell(&self.lists, prefix)
-            .get_or_try_init(|| self.bounded(async { self.store.list(prefix).await.map(Arc::new) }))
+            .get_or_try_init(|| {
+                self.bounded(async {
+                    let mut keys = self.store.list(prefix).await?;
+                    if !keys.is_sorted() {
+                        keys.sort_unstable();
+                    }
+                    Ok(Arc::new(keys))
+                })
+            })
             .await
             .cloned()
     }

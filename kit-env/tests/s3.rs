@@ -9,7 +9,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kit_env::{
-    Encryption, Error, Layer, Layout, Resolver, S3Options, S3Store, SecretStore, Target,
+    Encryption, Error, Layer, Layout, MemoryStore, Resolver, S3Options, S3Store, SecretStore,
+    Target,
 };
 
 use s3_server::{Fault, KEY_ID, SECRET, Server, start_server, start_server_denying};
@@ -145,35 +146,72 @@ async fn precedence_isolation_and_provenance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_targets_list_each_layer_once_and_fetch_each_winner_once() {
+async fn a_cluster_of_several_targets_is_listed_once_and_each_winner_fetched_once() {
     let server = start_server(&["kit-test"]).await;
     let s = store(&server, "kit-test").await;
-    put_all(
-        &s,
-        &[
-            ("production/common/A", "env"),
-            ("production/common/B", "env"),
-            ("production/nerdearla-cluster/common/B", "cluster"),
-            ("production/nerdearla-cluster/svc1/C", "1"),
-            ("production/nerdearla-cluster/svc2/C", "2"),
-        ],
-    )
-    .await;
+    let objects = [
+        ("production/common/A", "env"),
+        ("production/common/B", "env"),
+        ("production/nerdearla-cluster/common/B", "cluster"),
+        ("production/nerdearla-cluster/svc1/C", "1"),
+        ("production/nerdearla-cluster/svc1/deeper/D", "not read"),
+        ("production/nerdearla-cluster/svc2/C", "2"),
+        ("production/nerdearla-cluster/svc9/C", "not targeted"),
+        ("production/other-cluster/common/B", "other"),
+        ("production/other-cluster/svc3/C", "3"),
+        ("production/other-cluster/svc4/C", "not targeted"),
+    ];
+    put_all(&s, &objects).await;
+    let targets = [
+        t("svc1"),
+        t("svc2"),
+        Target::new("production", "other-cluster", "svc3"),
+    ];
     let resolver = Resolver::new(Arc::new(s), Layout::new(""));
-    let rs = resolver
-        .resolve_many(&[t("svc1"), t("svc2")])
-        .await
-        .unwrap();
-    assert_eq!(rs.len(), 2);
-    // Layers: production/common, cluster common, svc1, svc2 = 4 lists.
-    // Winners: A (env), B (cluster), svc1/C, svc2/C = 4 gets.
+    let rs = resolver.resolve_many(&targets).await.unwrap();
+    // Lists: production/common, the whole of nerdearla-cluster (two
+    // targets), other-cluster's common and svc3 (one target) = 4, where
+    // layer by layer would be 6. Gets: A, B x2 (two clusters), C x3 = 6.
     let stats = resolver.store().stats();
-    assert_eq!((stats.lists, stats.gets), (4, 4));
-    // A second run over the same targets costs nothing more.
-    resolver
-        .resolve_many(&[t("svc1"), t("svc2")])
+    assert_eq!((stats.lists, stats.gets, stats.throttled), (4, 6, 0));
+    // The same answer, warnings included, as a store read layer by layer.
+    let memory = MemoryStore::new();
+    for (k, v) in objects {
+        memory.insert(k, v);
+    }
+    let by_layer = Resolver::new(Arc::new(memory), Layout::new(""))
+        .resolve_many(&targets)
         .await
         .unwrap();
+    let shown = |rs: &[kit_env::Resolution]| {
+        rs.iter()
+            .map(|r| {
+                let vars: Vec<_> = r
+                    .variables
+                    .iter()
+                    .map(|v| {
+                        (
+                            v.name.clone(),
+                            v.value.expose().to_owned(),
+                            v.key.clone(),
+                            v.overridden.clone(),
+                        )
+                    })
+                    .collect();
+                (vars, r.warnings.clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shown(&rs), shown(&by_layer));
+    assert_eq!(
+        rs[0].warnings,
+        [
+            "ignored 'production/nerdearla-cluster/svc1/deeper/D': secrets in sub-folders of a layer are not read"
+        ]
+    );
+    assert_eq!(rs[2].variables[1].value.expose(), "other");
+    // A second run over the same targets costs nothing more.
+    resolver.resolve_many(&targets).await.unwrap();
     assert_eq!(resolver.store().stats(), stats);
 }
 
@@ -340,6 +378,36 @@ async fn slowdown_is_retried() {
     // 3 lists + 1 get, plus the 2 refused attempts.
     assert_eq!(server.requests.load(Ordering::SeqCst) - before, 6);
     assert_eq!(server.faults.load(Ordering::SeqCst), 0);
+    // Both answers were seen, retries included, for the resolver to slow
+    // down by.
+    assert_eq!(resolver.store().stats().throttled, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_stay_within_the_bound_given() {
+    let server = start_server(&["kit-test"]).await;
+    let s = store(&server, "kit-test").await;
+    let objects: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("production/nerdearla-cluster/web/V{i:02}"),
+                format!("{i}"),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = objects
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    put_all(&s, &refs).await;
+    let resolver = Resolver::new(Arc::new(s), Layout::new("")).with_concurrency(3);
+    let r = resolver.resolve(&t("web")).await.unwrap();
+    assert_eq!(r.variables.len(), 40);
+    assert!(
+        (1..=3).contains(&resolver.peak_in_flight()),
+        "{}",
+        resolver.peak_in_flight()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

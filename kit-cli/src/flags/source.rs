@@ -84,8 +84,10 @@ pub struct SourceFlags {
     )]
     pub max_attempts: u32,
 
-    /// Requests in flight at most (for a local directory: the threads that
-    /// read it, at most 4).
+    /// Requests in flight at most. Within it kit adapts: it starts with 32,
+    /// doubles while throughput grows and halves on a throttling answer
+    /// (SlowDown, HTTP 503 or 429). For a local directory: the threads that
+    /// read it, at most 4.
     #[arg(long, value_name = "N", default_value_t = kit_env::DEFAULT_CONCURRENCY, env = "KIT_CONCURRENCY", help_heading = "S3")]
     pub concurrency: usize,
 

@@ -72,6 +72,10 @@ pub struct Stats {
     pub lists: u64,
     /// Get requests.
     pub gets: u64,
+    /// Throttling answers (S3 `SlowDown`, HTTP 503 or 429), retried
+    /// attempts included: the resolver halves its requests in flight on
+    /// each new one.
+    pub throttled: u64,
 }
 
 /// Counters behind [`Stats`].
@@ -79,6 +83,7 @@ pub struct Stats {
 pub(crate) struct Counters {
     lists: AtomicU64,
     gets: AtomicU64,
+    throttled: std::sync::Arc<AtomicU64>,
 }
 
 impl Counters {
@@ -88,10 +93,17 @@ impl Counters {
     pub fn get(&self) {
         self.gets.fetch_add(1, Ordering::Relaxed);
     }
+    /// The counter of throttling answers, for whatever sees the answers
+    /// (the S3 client's interceptor).
+    #[cfg_attr(not(feature = "s3"), allow(dead_code))]
+    pub fn throttle_counter(&self) -> std::sync::Arc<AtomicU64> {
+        self.throttled.clone()
+    }
     pub fn stats(&self) -> Stats {
         Stats {
             lists: self.lists.load(Ordering::Relaxed),
             gets: self.gets.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
         }
     }
 }

@@ -7,6 +7,8 @@
 //! which switches to path-style addressing unless told otherwise.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
@@ -15,6 +17,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::Region;
 use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -22,6 +27,30 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use super::{BoxFuture, Counters, Encryption, S3Options, SecretStore, Stats};
 use crate::MAX_VALUE_BYTES;
 use crate::error::Error;
+
+/// Counts the throttling answers of every attempt (the SDK's retries
+/// included, which never reach kit as errors): HTTP 503 (S3's `SlowDown`)
+/// and 429.
+#[derive(Debug)]
+struct CountThrottling(Arc<AtomicU64>);
+
+impl Intercept for CountThrottling {
+    fn name(&self) -> &'static str {
+        "kit::CountThrottling"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if matches!(context.response().status().as_u16(), 429 | 503) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
 
 /// A store in an S3 bucket.
 #[derive(Debug)]
@@ -85,6 +114,8 @@ impl S3Store {
             conf = conf.region(Region::new("us-east-1"));
         }
         conf = conf.force_path_style(opts.path_style.unwrap_or(endpoint.is_some()));
+        let counters = Counters::default();
+        conf = conf.interceptor(CountThrottling(counters.throttle_counter()));
         S3Store {
             client: Client::from_conf(conf.build()),
             bucket: bucket.into(),
@@ -92,7 +123,7 @@ impl S3Store {
             operation_timeout: opts.operation_timeout,
             list_timeout: opts.list_timeout,
             max_pages: opts.max_pages.max(1),
-            counters: Counters::default(),
+            counters,
         }
     }
 
