@@ -1,18 +1,23 @@
 //! Resolving a fleet's secrets: 1 environment x 30 clusters x 50 services
 //! (1,500 targets), 10 keys per service, 5 per cluster `common`, 10 in the
 //! environment `common` (15,160 objects), some names overridden by more
-//! specific layers. kit's resolver (each layer listed once, only winners
-//! fetched, 32 requests in flight) against a naive sequential resolver that
-//! lists each target's three layers and fetches every object it lists.
+//! specific layers, through a proxy that adds a round-trip time
+//! (`KIT_BENCH_RTT_MS`, default 40; 0 for none).
 //!
-//! A custom harness rather than criterion: the naive baseline takes tens of
-//! seconds, and criterion's minimum of 10 samples would take many minutes.
-//! kit's resolver runs 5 times (median printed), the baseline once.
+//! kit's resolver as `kit render --all` runs it (a cluster listed once as a
+//! whole, only winners fetched, requests in flight adapting up to 256)
+//! and with a fixed 32 in flight, each 3 times (median printed), with the
+//! requests made, the most in flight and kit's own floor: requests x RTT /
+//! the most in flight. At RTT 0, also a naive sequential resolver that lists
+//! each target's three layers and fetches every object it lists.
+//!
+//! A custom harness rather than criterion: runs take seconds each.
 //!
 //! Timing wants an S3 server whose LIST is indexed: start Garage with
-//! `eval "$(bash benches/garage/start.sh)"`. Without KIT_BENCH_S3_ENDPOINT the
-//! bench uses the in-process s3s-fs test server, whose LIST walks the bucket
-//! directory: request counts are right, times are not representative.
+//! `eval "$(bash benches/garage/start.sh)"`, or point
+//! `KIT_BENCH_S3_ENDPOINT` at another (moto_server). Without it the bench
+//! uses the in-process s3s-fs test server (on threads of its own), whose
+//! LIST walks the bucket directory.
 //!
 //! `cargo bench -p kit-benches --bench fleet_secrets`
 
@@ -94,35 +99,61 @@ async fn naive(store: &dyn SecretStore, layout: &Layout, targets: &[Target]) -> 
     vars
 }
 
+/// Starts the in-process S3 server on a thread and runtime of its own.
+fn in_process_server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let server = s3_server::start_server(&["kit-bench"]).await;
+            tx.send(server.addr).unwrap();
+            std::future::pending::<()>().await;
+            drop(server);
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}
+
+struct Measured {
+    median: Duration,
+    min: Duration,
+    max: Duration,
+    stats: kit_env::Stats,
+    peak: usize,
+    vars: usize,
+}
+
 fn main() {
     // The same runtime as the kit binary: one thread, IO-bound work.
     let rt = kit_benches::runtime();
     let external = std::env::var("KIT_BENCH_S3_ENDPOINT")
         .ok()
         .filter(|s| !s.is_empty());
-    let (endpoint, bucket, _server) = match &external {
+    let rtt_ms: u64 = std::env::var("KIT_BENCH_RTT_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
+    let (endpoint, bucket) = match &external {
         Some(e) => (
             e.clone(),
             std::env::var("KIT_BENCH_S3_BUCKET").unwrap_or("kit-bench".into()),
-            None,
         ),
         None => {
-            let server = rt.block_on(s3_server::start_server(&["kit-bench"]));
             // SAFETY: single-threaded at this point; the SDK reads these later.
             unsafe {
                 std::env::set_var("AWS_ACCESS_KEY_ID", s3_server::KEY_ID);
                 std::env::set_var("AWS_SECRET_ACCESS_KEY", s3_server::SECRET);
             }
-            (
-                format!("http://{}", server.addr),
-                "kit-bench".to_owned(),
-                Some(server),
-            )
+            (in_process_server(), "kit-bench".to_owned())
         }
     };
-    let opts = S3Options {
+    let options = |endpoint: &str| S3Options {
         region: Some(std::env::var("KIT_BENCH_S3_REGION").unwrap_or("us-east-1".into())),
-        endpoint_url: Some(endpoint.clone()),
+        endpoint_url: Some(endpoint.to_owned()),
         static_credentials: Some((
             std::env::var("AWS_ACCESS_KEY_ID").expect("AWS_ACCESS_KEY_ID"),
             std::env::var("AWS_SECRET_ACCESS_KEY").expect("AWS_SECRET_ACCESS_KEY"),
@@ -131,16 +162,28 @@ fn main() {
         attempt_timeout: Duration::from_secs(30),
         ..S3Options::default()
     };
+    let direct = options(&endpoint);
+    let through = if rtt_ms == 0 {
+        direct.clone()
+    } else {
+        let url = endpoint.trim_start_matches("http://");
+        let upstream: std::net::SocketAddr = std::net::ToSocketAddrs::to_socket_addrs(url)
+            .expect("KIT_BENCH_S3_ENDPOINT is http://host:port")
+            .next()
+            .unwrap();
+        let proxy = kit_benches::latency_proxy(upstream, Duration::from_millis(rtt_ms) / 2);
+        options(&format!("http://{proxy}"))
+    };
     let server_name = if external.is_some() {
         endpoint.as_str()
     } else {
-        "in-process s3s-fs (LIST walks the bucket: times not representative)"
+        "in-process s3s-fs (LIST walks the bucket)"
     };
-    println!("server: {server_name}");
+    println!("server: {server_name}, round trip +{rtt_ms} ms through a proxy");
     let objects = objects();
     let targets = targets();
     rt.block_on(async {
-        let store = Arc::new(S3Store::connect(&bucket, "bench", &opts).await);
+        let store = Arc::new(S3Store::connect(&bucket, "bench", &direct).await);
         if store.get("fleet/.seeded").await.is_err() {
             let t0 = Instant::now();
             let permits = Arc::new(tokio::sync::Semaphore::new(32));
@@ -160,37 +203,53 @@ fn main() {
         }
         println!("fleet: {} targets, {} objects", targets.len(), objects.len());
 
-        let mut times = Vec::new();
-        let mut last = None;
-        for _ in 0..5 {
-            let store: Arc<dyn SecretStore> = Arc::new(S3Store::connect(&bucket, "bench", &opts).await);
-            let resolver = Resolver::new(store.clone(), Layout::new("fleet")).with_concurrency(32);
-            let t0 = Instant::now();
-            let res = resolver.resolve_many(&targets).await.unwrap();
-            times.push(t0.elapsed());
-            let vars: usize = res.iter().map(|r| r.variables.len()).sum();
-            last = Some((store.stats(), vars));
+        let (bucket, through, targets) = (&bucket, &through, &targets);
+        let measure = |bound: usize| {
+            async move {
+                let mut times = Vec::new();
+                let mut last = None;
+                for _ in 0..3 {
+                    let store: Arc<dyn SecretStore> =
+                        Arc::new(S3Store::connect(bucket, "bench", through).await);
+                    let resolver =
+                        Resolver::new(store.clone(), Layout::new("fleet")).with_concurrency(bound);
+                    let t0 = Instant::now();
+                    let res = resolver.resolve_many(targets).await.unwrap();
+                    times.push(t0.elapsed());
+                    let vars: usize = res.iter().map(|r| r.variables.len()).sum();
+                    last = Some((store.stats(), resolver.peak_in_flight(), vars));
+                }
+                times.sort();
+                let (stats, peak, vars) = last.unwrap();
+                Measured { median: times[1], min: times[0], max: times[2], stats, peak, vars }
+            }
+        };
+        for (label, bound) in [("adaptive, up to 256", kit_env::DEFAULT_CONCURRENCY), ("fixed at 32", 32)] {
+            let m = measure(bound).await;
+            let requests = m.stats.lists + m.stats.gets;
+            let floor = Duration::from_millis(rtt_ms) * requests as u32 / m.peak.max(1) as u32;
+            let ratio = if rtt_ms == 0 {
+                String::new()
+            } else {
+                format!(", {:.2}x the floor", m.median.as_secs_f64() / floor.as_secs_f64())
+            };
+            println!(
+                "kit resolver, {label}: median {:.2?} (min {:.2?}, max {:.2?}, 3 runs); {} lists + {} gets = {requests} requests, at most {} in flight, {} throttled; floor (requests x RTT / in flight) {:.2?}{ratio}; {} variables",
+                m.median, m.min, m.max, m.stats.lists, m.stats.gets, m.peak, m.stats.throttled, floor, m.vars
+            );
         }
-        times.sort();
-        let (stats, vars) = last.unwrap();
-        let kit_median = times[times.len() / 2];
-        println!(
-            "kit resolver, 32 in flight:  median {:>8.2?} (min {:.2?}, max {:.2?}, 5 runs)  {} lists + {} gets = {} requests, {} variables",
-            kit_median, times[0], times[times.len() - 1], stats.lists, stats.gets, stats.lists + stats.gets, vars
-        );
 
-        if std::env::var_os("KIT_BENCH_SKIP_NAIVE").is_some() {
+        if rtt_ms > 0 || std::env::var_os("KIT_BENCH_SKIP_NAIVE").is_some() {
             return;
         }
-        let store = S3Store::connect(&bucket, "bench", &opts).await;
+        let store = S3Store::connect(bucket, "bench", &direct).await;
         let t0 = Instant::now();
-        let vars = naive(&store, &Layout::new("fleet"), &targets).await;
+        let vars = naive(&store, &Layout::new("fleet"), targets).await;
         let naive_time = t0.elapsed();
         let stats = store.stats();
         println!(
-            "naive sequential baseline:   {:>15.2?} (1 run)                   {} lists + {} gets = {} requests, {} variables",
+            "naive sequential baseline: {:.2?} (1 run); {} lists + {} gets = {} requests, {} variables",
             naive_time, stats.lists, stats.gets, stats.lists + stats.gets, vars
         );
-        println!("speedup: {:.1}x", naive_time.as_secs_f64() / kit_median.as_secs_f64());
     });
 }
