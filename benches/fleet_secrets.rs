@@ -23,6 +23,21 @@
 
 use kit_testkit::s3_server;
 
+/// The kit binary's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// CPU time of the calling thread (the resolver's: kit's runtime has one).
+fn thread_cpu() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -102,19 +117,23 @@ async fn naive(store: &dyn SecretStore, layout: &Layout, targets: &[Target]) -> 
 /// Starts the in-process S3 server on a thread and runtime of its own.
 fn in_process_server() -> String {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let server = s3_server::start_server(&["kit-bench"]).await;
-            tx.send(server.addr).unwrap();
-            std::future::pending::<()>().await;
-            drop(server);
-        });
-    });
+    let thread = std::thread::Builder::new().name("s3-server".into());
+    thread
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .thread_name("s3-server")
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let server = s3_server::start_server(&["kit-bench"]).await;
+                tx.send(server.addr).unwrap();
+                std::future::pending::<()>().await;
+                drop(server);
+            });
+        })
+        .unwrap();
     format!("http://{}", rx.recv().unwrap())
 }
 
@@ -125,6 +144,8 @@ struct Measured {
     stats: kit_env::Stats,
     peak: usize,
     vars: usize,
+    /// The resolver thread's CPU time, median run.
+    cpu: Duration,
 }
 
 fn main() {
@@ -213,15 +234,23 @@ fn main() {
                         Arc::new(S3Store::connect(bucket, "bench", through).await);
                     let resolver =
                         Resolver::new(store.clone(), Layout::new("fleet")).with_concurrency(bound);
-                    let t0 = Instant::now();
+                    let (t0, c0) = (Instant::now(), thread_cpu());
                     let res = resolver.resolve_many(targets).await.unwrap();
-                    times.push(t0.elapsed());
+                    times.push((t0.elapsed(), thread_cpu() - c0));
                     let vars: usize = res.iter().map(|r| r.variables.len()).sum();
                     last = Some((store.stats(), resolver.peak_in_flight(), vars));
                 }
                 times.sort();
                 let (stats, peak, vars) = last.unwrap();
-                Measured { median: times[1], min: times[0], max: times[2], stats, peak, vars }
+                Measured {
+                    median: times[1].0,
+                    min: times[0].0,
+                    max: times[2].0,
+                    stats,
+                    peak,
+                    vars,
+                    cpu: times[1].1,
+                }
             }
         };
         for (label, bound) in [("adaptive, up to 256", kit_env::DEFAULT_CONCURRENCY), ("fixed at 32", 32)] {
@@ -234,8 +263,9 @@ fn main() {
                 format!(", {:.2}x the floor", m.median.as_secs_f64() / floor.as_secs_f64())
             };
             println!(
-                "kit resolver, {label}: median {:.2?} (min {:.2?}, max {:.2?}, 3 runs); {} lists + {} gets = {requests} requests, at most {} in flight, {} throttled; floor (requests x RTT / in flight) {:.2?}{ratio}; {} variables",
-                m.median, m.min, m.max, m.stats.lists, m.stats.gets, m.peak, m.stats.throttled, floor, m.vars
+                "kit resolver, {label}: median {:.2?} (min {:.2?}, max {:.2?}, 3 runs); {} lists + {} gets = {requests} requests, at most {} in flight, {} throttled; floor (requests x RTT / in flight) {:.2?}{ratio}; resolver CPU {:.2?} = {:.0} us per request; {} variables",
+                m.median, m.min, m.max, m.stats.lists, m.stats.gets, m.peak, m.stats.throttled, floor, m.cpu,
+                m.cpu.as_secs_f64() * 1e6 / requests as f64, m.vars
             );
         }
 

@@ -240,50 +240,53 @@ pub fn latency_proxy(
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = runtime();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (client, _) = listener.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    client.set_nodelay(true).unwrap();
-                    server.set_nodelay(true).unwrap();
-                    let (cr, cw) = client.into_split();
-                    let (sr, sw) = server.into_split();
-                    async fn pipe(
-                        mut from: tokio::net::tcp::OwnedReadHalf,
-                        mut to: tokio::net::tcp::OwnedWriteHalf,
-                        one_way: std::time::Duration,
-                    ) {
-                        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-                        let writer = tokio::spawn(async move {
-                            while let Some((at, chunk)) = rx.recv().await {
-                                tokio::time::sleep_until(at).await;
-                                let chunk: Vec<u8> = chunk;
-                                if chunk.is_empty() || to.write_all(&chunk).await.is_err() {
-                                    let _ = to.shutdown().await;
-                                    return;
+    let thread = std::thread::Builder::new().name("latency-proxy".into());
+    thread
+        .spawn(move || {
+            let rt = runtime();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    let (client, _) = listener.accept().await.unwrap();
+                    tokio::spawn(async move {
+                        let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                            return;
+                        };
+                        client.set_nodelay(true).unwrap();
+                        server.set_nodelay(true).unwrap();
+                        let (cr, cw) = client.into_split();
+                        let (sr, sw) = server.into_split();
+                        async fn pipe(
+                            mut from: tokio::net::tcp::OwnedReadHalf,
+                            mut to: tokio::net::tcp::OwnedWriteHalf,
+                            one_way: std::time::Duration,
+                        ) {
+                            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                            let writer = tokio::spawn(async move {
+                                while let Some((at, chunk)) = rx.recv().await {
+                                    tokio::time::sleep_until(at).await;
+                                    let chunk: Vec<u8> = chunk;
+                                    if chunk.is_empty() || to.write_all(&chunk).await.is_err() {
+                                        let _ = to.shutdown().await;
+                                        return;
+                                    }
+                                }
+                            });
+                            let mut buf = vec![0u8; 64 * 1024];
+                            loop {
+                                let n = from.read(&mut buf).await.unwrap_or(0);
+                                let at = tokio::time::Instant::now() + one_way;
+                                if tx.send((at, buf[..n].to_vec())).is_err() || n == 0 {
+                                    break;
                                 }
                             }
-                        });
-                        let mut buf = vec![0u8; 64 * 1024];
-                        loop {
-                            let n = from.read(&mut buf).await.unwrap_or(0);
-                            let at = tokio::time::Instant::now() + one_way;
-                            if tx.send((at, buf[..n].to_vec())).is_err() || n == 0 {
-                                break;
-                            }
+                            let _ = writer.await;
                         }
-                        let _ = writer.await;
-                    }
-                    tokio::join!(pipe(cr, sw, one_way), pipe(sr, cw, one_way));
-                });
-            }
-        });
-    });
+                        tokio::join!(pipe(cr, sw, one_way), pipe(sr, cw, one_way));
+                    });
+                }
+            });
+        })
+        .unwrap();
     addr
 }

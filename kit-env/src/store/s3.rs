@@ -18,7 +18,10 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::Region;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef;
-use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::config::{
+    ConfigBag, Intercept, RequestChecksumCalculation, ResponseChecksumValidation,
+    RuntimeComponents, StalledStreamProtectionConfig,
+};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -114,6 +117,17 @@ impl S3Store {
             conf = conf.region(Region::new("us-east-1"));
         }
         conf = conf.force_path_style(opts.path_style.unwrap_or(endpoint.is_some()));
+        // kit bounds every request with its own timeouts (reading the body
+        // included), so the SDK's stalled-stream monitor is a second timer
+        // per body for nothing. Checksums only where the operation requires
+        // them: TLS already protects the bytes in transit, and the default
+        // (a CRC on every PUT, sent as a trailer) is refused by several
+        // S3-protocol servers. Together 9% less CPU per request (fleet_secrets
+        // bench at RTT 0: 180 -> 163 us).
+        conf = conf
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
         let counters = Counters::default();
         conf = conf.interceptor(CountThrottling(counters.throttle_counter()));
         S3Store {
