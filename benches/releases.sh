@@ -7,12 +7,14 @@
 #      git fast-import): median of 5 runs each.
 #
 #   bash benches/releases.sh
+#   RELEASES_KEEP=/tmp/big bash benches/releases.sh   # keep the 10,000-commit repository
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet --release -p kit-cli
 kit=$PWD/target/release/kit
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+keep=${RELEASES_KEEP:-}
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
 export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 
@@ -27,7 +29,7 @@ project() {
     } > "$dir/kit.yaml"
     for i in $(seq -w 0 15); do
         mkdir -p "$dir/templates/svc-$i"
-        printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{kit.service}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: app\n        image: {{kit.image}}\n' > "$dir/templates/svc-$i/deployment.yaml"
+        printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{kit.service}}\nspec:\n  selector:\n    matchLabels:\n      app: {{kit.service}}\n  template:\n    metadata:\n      labels:\n        app: {{kit.service}}\n    spec:\n      containers:\n      - name: app\n        image: {{kit.image}}\n' > "$dir/templates/svc-$i/deployment.yaml"
     done
 }
 git init --quiet --bare -b main "$work/config.git"
@@ -88,3 +90,5 @@ median() {
 echo "kit status: median $(median "$kit" status -C "$big/deploy") ms"
 echo "kit status --format json: median $(median "$kit" status -C "$big/deploy" --format json) ms"
 echo "kit history (625 releases of one service): median $(median "$kit" history -C "$big/deploy" -e prod -s svc-07) ms"
+echo "git log of its record file (the floor): median $(median git -C "$big" log --format='%H %ct %s' -- deploy/releases/prod/svc-07.yaml) ms"
+if [ -n "$keep" ]; then rm -rf "$keep"; mv "$big" "$keep"; echo "kept: $keep"; fi

@@ -764,17 +764,51 @@ impl Repo {
 
     /// Every version of `rel` in the history of `rev`, newest first:
     /// (commit, text). One `git log` and one `git cat-file --batch`, however
-    /// long the history.
+    /// long the history. The log names each version's blob (`--raw`), so
+    /// cat-file reads blobs by id instead of walking each commit's trees to
+    /// the file (a third of the time at 10,000 commits); a commit the log
+    /// shows no change for (a merge) is read by `commit:path`.
     pub fn versions(&self, rev: &str, rel: &Path) -> Result<Vec<(String, String)>, GitError> {
         let path = self.repo_path(rel);
-        let commits = self.git(&["log", "--format=%H", rev, "--", &self.pathspec(rel)])?;
-        let commits: Vec<&str> = commits.lines().collect();
+        let log = self.git(&[
+            "log",
+            "--format=%H",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            rev,
+            "--",
+            &self.pathspec(rel),
+        ])?;
+        // (commit, the blob it leaves at `rel`: None for "read it by path",
+        // Some("") for "deleted here").
+        let mut commits: Vec<(&str, Option<&str>)> = Vec::new();
+        for line in log.lines() {
+            if let Some(raw) = line.strip_prefix(':') {
+                // ":<old mode> <new mode> <old blob> <new blob> <status>\t<path>"
+                let blob = raw.split([' ', '\t']).nth(3).unwrap_or("");
+                if let Some(last) = commits.last_mut().filter(|c| c.1.is_none()) {
+                    last.1 = Some(if blob.bytes().all(|b| b == b'0') {
+                        ""
+                    } else {
+                        blob
+                    });
+                }
+            } else if !line.is_empty() {
+                commits.push((line, None));
+            }
+        }
+        commits.retain(|c| c.1 != Some(""));
         if commits.is_empty() {
             return Ok(Vec::new());
         }
         let mut input = String::new();
-        for c in &commits {
-            input.push_str(&format!("{c}:{path}\n"));
+        for (c, blob) in &commits {
+            match blob {
+                Some(blob) => input.push_str(blob),
+                None => input.push_str(&format!("{c}:{path}")),
+            }
+            input.push('\n');
         }
         let out = self.raw(&["cat-file", "--batch"], Some(input.as_bytes()), &[])?;
         // Each object: "<sha> blob <size>\n<content>\n", or "<spec> missing\n".
@@ -784,7 +818,7 @@ impl Repo {
         };
         let mut rest = out.as_str();
         let mut versions = Vec::with_capacity(commits.len());
-        for c in commits {
+        for (c, _) in commits {
             let (header, after) = rest.split_once('\n').ok_or_else(garbled)?;
             if header.ends_with(" missing") {
                 rest = after;
@@ -808,5 +842,66 @@ impl Repo {
             .ok()
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record's versions through merges (one resolved to a text neither
+    /// side had), a deletion and a re-creation are the texts `git log`
+    /// and `commit:path` give, newest first (real git).
+    #[test]
+    fn versions_through_merges_and_deletions_are_what_each_commit_holds() {
+        let dir = std::env::temp_dir().join(format!("kit-versions-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sh = |cmd: &str| {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .current_dir(&dir)
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@e")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@e")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{cmd}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let f = "releases/production/web.yaml";
+        sh(&format!(
+            "git init -q -b main && mkdir -p releases/production && echo v1 > {f} && echo x > other && git add -A && git commit -q -m 1 \
+             && git checkout -q -b side && echo v3 > {f} && git commit -qam 3 \
+             && git checkout -q main && echo v2 > {f} && git commit -qam 2 \
+             && echo y > other && git commit -qam unrelated \
+             && (git merge -q side -m merge || true) && echo v4 > {f} && git commit -qam merged \
+             && git rm -q {f} && git commit -qm deleted \
+             && mkdir -p releases/production && echo v5 > {f} && git add -A && git commit -qm again"
+        ));
+        let repo = Repo::open(&dir).unwrap();
+        let got = repo.versions("HEAD", Path::new(f)).unwrap();
+        // What each commit the log names holds, read one by one.
+        let mut want = Vec::new();
+        for c in sh(&format!("git log --format=%H HEAD -- {f}")).lines() {
+            let text = sh(&format!(
+                "git cat-file blob {c}:{f} 2>/dev/null || echo deleted"
+            ));
+            if text != "deleted\n" {
+                want.push((c.to_owned(), text));
+            }
+        }
+        let mut texts: Vec<&str> = got.iter().map(|(_, t)| t.trim()).collect();
+        // v2 and v3 were committed in the same second: either order.
+        texts[2..4].sort_unstable();
+        assert_eq!(texts, ["v5", "v4", "v2", "v3", "v1"]);
+        assert_eq!(got, want);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
