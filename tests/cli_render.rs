@@ -996,6 +996,30 @@ fn a_large_output_dir_holds_exactly_the_documents_of_the_stream() {
     );
 }
 
+#[test]
+fn a_render_error_after_files_were_written_leaves_nothing_and_reads_as_without_output_dir() {
+    // The files of earlier targets are written while later ones render:
+    // the last target's error removes them all, and kit says exactly what
+    // the stream run says.
+    let dir = many_configmaps(8, 50);
+    write(
+        &dir,
+        &[(
+            "templates/s49/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{kit.service}}\ndata:\n  x: {{secrets.NOT_THERE}}\n",
+        )],
+    );
+    let stream = kit_in(&dir, &["render", "--all"], &[]);
+    assert_ne!(stream.code, 0);
+    let r = kit_in(&dir, &["render", "--all", "--output-dir", "out"], &[]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (stream.code, "", stream.stderr.as_str())
+    );
+    assert!(r.stderr.contains("NOT_THERE"), "{}", r.stderr);
+    assert_no_output_left(&dir);
+}
+
 /// Nothing named like the output directory (`out`, or its hidden staging
 /// sibling) is left in `dir`.
 fn assert_no_output_left(dir: &Path) {

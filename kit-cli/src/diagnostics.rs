@@ -173,7 +173,7 @@ fn check_failure(c: kit_project::CheckError) -> Failure {
 impl From<kit_project::OutputError> for Failure {
     fn from(e: kit_project::OutputError) -> Self {
         use kit_project::OutputError as E;
-        if let E::Check(render) = e {
+        if let E::Check(render) | E::Render(render) = e {
             // Exactly what the same run without --output-dir reports.
             return Failure::from(*render);
         }

@@ -23,6 +23,49 @@ pub struct Job<'a> {
 /// Loads the project, resolves the selected targets' secrets, and renders
 /// and checks every document.
 pub fn render(job: Job<'_>) -> Result<(Project, Rendered), Failure> {
+    render_with(job, |project, secrets, options, tick| {
+        Ok(kit_project::render(project, secrets, options, tick)?)
+    })
+}
+
+/// [`render`] with the files of `--output-dir` written while the later
+/// targets render ([`kit_project::render_to_dir`]). The outer error is
+/// what failed before the files (the project, the secrets, the render);
+/// the inner result is the writing: the number of files, or why none was
+/// left.
+pub fn render_to_dir(
+    job: Job<'_>,
+    dir: &std::path::Path,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Result<usize, kit_project::OutputError>, Failure> {
+    let (_, written) =
+        render_with(
+            job,
+            |project, secrets, options, tick| match kit_project::render_to_dir(
+                project, secrets, options, dir, stop, tick,
+            ) {
+                Ok((rendered, n)) => {
+                    crate::output::mask_with(rendered.masker());
+                    Ok(Ok(n))
+                }
+                Err(kit_project::OutputError::Render(e)) => Err((*e).into()),
+                Err(e) => Ok(Err(e)),
+            },
+        )?;
+    Ok(written)
+}
+
+/// Loads the project, resolves the secrets of the selection (progress,
+/// `-v`, warnings) and renders with `render`; then warns of unused values.
+fn render_with<T>(
+    job: Job<'_>,
+    render: impl FnOnce(
+        &Project,
+        &[Resolution],
+        RenderOptions,
+        &(dyn Fn() + Sync),
+    ) -> Result<T, Failure>,
+) -> Result<(Project, T), Failure> {
     let project = Project::load(&job.project.project)?;
     let plan = project.plan(&job.select.selection())?;
     let mut options = job.options;
@@ -43,7 +86,7 @@ pub fn render(job: Job<'_>) -> Result<(Project, Rendered), Failure> {
     })?;
     warn_once(&secrets);
     let progress = crate::progress::Progress::new("rendering", secrets.len());
-    let rendered = kit_project::render(&project, &secrets, options, &|| progress.tick())?;
+    let rendered = render(&project, &secrets, options, &|| progress.tick())?;
     for u in project.unused_values(&plan.targets, &extra) {
         eprintln!("warning: {u}");
     }

@@ -260,6 +260,10 @@ pub enum OutputError {
     /// one cluster): nothing was written.
     #[error(transparent)]
     Check(Box<RenderError>),
+    /// Rendering failed ([`crate::render_to_dir`]): everything written was
+    /// removed.
+    #[error(transparent)]
+    Render(Box<RenderError>),
     /// Stopped (see [`crate::Rendered::write_dir_until`]): everything
     /// written was removed.
     #[error("interrupted: nothing was written")]

@@ -70,7 +70,7 @@ pub use model::{
     Cluster, ClusterService, EnvConflict, Environment, PROJECT_FILE, ProjectFile, SecretsAs,
     Service,
 };
-pub use pipeline::{Plan, Rendered, SecretsOptions, render};
+pub use pipeline::{Plan, Rendered, SecretsOptions, render, render_to_dir};
 pub use project::{Project, is_safe_name};
 pub use render::{RenderOptions, Renderer};
 pub use select::Selection;

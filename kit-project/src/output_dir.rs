@@ -10,6 +10,12 @@
 //! a hidden sibling of DIR, synced as a whole (not file by file), and the
 //! whole tree is renamed to DIR at the end; on any error the sibling is
 //! removed and DIR is untouched.
+//!
+//! Two ways in: [`write_tree`] writes what was rendered (every path
+//! checked before the first file); [`write_tree_while`] writes each
+//! target's files while later targets render, and checks the whole run in
+//! plan order once the render is done (the same errors, in the same order:
+//! what was written meanwhile is in the hidden sibling, which goes).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -83,13 +89,37 @@ pub(crate) fn write_tree(
     masker: &Masker,
     stop: &AtomicBool,
 ) -> Result<usize, OutputError> {
-    if dir.exists() {
-        let mut entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
-        if entries.next().is_some() {
-            return Err(OutputError::NotEmpty(dir.to_owned()));
-        }
+    if !is_free(dir)? {
+        return Err(OutputError::NotEmpty(dir.to_owned()));
     }
     // Every path first: nothing is written when one is wrong.
+    let files = file_paths(targets, masker)?;
+    let (parent, staging) = staging_for(dir)?;
+    let result =
+        write_all(&staging, &files, stop).and_then(|()| finish(dir, &parent, &staging, stop));
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result.map(|()| files.len())
+}
+
+/// Whether `dir` is missing or an empty directory (the only places kit
+/// writes a tree to).
+pub(crate) fn is_free(dir: &Path) -> Result<bool, OutputError> {
+    if !dir.exists() {
+        return Ok(true);
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
+    Ok(entries.next().is_none())
+}
+
+/// Every document's path under DIR, in order, checked: names that cannot
+/// be file names and paths that collide (without case) are errors, the
+/// first in plan order.
+fn file_paths<'d>(
+    targets: &'d [(Target, Vec<Document>)],
+    masker: &Masker,
+) -> Result<Vec<(PathBuf, &'d Document)>, OutputError> {
     let mut files: Vec<(PathBuf, &Document)> = Vec::new();
     let mut seen: HashMap<String, &str> = HashMap::new();
     for (t, docs) in targets {
@@ -106,6 +136,12 @@ pub(crate) fn write_tree(
             files.push((rel, d));
         }
     }
+    Ok(files)
+}
+
+/// DIR's parent (created) and the hidden sibling the tree is made in
+/// (emptied).
+fn staging_for(dir: &Path) -> Result<(PathBuf, PathBuf), OutputError> {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -117,21 +153,161 @@ pub(crate) fn write_tree(
     std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
     let staging = parent.join(format!(".{name}.kit-tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    let result = write_all(&staging, &files, stop).and_then(|()| {
-        // The last moment to stop: after the rename the tree is complete.
-        if stop.load(Ordering::Relaxed) {
-            return Err(OutputError::Interrupted);
-        }
-        if dir.exists() {
-            std::fs::remove_dir(dir).map_err(|e| io(dir, e))?;
-        }
-        std::fs::rename(&staging, dir).map_err(|e| io(dir, e))?;
-        sync_dir(&parent).map_err(|e| io(&parent, e))
+    Ok((parent, staging))
+}
+
+/// Gives the complete, synced tree its name.
+fn finish(dir: &Path, parent: &Path, staging: &Path, stop: &AtomicBool) -> Result<(), OutputError> {
+    // The last moment to stop: after the rename the tree is complete.
+    if stop.load(Ordering::Relaxed) {
+        return Err(OutputError::Interrupted);
+    }
+    if dir.exists() {
+        std::fs::remove_dir(dir).map_err(|e| io(dir, e))?;
+    }
+    std::fs::rename(staging, dir).map_err(|e| io(dir, e))?;
+    sync_dir(parent).map_err(|e| io(parent, e))
+}
+
+/// One target's documents, shared by the renderer's result and the
+/// writers.
+pub(crate) type Shared = std::sync::Arc<(Target, Vec<Document>)>;
+
+/// Every target's documents, in plan order.
+type Targets = Vec<(Target, Vec<Document>)>;
+
+/// Writes the tree while it is being rendered: `render` gets a function to
+/// hand each target's documents to as soon as they are rendered, and
+/// returns them all in plan order (or the render's error). A few writer
+/// threads create the files in the hidden sibling meanwhile. Once the
+/// render is done, every check runs over the whole run in plan order
+/// (`check`, then the file names and collisions), so errors are the ones
+/// a run that renders first would report; on any error the sibling is
+/// removed. DIR must be free ([`is_free`]).
+pub(crate) fn write_tree_while(
+    dir: &Path,
+    masker: &Masker,
+    stop: &AtomicBool,
+    render: impl FnOnce(&(dyn Fn(Shared) + Sync)) -> Result<Vec<Shared>, OutputError>,
+    check: impl FnOnce(&[(Target, Vec<Document>)]) -> Result<(), OutputError>,
+) -> Result<(Targets, usize), OutputError> {
+    let (parent, staging) = staging_for(dir)?;
+    let result = write_while(&staging, masker, stop, render).and_then(|targets| {
+        check(&targets)?;
+        let files = file_paths(&targets, masker)?.len();
+        Ok((targets, files))
+    });
+    let result = result.and_then(|(targets, files)| {
+        finish(dir, &parent, &staging, stop)?;
+        Ok((targets, files))
     });
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
-    result.map(|()| files.len())
+    result
+}
+
+/// The streaming half of [`write_tree_while`]: renders and writes, and
+/// syncs what was written. A document the writers cannot place (a bad
+/// name, a path another took) is skipped here: the checks that follow
+/// name it.
+fn write_while(
+    root: &Path,
+    masker: &Masker,
+    stop: &AtomicBool,
+    render: impl FnOnce(&(dyn Fn(Shared) + Sync)) -> Result<Vec<Shared>, OutputError>,
+) -> Result<Targets, OutputError> {
+    private_dir().create(root).map_err(|e| io(root, e))?;
+    let tree = std::fs::File::open(root).map_err(|e| io(root, e))?;
+    let writers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let (send, receive) = std::sync::mpsc::channel::<Shared>();
+    let receive = std::sync::Mutex::new(receive);
+    let failed: std::sync::Mutex<Option<OutputError>> = std::sync::Mutex::new(None);
+    let rendered = std::thread::scope(|scope| {
+        let (written, sizes) = std::sync::mpsc::channel();
+        if cfg!(target_os = "linux") {
+            scope.spawn(move || flush_every(root, FLUSH_EVERY_BYTES, sizes));
+        }
+        for _ in 0..writers {
+            let written = written.clone();
+            let (receive, failed) = (&receive, &failed);
+            scope.spawn(move || {
+                let mut created = std::collections::HashSet::new();
+                loop {
+                    let next = receive.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(target) = next else { return };
+                    for d in &target.1 {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let Ok(rel) = relative_path(&target.0, d, masker) else {
+                            continue;
+                        };
+                        match write_file(root, &rel, d, &mut created) {
+                            Ok(()) => {
+                                let _ = written.send(d.text.len());
+                            }
+                            // Another document's path: the collision check names it.
+                            Err(OutputError::Io { source, .. })
+                                if source.kind() == std::io::ErrorKind::AlreadyExists => {}
+                            Err(e) => {
+                                failed
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .get_or_insert(e);
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        drop(written);
+        let hand = move |t: Shared| {
+            // Writers that ended on an error no longer take any: the
+            // render goes on, the error is reported after it.
+            let _ = send.send(t);
+        };
+        let rendered = render(&hand);
+        // The writers end once the queue is empty and closed.
+        drop(hand);
+        rendered
+    });
+    let rendered = rendered?;
+    if stop.load(Ordering::Relaxed) {
+        return Err(OutputError::Interrupted);
+    }
+    if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    sync_tree(&tree).map_err(|e| io(root, e))?;
+    Ok(rendered
+        .into_iter()
+        .map(|t| std::sync::Arc::try_unwrap(t).unwrap_or_else(|t| (*t).clone()))
+        .collect())
+}
+
+/// How many bytes [`flush_every`] lets the writers write between two early
+/// syncs.
+const FLUSH_EVERY_BYTES: usize = 2 << 20;
+
+/// Syncs the file system each time another `every` bytes have been
+/// written (`sizes`: each file's size as it is written), so the disk works
+/// while the tree is still being made; errors are left to the final sync.
+fn flush_every(root: &Path, every: usize, sizes: std::sync::mpsc::Receiver<usize>) {
+    let Ok(tree) = std::fs::File::open(root) else {
+        return;
+    };
+    let mut since = 0;
+    for n in sizes {
+        since += n;
+        if since >= every {
+            let _ = sync_tree(&tree);
+            since = 0;
+        }
+    }
 }
 
 fn private_dir() -> std::fs::DirBuilder {
@@ -184,7 +360,7 @@ fn write_all(
                         if stop.load(Ordering::Relaxed) {
                             return Err(OutputError::Interrupted);
                         }
-                        write_one(root, f, &mut created)?;
+                        write_file(root, &f.0, f.1, &mut created)?;
                         if let Some(w) = &written {
                             // A flusher that has ended needs no more sizes.
                             let _ = w.send(f.1.text.len());
@@ -230,15 +406,16 @@ fn flush_ahead(root: &Path, bytes: usize, sizes: std::sync::mpsc::Receiver<usize
 /// top-down unless this thread did already (`created`). Another writer may
 /// have created one: `root` is kit's own fresh directory, so an existing
 /// directory in it is one of this run's.
-fn write_one<'f>(
+fn write_file(
     root: &Path,
-    (rel, d): &'f (PathBuf, &Document),
-    created: &mut std::collections::HashSet<&'f Path>,
+    rel: &Path,
+    d: &Document,
+    created: &mut std::collections::HashSet<PathBuf>,
 ) -> Result<(), OutputError> {
     let mut ancestors: Vec<&Path> = rel
         .ancestors()
         .skip(1)
-        .take_while(|a| !a.as_os_str().is_empty() && !created.contains(a))
+        .take_while(|a| !a.as_os_str().is_empty() && !created.contains(*a))
         .collect();
     ancestors.reverse();
     for a in ancestors {
@@ -247,7 +424,7 @@ fn write_one<'f>(
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(&p, e)),
             _ => {}
         }
-        created.insert(a);
+        created.insert(a.to_owned());
     }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);

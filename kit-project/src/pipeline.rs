@@ -183,39 +183,98 @@ pub fn render(
     on_target: &(dyn Fn() + Sync),
 ) -> Result<Rendered, RenderError> {
     let renderer = Renderer::new(project, resolutions, options)?;
-    let render_one = |r: &Resolution| {
-        let docs = renderer.render(r);
+    let targets = render_each(&renderer, resolutions, &|t, docs| {
         on_target();
-        docs.map(|d| (r.target.clone(), d))
-    };
+        (t, docs)
+    })?;
+    Ok(Rendered {
+        targets,
+        masker: renderer.masker().clone(),
+    })
+}
+
+/// [`render`] and [`Rendered::write_dir_until`] in one go, with the files
+/// written while later targets render (the run takes about the longer of
+/// the two instead of their sum). The same checks and errors, in the same
+/// order, and the same tree, all or nothing: the tree is made in a hidden
+/// sibling of `dir` and renamed to `dir` once complete and synced. Returns
+/// the rendered run and the number of files.
+///
+/// ```no_run
+/// # fn run(project: &kit_project::Project, secrets: &[kit_env::Resolution]) {
+/// use std::sync::atomic::AtomicBool;
+/// let stop = AtomicBool::new(false);
+/// match kit_project::render_to_dir(project, secrets, Default::default(), "out".as_ref(), &stop, &|| {}) {
+///     Ok((_, n)) => println!("{n} files"),
+///     Err(e) => println!("{e}"),
+/// }
+/// # }
+/// ```
+pub fn render_to_dir(
+    project: &Project,
+    resolutions: &[Resolution],
+    options: RenderOptions,
+    dir: &Path,
+    stop: &AtomicBool,
+    on_target: &(dyn Fn() + Sync),
+) -> Result<(Rendered, usize), OutputError> {
+    let failed = |e: RenderError| OutputError::Render(Box::new(e));
+    let check = |e: RenderError| OutputError::Check(Box::new(e));
+    if !crate::output_dir::is_free(dir)? {
+        // Rendered first, so that a render error is reported before the
+        // directory (as without overlap).
+        let rendered = render(project, resolutions, options, on_target).map_err(failed)?;
+        let n = rendered.write_dir_until(dir, stop)?;
+        return Ok((rendered, n));
+    }
+    let renderer = Renderer::new(project, resolutions, options).map_err(failed)?;
+    let masker = renderer.masker().clone();
+    let (targets, n) = crate::output_dir::write_tree_while(
+        dir,
+        &masker,
+        stop,
+        |hand| {
+            render_each(&renderer, resolutions, &|t, docs| {
+                on_target();
+                let shared = std::sync::Arc::new((t, docs));
+                hand(shared.clone());
+                shared
+            })
+            .map_err(failed)
+        },
+        |targets| crate::stream::refuse_duplicate_objects(targets, &masker).map_err(check),
+    )?;
+    Ok((Rendered { targets, masker }, n))
+}
+
+/// Renders every target on up to as many threads as there are cores,
+/// handing each target's documents to `each` as soon as they are ready;
+/// the results in plan order, or the first error in plan order.
+fn render_each<T: Send>(
+    renderer: &Renderer,
+    resolutions: &[Resolution],
+    each: &(dyn Fn(Target, Vec<Document>) -> T + Sync),
+) -> Result<Vec<T>, RenderError> {
+    let render_one = |r: &Resolution| renderer.render(r).map(|d| each(r.target.clone(), d));
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(resolutions.len())
         .max(1);
-    let targets = if threads == 1 {
-        resolutions
-            .iter()
-            .map(render_one)
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        let chunk = resolutions.len().div_ceil(threads);
-        let render_all =
-            |rs: &[Resolution]| rs.iter().map(render_one).collect::<Result<Vec<_>, _>>();
-        std::thread::scope(|scope| {
-            // The first chunk on this thread, the others on new ones.
-            let mut chunks = resolutions.chunks(chunk);
-            let first = chunks.next().unwrap_or_default();
-            let handles: Vec<_> = chunks.map(|rs| scope.spawn(|| render_all(rs))).collect();
-            let mut out = Vec::with_capacity(resolutions.len());
-            out.extend(render_all(first)?);
-            for h in handles {
-                out.extend(h.join().expect("render thread panicked")?);
-            }
-            Ok::<_, RenderError>(out)
-        })?
-    };
-    Ok(Rendered {
-        targets,
-        masker: renderer.masker().clone(),
+    if threads == 1 {
+        return resolutions.iter().map(render_one).collect();
+    }
+    let chunk = resolutions.len().div_ceil(threads);
+    let render_all = |rs: &[Resolution]| rs.iter().map(render_one).collect::<Result<Vec<_>, _>>();
+    std::thread::scope(|scope| {
+        // The first chunk on this thread, the others on new ones.
+        let mut chunks = resolutions.chunks(chunk);
+        let first = chunks.next().unwrap_or_default();
+        let handles: Vec<_> = chunks.map(|rs| scope.spawn(|| render_all(rs))).collect();
+        let mut out = Vec::with_capacity(resolutions.len());
+        out.extend(render_all(first)?);
+        for h in handles {
+            out.extend(h.join().expect("render thread panicked")?);
+        }
+        Ok(out)
     })
 }

@@ -6,7 +6,7 @@ use kit_project::{OutputError, RenderOptions};
 
 use crate::diagnostics::Failure;
 use crate::flags::RenderArgs;
-use crate::run::{Job, render};
+use crate::run::{Job, render, render_to_dir};
 use crate::signals;
 
 pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
@@ -22,11 +22,10 @@ pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
         verbose: args.verbose.verbose,
         options,
     };
-    let (_, rendered) = render(job)?;
     if let Some(dir) = &args.output.output_dir {
-        // A signal stops the writer, which removes what it wrote; kit then
-        // ends by the signal.
-        let written = signals::stoppable(|stop| rendered.write_dir_until(dir, stop));
+        // A signal stops the writers, which remove what they wrote; kit
+        // then ends by the signal.
+        let written = signals::stoppable(|stop| render_to_dir(job, dir, stop))?;
         match &written {
             Ok(n) => eprintln!("kit: wrote {n} files under {}", dir.display()),
             Err(OutputError::Interrupted) => {
@@ -38,6 +37,7 @@ pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
         written?;
         return Ok(Vec::new());
     }
+    let (_, rendered) = render(job)?;
     // Every check has passed: the streams go out one after another (not
     // gathered into one more copy of the output).
     let streams = rendered.streams()?;
