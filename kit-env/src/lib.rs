@@ -36,3 +36,13 @@ pub use store::{Encryption, S3Options, SecretStore, Stats};
 /// The largest value kit reads or writes: 1 MiB, the most a Kubernetes
 /// Secret holds. Larger objects are errors naming the key.
 pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
+/// Runs a future to its end on a new single-threaded runtime (tests).
+#[cfg(test)]
+pub(crate) fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}

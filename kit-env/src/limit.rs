@@ -192,14 +192,7 @@ impl Drop for Slot<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
+    use crate::block_on;
 
     /// Runs rounds of requests (all of a round in flight, then all
     /// finished), round `r` taking `pace(r)` milliseconds on a made-up

@@ -543,16 +543,9 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block_on;
     use crate::{LocalStore, MemoryStore};
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    fn block_on<T>(f: impl Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
 
     #[test]
     fn in_place_runs_every_item_once_on_any_number_of_threads() {

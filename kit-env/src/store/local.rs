@@ -507,14 +507,7 @@ impl SecretStore for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(f)
-    }
+    use crate::block_on;
 
     fn temp(tag: &str) -> PathBuf {
         let p = std::env::temp_dir().join(format!("kit-local-{tag}-{}", std::process::id()));
