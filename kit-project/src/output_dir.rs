@@ -11,9 +11,9 @@
 //! whole tree is renamed to DIR at the end; on any error the sibling is
 //! removed and DIR is untouched.
 //!
-//! Two ways in: [`write_tree`] writes what was rendered (every path
-//! checked before the first file); [`write_tree_while`] writes each
-//! target's files while later targets render, and checks the whole run in
+//! Two ways in: [`crate::Rendered::write_dir`] writes what was rendered
+//! (every path checked before the first file); [`crate::render_to_dir`]
+//! writes each target's files while later targets render, and checks the whole run in
 //! plan order once the render is done (the same errors, in the same order:
 //! what was written meanwhile is in the hidden sibling, which goes).
 
