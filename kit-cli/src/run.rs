@@ -32,26 +32,27 @@ pub fn render(job: Job<'_>) -> Result<(Project, Rendered), Failure> {
 /// targets render ([`kit_project::render_to_dir`]). The outer error is
 /// what failed before the files (the project, the secrets, the render);
 /// the inner result is the writing: the number of files, or why none was
-/// left.
+/// left. A signal while the secrets are read ends kit at once, as
+/// everywhere; once the files are being written it stops the writers,
+/// which remove what they wrote (`Err(Interrupted)`), and the caller ends
+/// by the signal.
 pub fn render_to_dir(
     job: Job<'_>,
     dir: &std::path::Path,
-    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<Result<usize, kit_project::OutputError>, Failure> {
-    let (_, written) =
-        render_with(
-            job,
-            |project, secrets, options, tick| match kit_project::render_to_dir(
-                project, secrets, options, dir, stop, tick,
-            ) {
-                Ok((rendered, n)) => {
-                    crate::output::mask_with(rendered.masker());
-                    Ok(Ok(n))
-                }
-                Err(kit_project::OutputError::Render(e)) => Err((*e).into()),
-                Err(e) => Ok(Err(e)),
-            },
-        )?;
+    let (_, written) = render_with(job, |project, secrets, options, tick| {
+        let written = crate::signals::stoppable(|stop| {
+            kit_project::render_to_dir(project, secrets, options, dir, stop, tick)
+        });
+        match written {
+            Ok((rendered, n)) => {
+                crate::output::mask_with(rendered.masker());
+                Ok(Ok(n))
+            }
+            Err(kit_project::OutputError::Render(e)) => Err((*e).into()),
+            Err(e) => Ok(Err(e)),
+        }
+    })?;
     Ok(written)
 }
 

@@ -25,7 +25,7 @@ pub fn run(args: &RenderArgs) -> Result<Vec<u8>, Failure> {
     if let Some(dir) = &args.output.output_dir {
         // A signal stops the writers, which remove what they wrote; kit
         // then ends by the signal.
-        let written = signals::stoppable(|stop| render_to_dir(job, dir, stop))?;
+        let written = render_to_dir(job, dir)?;
         match &written {
             Ok(n) => eprintln!("kit: wrote {n} files under {}", dir.display()),
             Err(OutputError::Interrupted) => {
