@@ -9,8 +9,8 @@
 #   parallel 4   kit apply --all --parallel 4
 #   shell        the same renders piped to kubectl apply --server-side, one
 #                background job per cluster (the floor kit is held to)
-# and the same for `kit diff --all` and `kit status --live` (sequential
-# against parallel). Prints each one's median wall time (min..max) and the
+# and the same for `kit diff --all` and `kit status --live` (sequential,
+# parallel, and kubectl's diff / get of every cluster at once in a shell). Prints each one's median wall time (min..max) and the
 # ratios. Not part of CI (about 3 minutes with the test-bed built).
 #
 #   bash benches/fleet_apply.sh
@@ -78,6 +78,30 @@ shell_apply() {
     wait "${pids[@]}"
 }
 
+# The floors of diff and live status: the same per-cluster work by kubectl,
+# all clusters at once (diff of the rendered stream; one `get` of the
+# workload kinds by kit's cluster label).
+shell_diff() {
+    local pids=()
+    for i in $(seq 0 $((CLUSTERS - 1))); do
+        c=$(printf 'cluster-%02d' "$i")
+        "$kit" render -C "$dir" -e production -c "$c" |
+            "$kubectl" diff --server-side --field-manager=kit --force-conflicts --context "$c" -f - >/dev/null &
+        pids+=($!)
+    done
+    wait "${pids[@]}" || true
+}
+shell_status() {
+    local pids=()
+    for i in $(seq 0 $((CLUSTERS - 1))); do
+        c=$(printf 'cluster-%02d' "$i")
+        "$kubectl" get deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch,pods \
+            -A -l "kit.dev/cluster=$c" -o json --context "$c" >/dev/null &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+}
+
 declare -A times
 names=()
 measure() { # name command...
@@ -97,8 +121,10 @@ for _ in $(seq "$RUNS"); do
     measure "shell, 8 at once" shell_apply
     measure "diff --parallel 1" "$kit" diff -C "$dir" --all --parallel 1
     measure "diff (default 8)" "$kit" diff -C "$dir" --all
+    measure "diff shell, 8 at once" shell_diff
     measure "status --live --parallel 1" "$kit" status -C "$dir" --live --parallel 1
     measure "status --live (default 8)" "$kit" status -C "$dir" --live
+    measure "status shell, 8 at once" shell_status
 done
 echo "kit apply/diff/status over $CLUSTERS clusters x 30 objects, RTT $RTT_MS ms, $RUNS interleaved runs (median, min..max, seconds):"
 declare -A median
@@ -113,4 +139,6 @@ echo "ratios: apply sequential/default $(ratio 'apply --parallel 1' 'apply (defa
     "default/shell $(ratio 'apply (default 8)' 'shell, 8 at once');" \
     "--parallel 4/shell $(ratio 'apply --parallel 4' 'shell, 8 at once');" \
     "diff sequential/default $(ratio 'diff --parallel 1' 'diff (default 8)');" \
-    "status sequential/default $(ratio 'status --live --parallel 1' 'status --live (default 8)')"
+    "diff default/shell $(ratio 'diff (default 8)' 'diff shell, 8 at once');" \
+    "status sequential/default $(ratio 'status --live --parallel 1' 'status --live (default 8)');" \
+    "status default/shell $(ratio 'status --live (default 8)' 'status shell, 8 at once')"

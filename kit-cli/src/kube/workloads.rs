@@ -15,6 +15,8 @@ const WORKLOADS: &str =
     "deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch,pods";
 /// What a service without workloads is judged by, without an inventory.
 const OTHERS: &str = "services,configmaps,secrets";
+/// Kinds listed with an inventory while its parent is read (see [`read`]).
+const SPECULATIVE: &str = "services,configmaps";
 
 /// A workload's health: (ready, desired, problem).
 pub fn health(item: &Value) -> (u64, u64, Option<String>) {
@@ -123,46 +125,55 @@ pub fn read(
     env: &str,
     cluster: &str,
 ) -> Result<Live, String> {
-    let (kinds, selector) = match inv {
+    let items = match inv {
         Some(inv) => {
-            let mut kinds: BTreeSet<String> = WORKLOADS.split(',').map(str::to_owned).collect();
-            match applyset::read_parent(kube, inv, None) {
-                Ok(Some(p)) => {
-                    kinds.extend(p.group_kinds.iter().map(|gk| applyset::resource_of_gk(gk)))
-                }
-                Ok(None) => {}
+            // The parent names the kinds the inventory holds; most are
+            // among the workloads, services and config maps, so those are
+            // listed meanwhile (one round trip instead of two), and only
+            // kinds beyond them after. Secrets only when the inventory holds
+            // some: listing them in every namespace is a permission many
+            // roles do not have.
+            let selector = format!("{}={}", kit_project::inventory::PART_OF_LABEL, inv.id);
+            let first = format!("{WORKLOADS},{SPECULATIVE}");
+            let (parent, listed) = std::thread::scope(|scope| {
+                let parent = scope.spawn(|| applyset::read_parent(kube, inv, None));
+                let listed = list_items(kube, &first, &selector);
+                (
+                    parent.join().expect("reading the parent does not panic"),
+                    listed,
+                )
+            });
+            let known: BTreeSet<String> = first.split(',').map(as_the_parent_names).collect();
+            let extra: Vec<String> = match parent {
+                Ok(Some(p)) => p
+                    .group_kinds
+                    .iter()
+                    .map(|gk| applyset::resource_of_gk(gk))
+                    .filter(|r| r != "namespace" && !known.contains(r))
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                Ok(None) => Vec::new(),
                 Err(f) => return Err(f.message),
+            };
+            let mut items = listed?;
+            if !extra.is_empty() {
+                items.extend(list_items(kube, &extra.join(","), &selector)?);
             }
-            kinds.remove("namespace");
-            (
-                kinds.into_iter().collect::<Vec<_>>().join(","),
-                format!("{}={}", kit_project::inventory::PART_OF_LABEL, inv.id),
-            )
+            items
         }
         None => {
             let [e, c, _] = kit_project::TARGET_LABELS;
-            (
-                format!("{WORKLOADS},{OTHERS}"),
-                format!("{e}={env},{c}={cluster}"),
-            )
+            list_items(
+                kube,
+                &format!("{WORKLOADS},{OTHERS}"),
+                &format!("{e}={env},{c}={cluster}"),
+            )?
         }
     };
-    let said = kube.list(&kinds, &selector).map_err(|f| f.message)?;
-    if said.code != 0 {
-        let why = said
-            .stderr
-            .lines()
-            .rfind(|l| !l.trim().is_empty() && !l.starts_with("Warning:"))
-            .unwrap_or("kubectl failed")
-            .trim()
-            .to_owned();
-        return Err(kit_env::layout::printable(&why).to_string());
-    }
-    let list: Value = serde_json::from_str(&said.stdout)
-        .map_err(|e| format!("kubectl get -o json gave no JSON: {e}"))?;
     let service_label = kit_project::TARGET_LABELS[2];
     let mut live = Live::default();
-    for item in list["items"].as_array().into_iter().flatten() {
+    for item in &items {
         let Some(svc) = item["metadata"]["labels"][service_label].as_str() else {
             continue;
         };
@@ -185,4 +196,62 @@ pub fn read(
         }
     }
     Ok(live)
+}
+
+/// A resource of kit's fixed lists (`deployments.apps`, `services`) as
+/// [`applyset::resource_of_gk`] names it from the parent (`deployment.apps`,
+/// `service`): the lists hold only regular plurals.
+fn as_the_parent_names(resource: &str) -> String {
+    match resource.split_once('.') {
+        Some((plural, group)) => format!("{}.{group}", plural.trim_end_matches('s')),
+        None => resource.trim_end_matches('s').to_owned(),
+    }
+}
+
+/// The objects of these kinds with this label selector, in every namespace.
+fn list_items(kube: Kube<'_>, kinds: &str, selector: &str) -> Result<Vec<Value>, String> {
+    let said = kube.list(kinds, selector).map_err(|f| f.message)?;
+    if said.code != 0 {
+        let why = said
+            .stderr
+            .lines()
+            .rfind(|l| !l.trim().is_empty() && !l.starts_with("Warning:"))
+            .unwrap_or("kubectl failed")
+            .trim()
+            .to_owned();
+        return Err(kit_env::layout::printable(&why).to_string());
+    }
+    let mut list: Value = serde_json::from_str(&said.stdout)
+        .map_err(|e| format!("kubectl get -o json gave no JSON: {e}"))?;
+    Ok(match list["items"].take() {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kinds_listed_first_are_named_as_the_parent_names_them() {
+        let listed: Vec<String> = format!("{WORKLOADS},{SPECULATIVE}")
+            .split(',')
+            .map(as_the_parent_names)
+            .collect();
+        let from_parent: Vec<String> = [
+            "Deployment.apps",
+            "StatefulSet.apps",
+            "DaemonSet.apps",
+            "Job.batch",
+            "CronJob.batch",
+            "Pod",
+            "Service",
+            "ConfigMap",
+        ]
+        .iter()
+        .map(|gk| applyset::resource_of_gk(gk))
+        .collect();
+        assert_eq!(listed, from_parent);
+    }
 }
