@@ -67,29 +67,20 @@ if ! "$kit" apply -C "$dir" --all --create-namespace >"$dir/first.log" 2>&1; the
     exit 1
 fi
 
-shell_apply() {
-    local pids=()
+# The floors kit is held to: the same per-cluster work by kubectl, all
+# clusters at once. `shell_piped VERB` pipes each cluster's rendered stream
+# to `kubectl VERB --server-side` (apply, diff); live status is one `get`
+# of the workload kinds by kit's cluster label.
+shell_piped() {
+    local verb=$1 pids=()
     for i in $(seq 0 $((CLUSTERS - 1))); do
         c=$(printf 'cluster-%02d' "$i")
         "$kit" render -C "$dir" -e production -c "$c" |
-            "$kubectl" apply --server-side --field-manager=kit --force-conflicts --context "$c" -f - >/dev/null &
+            "$kubectl" "$verb" --server-side --field-manager=kit --force-conflicts --context "$c" -f - >/dev/null &
         pids+=($!)
     done
-    wait "${pids[@]}"
-}
-
-# The floors of diff and live status: the same per-cluster work by kubectl,
-# all clusters at once (diff of the rendered stream; one `get` of the
-# workload kinds by kit's cluster label).
-shell_diff() {
-    local pids=()
-    for i in $(seq 0 $((CLUSTERS - 1))); do
-        c=$(printf 'cluster-%02d' "$i")
-        "$kit" render -C "$dir" -e production -c "$c" |
-            "$kubectl" diff --server-side --field-manager=kit --force-conflicts --context "$c" -f - >/dev/null &
-        pids+=($!)
-    done
-    wait "${pids[@]}" || true
+    # kubectl diff exits 1 when there are differences.
+    wait "${pids[@]}" || [ "$verb" = diff ]
 }
 shell_status() {
     local pids=()
@@ -118,10 +109,10 @@ for _ in $(seq "$RUNS"); do
     measure "apply --parallel 1" "$kit" apply -C "$dir" --all --parallel 1
     measure "apply (default 8)" "$kit" apply -C "$dir" --all
     measure "apply --parallel 4" "$kit" apply -C "$dir" --all --parallel 4
-    measure "shell, 8 at once" shell_apply
+    measure "shell, 8 at once" shell_piped apply
     measure "diff --parallel 1" "$kit" diff -C "$dir" --all --parallel 1
     measure "diff (default 8)" "$kit" diff -C "$dir" --all
-    measure "diff shell, 8 at once" shell_diff
+    measure "diff shell, 8 at once" shell_piped diff
     measure "status --live --parallel 1" "$kit" status -C "$dir" --live --parallel 1
     measure "status --live (default 8)" "$kit" status -C "$dir" --live
     measure "status shell, 8 at once" shell_status
