@@ -9,6 +9,17 @@
 //! | cluster | `P/E/C/common/NAME` |
 //! | service | `P/E/C/S/NAME` |
 //!
+//! A target of an *instance* `I` of environment `E` (an environment whose
+//! clusters, values and secrets are those of a base environment `B`, see
+//! [`Instance`]) reads `B`'s three layers, then two of its own, the
+//! instance's winning:
+//!
+//! | layer | keys |
+//! |---|---|
+//! | environment, cluster, service | as above, with `B` for `E` |
+//! | instance | `P/E/instances/I/common/NAME` |
+//! | instance service | `P/E/instances/I/S/NAME` |
+//!
 //! Rules, exactly:
 //! - a layer is listed with its prefix and a trailing `/`, so
 //!   `myservicio-v2/` never leaks into `myservicio`;
@@ -38,6 +49,19 @@ pub struct Target {
     pub cluster: String,
     /// e.g. `myservicio`.
     pub service: String,
+    /// The instance of `environment` this target belongs to, if any.
+    pub instance: Option<Instance>,
+}
+
+/// One instance of an environment of instances (a pull request's or a
+/// tenant's copy of a base environment): its name and the environment whose
+/// secret layers it reads under its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Instance {
+    /// e.g. `pr-3071`.
+    pub name: String,
+    /// The base environment, e.g. `staging`.
+    pub base: String,
 }
 
 impl Target {
@@ -47,18 +71,60 @@ impl Target {
             environment: environment.into(),
             cluster: cluster.into(),
             service: service.into(),
+            instance: None,
+        }
+    }
+
+    /// The same target in instance `name` of its environment, reading the
+    /// secret layers of `base` under the instance's own.
+    ///
+    /// ```
+    /// let t = kit_env::Target::new("preview", "eu-1", "web").in_instance("pr-7", "staging");
+    /// assert_eq!(t.to_string(), "preview:pr-7/eu-1/web");
+    /// assert_eq!(t.layers().len(), 5);
+    /// ```
+    pub fn in_instance(mut self, name: &str, base: &str) -> Self {
+        self.instance = Some(Instance {
+            name: name.into(),
+            base: base.into(),
+        });
+        self
+    }
+
+    /// The environment whose three layers hold this target's secrets: the
+    /// base of its instance, else its own.
+    pub fn secrets_environment(&self) -> &str {
+        self.instance
+            .as_ref()
+            .map_or(&self.environment, |i| &i.base)
+    }
+
+    /// The layers read for this target, least specific first.
+    pub fn layers(&self) -> &'static [Layer] {
+        if self.instance.is_some() {
+            &Layer::ALL
+        } else {
+            &Layer::ALL[..3]
         }
     }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.environment, self.cluster, self.service)
+        match &self.instance {
+            Some(i) => write!(
+                f,
+                "{}:{}/{}/{}",
+                self.environment, i.name, self.cluster, self.service
+            ),
+            None => write!(f, "{}/{}/{}", self.environment, self.cluster, self.service),
+        }
     }
 }
 
-/// One of the three layers, least specific first.
+/// One of the layers, least specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Layer {
     /// `E/common/`.
     Environment,
@@ -66,11 +132,24 @@ pub enum Layer {
     Cluster,
     /// `E/C/S/`.
     Service,
+    /// `E/instances/I/common/`: every service of an instance.
+    Instance,
+    /// `E/instances/I/S/`: one service of an instance.
+    InstanceService,
 }
 
+/// The folder of an environment that holds its instances' layers.
+pub const INSTANCES_FOLDER: &str = "instances";
+
 impl Layer {
-    /// All layers, least specific first.
-    pub const ALL: [Layer; 3] = [Layer::Environment, Layer::Cluster, Layer::Service];
+    /// All layers, least specific first (the last two only for instances).
+    pub const ALL: [Layer; 5] = [
+        Layer::Environment,
+        Layer::Cluster,
+        Layer::Service,
+        Layer::Instance,
+        Layer::InstanceService,
+    ];
 
     /// The layer's name, for output.
     pub fn name(self) -> &'static str {
@@ -78,6 +157,8 @@ impl Layer {
             Layer::Environment => "environment",
             Layer::Cluster => "cluster",
             Layer::Service => "service",
+            Layer::Instance => "instance",
+            Layer::InstanceService => "instance service",
         }
     }
 }
@@ -215,18 +296,26 @@ impl Layout {
     }
 
     /// The listing prefix of a layer, ending in `/`.
+    /// (A layer of an instance for a target outside one is the
+    /// environment's `instances/` folder itself, which holds no keys of a
+    /// layer.)
     pub fn layer_prefix(&self, target: &Target, layer: Layer) -> String {
+        let e = target.secrets_environment();
+        let instance = target.instance.as_ref().map_or("", |i| i.name.as_str());
+        let own = [target.environment.as_str(), INSTANCES_FOLDER, instance];
         match layer {
-            Layer::Environment => self.join(&[&target.environment, "common"]),
-            Layer::Cluster => self.join(&[&target.environment, &target.cluster, "common"]),
-            Layer::Service => self.join(&[&target.environment, &target.cluster, &target.service]),
+            Layer::Environment => self.join(&[e, "common"]),
+            Layer::Cluster => self.join(&[e, &target.cluster, "common"]),
+            Layer::Service => self.join(&[e, &target.cluster, &target.service]),
+            Layer::Instance => self.join(&[&own[..], &["common"]].concat()),
+            Layer::InstanceService => self.join(&[&own[..], &[target.service.as_str()]].concat()),
         }
     }
 
     /// The folder of a target's cluster (its `common` layer and every
     /// service's), ending in `/`.
     pub fn cluster_prefix(&self, target: &Target) -> String {
-        self.join(&[&target.environment, &target.cluster])
+        self.join(&[target.secrets_environment(), &target.cluster])
     }
 
     /// The key of variable `name` in a layer.
@@ -245,6 +334,7 @@ impl Layout {
     /// assert_eq!(Layout::parse_key("production/common/REDIS_HOST").unwrap(), (Layer::Environment, "REDIS_HOST"));
     /// assert!(Layout::parse_key("production/c1/web/db-pass").is_err());
     /// assert!(Layout::parse_key("production/REDIS_HOST").is_err());
+    /// assert_eq!(Layout::parse_key("preview/instances/pr-7/common/DB_NAME").unwrap(), (Layer::Instance, "DB_NAME"));
     /// ```
     pub fn parse_key(key: &str) -> Result<(Layer, &str), Error> {
         let parts: Vec<&str> = key.split('/').collect();
@@ -252,10 +342,12 @@ impl Layout {
             [_, "common", _] => Layer::Environment,
             [_, _, "common", _] => Layer::Cluster,
             [_, _, _, _] => Layer::Service,
+            [_, INSTANCES_FOLDER, _, "common", _] => Layer::Instance,
+            [_, INSTANCES_FOLDER, _, _, _] => Layer::InstanceService,
             _ => {
                 return Err(Error::InvalidKey {
                     key: key.into(),
-                    reason: "keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME",
+                    reason: "keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME, ENVIRONMENT/CLUSTER/SERVICE/NAME, or for an instance ENVIRONMENT/instances/INSTANCE/common/NAME or ENVIRONMENT/instances/INSTANCE/SERVICE/NAME",
                 });
             }
         };
@@ -264,6 +356,10 @@ impl Layout {
             [e, _, _] => Target::new(e, "c", "s"),
             [e, c, _, _] if layer == Layer::Cluster => Target::new(e, c, "s"),
             [e, c, s, _] => Target::new(e, c, s),
+            [e, _, i, "common", _] if layer == Layer::Instance => {
+                Target::new(e, "c", "s").in_instance(i, e)
+            }
+            [e, _, i, s, _] => Target::new(e, "c", s).in_instance(i, e),
             _ => unreachable!("matched above"),
         };
         Layout::validate(&target)?;
@@ -278,11 +374,18 @@ impl Layout {
 
     /// Checks the target's names.
     pub fn validate(target: &Target) -> Result<(), Error> {
+        let instance = target
+            .instance
+            .iter()
+            .flat_map(|i| [("instance", &i.name), ("base environment", &i.base)]);
         for (what, value) in [
             ("environment", &target.environment),
             ("cluster", &target.cluster),
             ("service", &target.service),
-        ] {
+        ]
+        .into_iter()
+        .chain(instance)
+        {
             let reason = if value.is_empty() {
                 Some("it is empty")
             } else if value.contains('/') {
@@ -293,7 +396,7 @@ impl Layout {
                 Some("it starts with '.'")
             } else if value.chars().any(|c| c.is_control()) {
                 Some("it contains a control character")
-            } else if what != "environment" && value == "common" {
+            } else if !what.ends_with("environment") && value == "common" {
                 Some("'common' names the shared layers")
             } else {
                 None
@@ -330,6 +433,31 @@ mod tests {
             Layout::new("").key(&t, Layer::Service, "MYSQL_PASSWORD"),
             "production/nerdearla-cluster/myservicio/MYSQL_PASSWORD"
         );
+    }
+
+    #[test]
+    fn an_instance_reads_its_base_layers_then_its_own() {
+        let t = Target::new("preview", "eu-1", "web").in_instance("pr-7", "staging");
+        let l = Layout::new("kit");
+        let prefixes: Vec<String> = t.layers().iter().map(|&x| l.layer_prefix(&t, x)).collect();
+        assert_eq!(
+            prefixes,
+            [
+                "kit/staging/common/",
+                "kit/staging/eu-1/common/",
+                "kit/staging/eu-1/web/",
+                "kit/preview/instances/pr-7/common/",
+                "kit/preview/instances/pr-7/web/",
+            ]
+        );
+        assert_eq!(l.cluster_prefix(&t), "kit/staging/eu-1/");
+        assert_eq!(
+            Layout::parse_key("preview/instances/pr-7/web/DB_NAME").unwrap(),
+            (Layer::InstanceService, "DB_NAME")
+        );
+        assert!(Layout::parse_key("preview/instances/../web/DB_NAME").is_err());
+        assert!(Layout::parse_key("preview/elsewhere/pr-7/web/DB_NAME").is_err());
+        assert!(Layout::validate(&Target::new("p", "c", "s").in_instance("common", "b")).is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod source;
 pub mod store;
 
 pub use error::Error;
-pub use layout::{Layer, Layout, Target};
+pub use layout::{Instance, Layer, Layout, Target};
 pub use limit::START_IN_FLIGHT;
 pub use resolve::{DEFAULT_CONCURRENCY, Resolution, Resolver, Variable};
 pub use secret::{Fingerprinter, SecretValue};

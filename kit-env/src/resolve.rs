@@ -232,12 +232,14 @@ impl Resolver {
             (services.get(&folder).copied().unwrap_or(0) >= CLUSTER_LISTING_FROM).then_some(folder)
         };
         let listing_of = |t: &Target, layer: Layer| match layer {
-            Layer::Environment => layout.layer_prefix(t, layer),
-            _ => whole_cluster(t).unwrap_or_else(|| layout.layer_prefix(t, layer)),
+            Layer::Cluster | Layer::Service => {
+                whole_cluster(t).unwrap_or_else(|| layout.layer_prefix(t, layer))
+            }
+            _ => layout.layer_prefix(t, layer),
         };
         let listings: BTreeSet<String> = targets
             .iter()
-            .flat_map(|t| Layer::ALL.map(|l| listing_of(t, l)))
+            .flat_map(|t| t.layers().iter().map(|&l| listing_of(t, l)))
             .collect();
         let listed: HashMap<String, Arc<Vec<String>>, Fast> = self
             .run_all(
@@ -267,7 +269,7 @@ impl Resolver {
         for t in targets {
             let mut winners: BTreeMap<&str, (Layer, &str, Vec<&str>)> = BTreeMap::new();
             let mut warnings = Vec::new();
-            for layer in Layer::ALL {
+            for &layer in t.layers() {
                 let (prefix, keys) = layer_keys(t, layer);
                 for key in keys {
                     let rest = &key[prefix.len()..];
@@ -680,6 +682,60 @@ mod tests {
         assert_eq!((stats.lists, stats.gets), (307, 1_206));
         assert_eq!(reports.load(Ordering::Relaxed), 307 + 1_206);
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn an_instance_reads_its_base_layers_under_its_own_and_leaves_the_base_alone() {
+        let memory = MemoryStore::new();
+        for (k, v) in [
+            ("staging/common/DB_HOST", "db.staging"),
+            ("staging/common/DB_NAME", "shop"),
+            ("staging/eu-1/common/REGION", "eu"),
+            ("staging/eu-1/web/TOKEN", "base-token"),
+            ("staging/eu-1/api/TOKEN", "api-token"),
+            ("preview/instances/pr-7/common/DB_NAME", "shop_pr_7"),
+            ("preview/instances/pr-7/web/TOKEN", "pr-token"),
+            ("preview/instances/pr-8/common/DB_NAME", "shop_pr_8"),
+        ] {
+            memory.insert(k, v);
+        }
+        let base = Target::new("staging", "eu-1", "web");
+        let pr7 = Target::new("preview", "eu-1", "web").in_instance("pr-7", "staging");
+        let pr7_api = Target::new("preview", "eu-1", "api").in_instance("pr-7", "staging");
+        let store = Arc::new(memory);
+        let got = block_on(
+            Resolver::new(store.clone(), Layout::new("")).resolve_many(&[base, pr7, pr7_api]),
+        )
+        .unwrap();
+        let got = flat(&got);
+        let kv = |n: &str, v: &str, k: &str| (n.to_owned(), v.to_owned(), k.to_owned());
+        assert_eq!(
+            got[0],
+            [
+                kv("DB_HOST", "db.staging", "staging/common/DB_HOST"),
+                kv("DB_NAME", "shop", "staging/common/DB_NAME"),
+                kv("REGION", "eu", "staging/eu-1/common/REGION"),
+                kv("TOKEN", "base-token", "staging/eu-1/web/TOKEN"),
+            ]
+        );
+        assert_eq!(
+            got[1],
+            [
+                kv("DB_HOST", "db.staging", "staging/common/DB_HOST"),
+                kv(
+                    "DB_NAME",
+                    "shop_pr_7",
+                    "preview/instances/pr-7/common/DB_NAME"
+                ),
+                kv("REGION", "eu", "staging/eu-1/common/REGION"),
+                kv("TOKEN", "pr-token", "preview/instances/pr-7/web/TOKEN"),
+            ]
+        );
+        assert_eq!(
+            got[2][3],
+            kv("TOKEN", "api-token", "staging/eu-1/api/TOKEN")
+        );
+        assert_eq!(got[2][1].2, "preview/instances/pr-7/common/DB_NAME");
     }
 
     #[test]
