@@ -83,6 +83,27 @@ impl From<kit_project::ProjectError> for Failure {
                 Failure::new(Code::Usage, e.to_string()).with_hint(format!("give {flag}, or --all"))
             }
             E::InvalidAt { hint, .. } => Failure::new(Code::Input, e.to_string()).with_hint(hint),
+            E::InstanceNeeded { .. } => Failure::new(Code::Usage, e.to_string())
+                .with_hint("give --instance NAME (KIT_INSTANCE), e.g. --instance pr-3071; `kit status -e ENVIRONMENT` lists the live ones"),
+            E::NoInstances { known, .. } => {
+                let which = if known.is_empty() {
+                    "none of this project's environments has instances".to_owned()
+                } else {
+                    format!("environments with instances: {known}")
+                };
+                Failure::new(Code::Usage, e.to_string()).with_hint(format!(
+                    "{which}; an environment gets them with `instances: {{from: BASE}}` in kit.yaml (docs/instances.md)"
+                ))
+            }
+            E::BadInstance { .. } => Failure::new(Code::Usage, e.to_string()).with_hint(
+                "an instance name is a DNS label: lowercase letters, digits and '-', starting with a letter, e.g. pr-3071 (from a branch: lowercase it and replace other characters with '-')",
+            ),
+            E::ImageNotRendered { .. } => Failure::new(Code::Usage, e.to_string())
+                .with_hint("--image names a service of the run (check -s and the service's name in kit.yaml)"),
+            E::InstanceNamespace { room, .. } => Failure::new(Code::Input, e.to_string())
+                .with_hint(format!(
+                    "with this namespace, an instance name has at most {room} characters: use a shorter one (e.g. pr-<number>)"
+                )),
             _ => Failure::new(Code::Input, e.to_string()),
         }
     }
@@ -108,6 +129,8 @@ impl From<kit_project::RenderError> for Failure {
             E::Template(t) => t.into(),
             E::Check(c) => check_failure(c),
             e @ E::Duplicate { .. } => Failure::new(Code::Check, e.to_string()),
+            e @ E::OutsideInstance { .. } => Failure::new(Code::Check, e.to_string())
+                .with_hint("an instance's objects go in namespaces ending in -<instance> (kit appends it to the `namespace` value; write `namespace: {{namespace}}`), and objects without a namespace need a name ending in -<instance> (`name: x-{{kit.instance}}`): otherwise instances would share them"),
             e @ E::Inventory(_) => Failure::new(Code::Input, e.to_string())
                 .with_hint("with `name:` in kit.yaml, kit names each cluster's inventory kit.<name>.<environment>.<cluster>: rename the part in kit.yaml"),
             e @ E::BadLabel { .. } => Failure::new(Code::Input, e.to_string())

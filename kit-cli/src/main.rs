@@ -99,6 +99,12 @@ fn main() -> ExitCode {
         Command::Pin(args) => commands::release::pin(&args, true),
         Command::Unpin(args) => commands::release::pin(&args, false),
         Command::History(args) => commands::release::history(&args),
+        Command::Status(args) if commands::instances::lists_instances(&args).unwrap_or(false) => {
+            return exit_code(
+                commands::instances::status(&args)
+                    .and_then(|(out, code)| output::out(&out).map(|()| code)),
+            );
+        }
         Command::Status(args) if args.live => {
             return exit_code(
                 commands::live::status(&args)

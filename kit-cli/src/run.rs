@@ -70,6 +70,18 @@ fn render_with<T>(
     let project = Project::load(&job.project.project)?;
     let plan = project.plan(&job.select.selection())?;
     let mut options = job.options;
+    options.images = job.select.images()?;
+    for service in options.images.keys() {
+        if !plan.targets.iter().any(|t| &t.service == service) {
+            let mut rendered: Vec<&str> = plan.targets.iter().map(|t| t.service.as_str()).collect();
+            rendered.dedup();
+            return Err(kit_project::ProjectError::ImageNotRendered {
+                service: service.clone(),
+                rendered: rendered.join(", "),
+            }
+            .into());
+        }
+    }
     let extra = job.values.values()?;
     options.extra_values = extra.iter().map(|(_, v)| v.clone()).collect();
     let secrets_options = job.source.secrets_options()?;

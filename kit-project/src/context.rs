@@ -5,6 +5,8 @@
 //! |---|---|
 //! | every values key | the merged values (base < environment < cluster < service < cluster's service entry < extra values, in order) |
 //! | `kit.environment`, `kit.cluster`, `kit.service` | the target |
+//! | `kit.instance` | in a run on an instance (`--instance`): its name; absent otherwise |
+//! | `namespace` | in an instance: the values' `namespace` with `-<instance>` appended (see [`instance_namespace`]) |
 //! | `kit.checksum` | HMAC-SHA256 over the service's variables, keyed by the secret `KIT_CHECKSUM_KEY` (also the `kit.dev/env-sha256` pod annotation) |
 //! | `kit.secret_name` | with `secrets_as: secret`: the name of the Secret kit renders (`<service>-env`) |
 //! | `env` | the variables, `{name, value}`, sorted by name: `env:` entries, plus secrets unless `secrets_as: secret` |
@@ -20,8 +22,8 @@ use kit_env::{Fingerprinter, Resolution, SecretValue};
 use sha2::{Digest, Sha256};
 
 pub use crate::contract::{
-    CHECKSUM_KEY_NAME, CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, MIN_CHECKSUM_KEY_BYTES,
-    TARGET_LABELS,
+    CHECKSUM_KEY_NAME, CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, INSTANCE_LABEL,
+    MIN_CHECKSUM_KEY_BYTES, TARGET_LABELS,
 };
 use crate::error::{ProjectError, RenderError};
 use crate::model::{EnvConflict, SecretsAs};
@@ -54,14 +56,18 @@ pub(crate) struct TargetContext {
     redact: Option<Fingerprinter>,
 }
 
-/// `TARGET_LABELS` with their values for `t`.
-pub fn target_labels(t: &kit_env::Target) -> Result<[(&'static str, &str); 3], RenderError> {
-    let pairs = [
+/// `TARGET_LABELS` with their values for `t`, and [`INSTANCE_LABEL`] for
+/// a target of an instance.
+pub fn target_labels(t: &kit_env::Target) -> Result<Vec<(&'static str, &str)>, RenderError> {
+    let mut pairs = vec![
         (TARGET_LABELS[0], t.environment.as_str(), "environment"),
         (TARGET_LABELS[1], t.cluster.as_str(), "cluster"),
         (TARGET_LABELS[2], t.service.as_str(), "service"),
     ];
-    for (label, v, what) in pairs {
+    if let Some(i) = &t.instance {
+        pairs.push((INSTANCE_LABEL, i.name.as_str(), "instance"));
+    }
+    for &(label, v, what) in &pairs {
         let b = v.as_bytes();
         let ok = !b.is_empty()
             && b.len() <= 63
@@ -75,7 +81,27 @@ pub fn target_labels(t: &kit_env::Target) -> Result<[(&'static str, &str); 3], R
             });
         }
     }
-    Ok(pairs.map(|(l, v, _)| (l, v)))
+    Ok(pairs.into_iter().map(|(l, v, _)| (l, v)).collect())
+}
+
+/// The namespace of `instance` for a base namespace: `<base>-<instance>`,
+/// refused when longer than a namespace may be (63 characters).
+///
+/// ```
+/// assert_eq!(kit_project::instance_namespace("shop", "pr-7").unwrap(), "shop-pr-7");
+/// assert!(kit_project::instance_namespace(&"n".repeat(60), "pr-7").is_err());
+/// ```
+pub fn instance_namespace(base: &str, instance: &str) -> Result<String, ProjectError> {
+    let namespace = format!("{base}-{instance}");
+    if namespace.len() > 63 {
+        return Err(ProjectError::InstanceNamespace {
+            instance: instance.into(),
+            length: namespace.len(),
+            room: 63usize.saturating_sub(base.len() + 1),
+            namespace,
+        });
+    }
+    Ok(namespace)
 }
 
 impl TargetContext {
@@ -215,7 +241,13 @@ pub(crate) fn record_of(
     let key = (environment.to_owned(), service.to_owned());
     Ok(match options.records.get(&key) {
         Some(r) => Some(r.clone()),
-        None => project.record(environment, service)?,
+        None => match (
+            project.record(environment, service)?,
+            project.instances_of(environment),
+        ) {
+            (None, Some(base)) => record_of(project, base, service, options)?,
+            (own, _) => own,
+        },
     })
 }
 
@@ -240,6 +272,11 @@ pub(crate) fn build(
     let Value::Map(mut ctx) = values else {
         unreachable!("layered values start as a map")
     };
+    if let Some(i) = &t.instance
+        && let Some(Value::String(ns)) = ctx.get_mut("namespace")
+    {
+        *ns = instance_namespace(ns, &i.name)?;
+    }
     let service_key = [(t.service.as_str(), "the service's image and variables")];
     for (key, what) in RESERVED.iter().chain(&service_key) {
         if ctx.contains_key(*key) {
@@ -282,11 +319,17 @@ pub(crate) fn build(
     kit.insert("environment".into(), Value::String(t.environment.clone()));
     kit.insert("cluster".into(), Value::String(t.cluster.clone()));
     kit.insert("service".into(), Value::String(t.service.clone()));
+    if let Some(i) = &t.instance {
+        kit.insert("instance".into(), Value::String(i.name.clone()));
+    }
     kit.insert("checksum".into(), Value::String(shown_checksum.clone()));
     if secrets_as == SecretsAs::Secret {
         kit.insert("secret_name".into(), Value::String(secret_name.clone()));
     }
-    let (image, image_source) = image_of(project, t, record);
+    let (image, image_source) = match options.images.get(&t.service) {
+        Some(image) => (Some(image.clone()), Some("image from --image".to_owned())),
+        None => image_of(project, t, record),
+    };
     let mut svc = Map::new();
     if let Some(image) = &image {
         svc.insert("image".into(), Value::String(image.clone()));
@@ -335,7 +378,14 @@ fn image_of(
 ) -> (Option<String>, Option<String>) {
     match record {
         Some(r) => {
-            let path = crate::release::record_path(&t.environment, &t.service);
+            // An instance without records of its own reads its base's.
+            let own = crate::release::record_path(&t.environment, &t.service);
+            let path = match project.instances_of(&t.environment) {
+                Some(base) if !project.dir.join(&own).exists() => {
+                    crate::release::record_path(base, &t.service)
+                }
+                _ => own,
+            };
             let scope = if r.clusters.contains_key(&t.cluster) {
                 format!(" clusters.{}", t.cluster)
             } else {

@@ -19,6 +19,10 @@ pub const MIN_CHECKSUM_KEY_BYTES: usize = 16;
 /// `kit apply --prune` and `kit status --live` select by.
 pub const TARGET_LABELS: [&str; 3] = ["kit.dev/environment", "kit.dev/cluster", "kit.dev/service"];
 
+/// The label kit puts on every object of an instance (`--instance`),
+/// naming it; objects outside instances never carry it.
+pub const INSTANCE_LABEL: &str = "kit.dev/instance";
+
 /// The pod-template annotation holding the checksum of the ConfigMaps and
 /// Secrets rendered for the same service (so a change to them rolls the
 /// workload's pods).

@@ -112,6 +112,56 @@ pub enum ProjectError {
         /// The names that exist.
         known: String,
     },
+    /// An environment of instances selected without an instance.
+    #[error(
+        "environment '{environment}' is an environment of instances (of '{base}'): a run names one instance"
+    )]
+    InstanceNeeded {
+        /// The environment.
+        environment: String,
+        /// Its base environment.
+        base: String,
+    },
+    /// An instance of an environment that has none.
+    #[error("environment '{environment}' has no instances (kit.yaml gives it no `instances:`)")]
+    NoInstances {
+        /// The environment.
+        environment: String,
+        /// The environments that have instances.
+        known: String,
+    },
+    /// An instance name that cannot name Kubernetes objects.
+    #[error("instance name '{name}' is not a DNS label ({reason})")]
+    BadInstance {
+        /// The name given (printable: control characters escaped).
+        name: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// An instance's namespace would not be a valid namespace name.
+    #[error(
+        "the namespace of instance '{instance}' would be '{namespace}', {length} characters: a namespace has at most 63"
+    )]
+    InstanceNamespace {
+        /// The instance.
+        instance: String,
+        /// The namespace `<namespace value>-<instance>`.
+        namespace: String,
+        /// Its length.
+        length: usize,
+        /// The longest instance name that fits.
+        room: usize,
+    },
+    /// An image given for a service that has no target in the run.
+    #[error(
+        "an image is given for service '{service}', which this run does not render (it renders: {rendered})"
+    )]
+    ImageNotRendered {
+        /// The service.
+        service: String,
+        /// The services the run renders.
+        rendered: String,
+    },
     /// A service has no templates.
     #[error("service '{service}' has no templates in {}", .dir.display())]
     NoTemplates {
@@ -209,6 +259,21 @@ pub enum RenderError {
         name: String,
         /// The label.
         label: &'static str,
+    },
+    /// An object of an instance outside the instance's namespaces, where
+    /// it would be shared with the base environment or other instances.
+    #[error("{origin} renders {kind} '{name}'{ns} for instance '{instance}', outside the instance's namespaces", ns = .namespace.as_ref().map(|n| format!(" in namespace '{n}'")).unwrap_or_default())]
+    OutsideInstance {
+        /// Where it came from.
+        origin: String,
+        /// `apiVersion/kind`.
+        kind: String,
+        /// The name (masked).
+        name: String,
+        /// The namespace, when set (masked).
+        namespace: Option<String>,
+        /// The instance.
+        instance: String,
     },
     /// Two documents describe the same object.
     #[error("{second} renders {kind} '{name}'{ns}, which {first} renders too", ns = .namespace.as_ref().map(|n| format!(" in namespace '{n}'")).unwrap_or_default())]

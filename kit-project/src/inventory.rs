@@ -3,7 +3,9 @@
 //! and other tools understand it.
 //!
 //! - The **parent** is a ConfigMap named `kit.<project>.<environment>.<cluster>`
-//!   in the project's inventory namespace (`inventory_namespace:` in
+//!   (`kit.<project>.<environment>.<instance>.<cluster>` for an instance of
+//!   an environment, so each instance is a set of its own) in the project's
+//!   inventory namespace (`inventory_namespace:` in
 //!   kit.yaml, default `default`). It carries the label
 //!   `applyset.kubernetes.io/id` (derived from its own name and namespace,
 //!   as the specification requires), the annotation
@@ -49,6 +51,12 @@ pub const SOURCE_ANNOTATION: &str = "kit.dev/source";
 /// it was created for. Only such namespaces are ever deleted, by
 /// `kit delete`.
 pub const CREATED_BY_LABEL: &str = "kit.dev/created-by";
+/// On an instance's parent: when kit last applied the instance to the
+/// cluster (UTC, RFC 3339), what `kit status` and `kit delete
+/// --older-than` read.
+pub const APPLIED_AT_ANNOTATION: &str = "kit.dev/applied-at";
+/// The label of every object of an instance (and of its parent).
+pub use crate::contract::INSTANCE_LABEL;
 /// The inventory namespace when kit.yaml names none.
 pub const DEFAULT_NAMESPACE: &str = "default";
 /// The tooling value kit writes.
@@ -61,6 +69,8 @@ pub struct Inventory {
     pub project: String,
     /// The environment.
     pub environment: String,
+    /// The instance of the environment, if the set is one's.
+    pub instance: Option<String>,
     /// The cluster.
     pub cluster: String,
     /// The parent ConfigMap's name.
@@ -147,11 +157,45 @@ impl Inventory {
         Ok(Inventory {
             project: project.into(),
             environment: environment.into(),
+            instance: None,
             cluster: cluster.into(),
             parent,
             namespace: namespace.into(),
             id,
         })
+    }
+
+    /// The set of instance `instance` of the same environment on the same
+    /// cluster: its own parent and id.
+    ///
+    /// ```
+    /// let base = kit_project::inventory::Inventory::new("shop", "default", "preview", "eu-1").unwrap();
+    /// let pr = base.clone().of_instance("pr-7").unwrap();
+    /// assert_eq!(pr.parent, "kit.shop.preview.pr-7.eu-1");
+    /// assert_ne!(pr.id, base.id);
+    /// ```
+    pub fn of_instance(mut self, instance: &str) -> Result<Inventory, InventoryNameError> {
+        if !is_dns_label(instance) {
+            return Err(InventoryNameError {
+                what: "instance",
+                value: instance.into(),
+                rule: LABEL_RULE,
+            });
+        }
+        self.parent = format!(
+            "kit.{}.{}.{instance}.{}",
+            self.project, self.environment, self.cluster
+        );
+        if self.parent.len() > 253 {
+            return Err(InventoryNameError {
+                what: "instance",
+                value: instance.into(),
+                rule: "the inventory's name kit.<project>.<environment>.<instance>.<cluster> has at most 253 characters",
+            });
+        }
+        self.id = applyset_id(&self.parent, &self.namespace, "ConfigMap", "");
+        self.instance = Some(instance.into());
+        Ok(self)
     }
 
     /// The labels kit adds to every member.
@@ -161,12 +205,15 @@ impl Inventory {
 
     /// The parent's manifest, listing `group_kinds` and `namespaces` (the
     /// parent's own namespace is left out, as the specification says);
-    /// `source`: where the project comes from, when known.
+    /// `source`: where the project comes from, when known. An instance's
+    /// parent also carries [`INSTANCE_LABEL`] and, as
+    /// [`APPLIED_AT_ANNOTATION`], `applied_at` (when given).
     pub fn parent_manifest(
         &self,
         group_kinds: &BTreeSet<String>,
         namespaces: &BTreeSet<String>,
         source: Option<&str>,
+        applied_at: Option<&str>,
     ) -> String {
         let join = |s: &mut dyn Iterator<Item = &String>| {
             s.map(String::as_str).collect::<Vec<_>>().join(",")
@@ -188,6 +235,15 @@ impl Inventory {
         );
         if let Some(s) = source {
             out.push_str(&format!("    {SOURCE_ANNOTATION}: {}\n", q(s)));
+        }
+        if let Some(instance) = &self.instance {
+            if let Some(t) = applied_at {
+                out.push_str(&format!("    {APPLIED_AT_ANNOTATION}: {}\n", q(t)));
+            }
+            // A label of the parent, after its annotations: inserted
+            // before `annotations:`.
+            let at = out.find("  annotations:\n").expect("written above");
+            out.insert_str(at, &format!("    {INSTANCE_LABEL}: {}\n", q(instance)));
         }
         out
     }
@@ -271,10 +327,28 @@ mod tests {
         let inv = Inventory::new("shop", "default", "p", "c").unwrap();
         let gks: BTreeSet<String> = ["Service", "Deployment.apps"].map(String::from).into();
         let nss: BTreeSet<String> = ["shop", "default", "a"].map(String::from).into();
-        let m = inv.parent_manifest(&gks, &nss, Some("github.com/org/repo/deploy"));
+        let m = inv.parent_manifest(&gks, &nss, Some("github.com/org/repo/deploy"), Some("t"));
         assert!(
             m.contains("    applyset.kubernetes.io/contains-group-kinds: \"Deployment.apps,Service\"\n    applyset.kubernetes.io/additional-namespaces: \"a,shop\"\n    kit.dev/source: \"github.com/org/repo/deploy\"\n"),
             "{m}"
         );
+        assert!(!m.contains("instance") && !m.contains("applied-at"), "{m}");
+        let m = inv.of_instance("pr-7").unwrap().parent_manifest(
+            &gks,
+            &nss,
+            None,
+            Some("2026-12-07T18:00:00Z"),
+        );
+        assert!(
+            m.contains(
+                "    kit.dev/cluster: \"c\"\n    kit.dev/instance: \"pr-7\"\n  annotations:\n"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.ends_with("    kit.dev/applied-at: \"2026-12-07T18:00:00Z\"\n"),
+            "{m}"
+        );
+        assert!(m.contains("  name: \"kit.shop.p.pr-7.c\"\n"), "{m}");
     }
 }

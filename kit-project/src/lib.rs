@@ -61,19 +61,20 @@ pub mod yaml;
 
 pub use check::{CheckError, Document, INSTALL_ORDER, kind_rank};
 pub use context::{
-    CHECKSUM_KEY_NAME, CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, MIN_CHECKSUM_KEY_BYTES,
-    TARGET_LABELS, Variables, target_labels, template_context,
+    CHECKSUM_KEY_NAME, CONFIG_CHECKSUM_ANNOTATION, ENV_CHECKSUM_ANNOTATION, INSTANCE_LABEL,
+    MIN_CHECKSUM_KEY_BYTES, TARGET_LABELS, Variables, instance_namespace, target_labels,
+    template_context,
 };
 pub use error::{OutputError, ProjectError, RenderError};
 pub use mask::{MIN_CONTAINED, Masker};
 pub use model::{
-    Cluster, ClusterService, EnvConflict, Environment, PROJECT_FILE, ProjectFile, SecretsAs,
-    Service,
+    Cluster, ClusterService, EnvConflict, Environment, Instances, PROJECT_FILE, ProjectFile,
+    SecretsAs, Service,
 };
 pub use pipeline::{Plan, Rendered, SecretsOptions, render, render_to_dir};
 pub use project::{Project, is_safe_name};
 pub use render::{RenderOptions, Renderer};
-pub use select::Selection;
+pub use select::{Selection, check_instance_name};
 pub use stream::{ClusterStream, ObjectRef, write_stream};
 pub use unused::UnusedValue;
 pub use values::{MAX_SET_DEPTH, MAX_SET_INDEX, SetError, SetKind, merge, parse_set, set_into};

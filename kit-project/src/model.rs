@@ -139,12 +139,29 @@ pub struct Environment {
     /// Variables for this environment.
     #[serde(default)]
     pub env: IndexMap<String, Value>,
-    /// Its clusters, by name.
+    /// Its clusters, by name. An environment of instances has none of its
+    /// own: once loaded, it holds its base's.
+    #[serde(default)]
     pub clusters: IndexMap<String, Cluster>,
+    /// Makes this an environment of instances (`kit ... --instance NAME`):
+    /// copies of the base environment, each in its own namespaces and
+    /// inventory. See `docs/instances.md`.
+    #[serde(default)]
+    pub instances: Option<Instances>,
+}
+
+/// `instances:` of an environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Instances {
+    /// The base environment: its clusters, values, variables, secret layers
+    /// and released images are every instance's, under the instance's own.
+    pub from: String,
 }
 
 /// A cluster.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Cluster {
@@ -163,7 +180,7 @@ pub struct Cluster {
 }
 
 /// A service's settings on one cluster.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct ClusterService {

@@ -17,6 +17,9 @@ pub struct RenderOptions {
     /// Release records to use instead of the project's files, by
     /// (environment, service): what `kit release` checks before recording.
     pub records: std::collections::BTreeMap<(String, String), crate::release::Record>,
+    /// Images by service, used instead of release records and kit.yaml's
+    /// `image:` (`kit ... --instance I --image SERVICE=REF`).
+    pub images: std::collections::BTreeMap<String, String>,
     /// On a check failure, attach the failing document, rendered with every
     /// secret value as a fingerprint ([`crate::CheckError::rendered`]).
     pub debug: bool,
@@ -39,6 +42,12 @@ impl RenderOptions {
     ) -> Self {
         self.records
             .insert((environment.into(), service.into()), record);
+        self
+    }
+
+    /// Renders `service` with `image`, whatever its records say.
+    pub fn with_image(mut self, service: &str, image: &str) -> Self {
+        self.images.insert(service.into(), image.into());
         self
     }
 

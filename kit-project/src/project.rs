@@ -56,13 +56,78 @@ impl Project {
     pub fn load(dir: &Path) -> Result<Project, ProjectError> {
         let path = dir.join(PROJECT_FILE);
         let file: ProjectFile = read_yaml(&path)?;
-        let project = Project {
+        let mut project = Project {
             dir: dir.to_owned(),
             file,
             secrets_base: None,
         };
         project.validate()?;
+        project.expand_instances()?;
         Ok(project)
+    }
+
+    /// Gives each environment of instances its base's clusters, and its
+    /// base's values and variables under its own.
+    fn expand_instances(&mut self) -> Result<(), ProjectError> {
+        let path = self.path();
+        let f = &mut self.file;
+        let invalid = |message: String| ProjectError::Invalid {
+            path: path.clone(),
+            message,
+        };
+        let mut expanded = Vec::new();
+        for (name, env) in &f.environments {
+            let Some(instances) = &env.instances else {
+                continue;
+            };
+            let from = &instances.from;
+            let Some(base) = f.environments.get(from).filter(|_| from != name) else {
+                return Err(invalid(format!(
+                    "environments.{name}.instances.from: '{from}' is not another environment of kit.yaml (choose from {})",
+                    known(f.environments.keys().filter(|e| *e != name))
+                )));
+            };
+            if base.instances.is_some() {
+                return Err(invalid(format!(
+                    "environments.{name}.instances.from: '{from}' is itself an environment of instances; instances are made from an environment with clusters"
+                )));
+            }
+            if !env.clusters.is_empty() {
+                return Err(invalid(format!(
+                    "environments.{name} has instances of '{from}' and clusters of its own; its clusters are '{from}''s: remove `clusters:`"
+                )));
+            }
+            if f.name.is_none() {
+                return Err(invalid(format!(
+                    "environments.{name}.instances needs the project's `name:` (each instance has its own inventory on every cluster, which is how instances are kept apart)"
+                )));
+            }
+            let mut values = base.values.clone().unwrap_or(Value::Map(Map::new()));
+            if let Some(own) = &env.values {
+                crate::values::merge(&mut values, own.clone());
+            }
+            let mut vars = base.env.clone();
+            vars.extend(env.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+            expanded.push((name.clone(), base.clusters.clone(), values, vars));
+        }
+        for (name, clusters, values, vars) in expanded {
+            let env = &mut f.environments[&name];
+            env.clusters = clusters;
+            env.values = Some(values);
+            env.env = vars;
+        }
+        Ok(())
+    }
+
+    /// The base environment of `environment` when it is an environment of
+    /// instances.
+    pub fn instances_of(&self, environment: &str) -> Option<&str> {
+        self.file
+            .environments
+            .get(environment)?
+            .instances
+            .as_ref()
+            .map(|i| i.from.as_str())
     }
 
     /// Loads the project in `dir`, a commit's files written out (see
@@ -241,11 +306,12 @@ impl Project {
         self.dir.join(&self.file.partials)
     }
 
-    /// The project's inventory on `cluster` of `environment`: `None` when
-    /// kit.yaml has no `name:`.
+    /// The project's inventory on `cluster` of `environment` (of its
+    /// `instance`, when given): `None` when kit.yaml has no `name:`.
     pub fn inventory(
         &self,
         environment: &str,
+        instance: Option<&str>,
         cluster: &str,
     ) -> Result<Option<crate::inventory::Inventory>, crate::inventory::InventoryNameError> {
         let Some(name) = &self.file.name else {
@@ -256,7 +322,11 @@ impl Project {
             .inventory_namespace
             .as_deref()
             .unwrap_or(crate::inventory::DEFAULT_NAMESPACE);
-        crate::inventory::Inventory::new(name, ns, environment, cluster).map(Some)
+        let inv = crate::inventory::Inventory::new(name, ns, environment, cluster)?;
+        match instance {
+            Some(i) => inv.of_instance(i).map(Some),
+            None => Ok(Some(inv)),
+        }
     }
 
     /// The kube context configured for a cluster.

@@ -211,8 +211,11 @@ impl<'p> Renderer<'p> {
         let t = &res.target;
         let record = self.record(&t.environment, &t.service)?;
         let ctx = build(self.project, res, &self.options, record.as_deref())?;
-        let inventory = self.project.inventory(&t.environment, &t.cluster)?;
-        let mut labels: Vec<(&str, &str)> = target_labels(t)?.to_vec();
+        let instance = t.instance.as_ref().map(|i| i.name.as_str());
+        let inventory = self
+            .project
+            .inventory(&t.environment, instance, &t.cluster)?;
+        let mut labels: Vec<(&str, &str)> = target_labels(t)?;
         if let Some(inv) = &inventory {
             labels.extend(inv.member_labels());
         }
@@ -259,6 +262,33 @@ impl<'p> Renderer<'p> {
                 docs.push(d);
             }
         }
+        if let Some(i) = &t.instance {
+            self.refuse_outside(&i.name, &docs)?;
+        }
         Ok(docs)
+    }
+
+    /// Refuses an object of instance `instance` that is neither in a
+    /// namespace ending in `-<instance>` nor, when it has no namespace (a
+    /// Namespace, a cluster-scoped object), named so.
+    fn refuse_outside(&self, instance: &str, docs: &[Document]) -> Result<(), RenderError> {
+        let suffix = format!("-{instance}");
+        for d in docs {
+            let inside = match &d.namespace {
+                Some(ns) => ns.ends_with(&suffix),
+                None => d.name.ends_with(&suffix),
+            };
+            if !inside {
+                let m = &self.masker;
+                return Err(RenderError::OutsideInstance {
+                    origin: d.origin.clone(),
+                    kind: format!("{}/{}", d.api_version, d.kind),
+                    name: m.show(&d.name).into_owned(),
+                    namespace: d.namespace.as_deref().map(|n| m.show(n).into_owned()),
+                    instance: instance.into(),
+                });
+            }
+        }
+        Ok(())
     }
 }

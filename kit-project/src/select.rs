@@ -22,11 +22,61 @@ pub enum Selection {
         services: Vec<String>,
     },
     /// Every enabled service of every cluster, of one environment when
-    /// given, else of every environment.
+    /// given, else of every environment (environments of instances left
+    /// out: their instances are not in kit.yaml).
     All {
         /// Only this environment.
         environment: Option<String>,
     },
+    /// One instance of an environment of instances: its base's clusters
+    /// (all of them when none is given) and services, each target
+    /// [`Target::in_instance`].
+    Instance {
+        /// The environment of instances.
+        environment: String,
+        /// The instance's name (a DNS label, see [`check_instance_name`]).
+        instance: String,
+        /// Only these clusters; empty means every cluster.
+        clusters: Vec<String>,
+        /// Services; empty means every enabled service.
+        services: Vec<String>,
+    },
+}
+
+/// Refuses an instance name that is not a DNS label: lowercase letters,
+/// digits and `-`, starting with a letter (so it can end a namespace and
+/// name a label value), at most 63 characters.
+///
+/// ```
+/// assert!(kit_project::check_instance_name("pr-3071").is_ok());
+/// assert!(kit_project::check_instance_name("PR_3071").is_err());
+/// assert!(kit_project::check_instance_name("3071").is_err());
+/// ```
+pub fn check_instance_name(name: &str) -> Result<(), ProjectError> {
+    let b = name.as_bytes();
+    let reason = if b.is_empty() {
+        Some("it is empty")
+    } else if b.len() > 63 {
+        Some("it is longer than 63 characters")
+    } else if !b
+        .iter()
+        .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    {
+        Some("only lowercase letters, digits and '-'")
+    } else if !b[0].is_ascii_lowercase() {
+        Some("it must start with a lowercase letter")
+    } else if b[b.len() - 1] == b'-' {
+        Some("it must end with a letter or digit")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(ProjectError::BadInstance {
+            name: name.escape_debug().to_string(),
+            reason,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Selection {
@@ -51,7 +101,52 @@ impl Project {
     /// an error.
     pub fn select(&self, selection: &Selection) -> Result<Vec<Target>, ProjectError> {
         match selection {
-            Selection::All { environment } => self.all_targets(environment.as_deref()),
+            Selection::All { environment } => {
+                if let Some(e) = environment.as_deref() {
+                    self.refuse_instances(e)?;
+                }
+                self.all_targets(environment.as_deref())
+            }
+            Selection::Instance {
+                environment,
+                instance,
+                clusters,
+                services,
+            } => {
+                self.environment(environment)?;
+                let Some(base) = self.instances_of(environment) else {
+                    return Err(ProjectError::NoInstances {
+                        environment: environment.clone(),
+                        known: known(
+                            self.file
+                                .environments
+                                .iter()
+                                .filter(|(_, e)| e.instances.is_some())
+                                .map(|(n, _)| n),
+                        ),
+                    });
+                };
+                check_instance_name(instance)?;
+                let clusters = if clusters.is_empty() {
+                    self.environment(environment)?
+                        .clusters
+                        .keys()
+                        .cloned()
+                        .collect()
+                } else {
+                    clusters.clone()
+                };
+                let mut out: Vec<Target> = Vec::new();
+                for c in &clusters {
+                    for t in self.cluster_targets(environment, c, services)? {
+                        let t = t.in_instance(instance, base);
+                        if !out.contains(&t) {
+                            out.push(t);
+                        }
+                    }
+                }
+                Ok(out)
+            }
             Selection::Clusters {
                 environment,
                 clusters,
@@ -65,6 +160,7 @@ impl Project {
                         known: known(f.environments.keys()),
                     })?;
                 let env = self.environment(ename)?;
+                self.refuse_instances(ename)?;
                 if clusters.is_empty() {
                     return Err(ProjectError::Missing {
                         what: "a cluster",
@@ -106,6 +202,17 @@ impl Project {
                 name: name.into(),
                 known: known(self.file.services.keys()),
             })
+    }
+
+    /// Refuses an environment of instances where no instance is named.
+    fn refuse_instances(&self, environment: &str) -> Result<(), ProjectError> {
+        match self.instances_of(environment) {
+            Some(base) => Err(ProjectError::InstanceNeeded {
+                environment: environment.into(),
+                base: base.into(),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn cluster_targets(
@@ -156,7 +263,7 @@ impl Project {
         }
         let mut out = Vec::new();
         for (ename, env) in &self.file.environments {
-            if environment.is_some_and(|e| e != ename) {
+            if environment.is_some_and(|e| e != ename) || env.instances.is_some() {
                 continue;
             }
             for (cname, cl) in &env.clusters {

@@ -123,6 +123,8 @@ pub(crate) fn refuse_duplicate_objects(
 pub struct ClusterStream {
     /// The environment.
     pub environment: String,
+    /// The instance of the environment, for a run on one.
+    pub instance: Option<String>,
     /// The cluster.
     pub cluster: String,
     /// The YAML stream, exactly what `kit render` prints for the cluster.
@@ -172,21 +174,28 @@ pub fn cluster_streams(
     rendered: Vec<(Target, Vec<Document>)>,
     mask: &Masker,
 ) -> Result<Vec<ClusterStream>, RenderError> {
-    let cluster = |t: &Target| (t.environment.clone(), t.cluster.clone());
+    let cluster = |t: &Target| {
+        (
+            t.environment.clone(),
+            t.instance.as_ref().map(|i| i.name.clone()),
+            t.cluster.clone(),
+        )
+    };
     let multi = rendered
         .first()
         .is_some_and(|(first, _)| rendered.iter().any(|(t, _)| cluster(t) != cluster(first)));
     let mut out: Vec<ClusterStream> = Vec::new();
     let mut group: Vec<(Document, usize)> = Vec::new();
-    let mut current: Option<(String, String)> = None;
+    let mut current: Option<(String, Option<String>, String)> = None;
     let mut services: Vec<String> = Vec::new();
-    let mut flush = |current: &Option<(String, String)>,
+    let mut flush = |current: &Option<(String, Option<String>, String)>,
                      group: &mut Vec<(Document, usize)>,
                      services: &mut Vec<String>| {
-        if let Some((environment, cluster)) = current {
+        if let Some((environment, instance, cluster)) = current {
             let (text, objects, object_services) = ordered_stream(std::mem::take(group), mask)?;
             out.push(ClusterStream {
                 environment: environment.clone(),
+                instance: instance.clone(),
                 cluster: cluster.clone(),
                 text,
                 services: std::mem::take(services),

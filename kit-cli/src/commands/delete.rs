@@ -13,7 +13,7 @@ use crate::flags::DeleteArgs;
 use crate::kube::inventory::{self as applyset, no_name_for, project_source};
 use crate::kube::{Kube, find_program};
 
-/// What one cluster's delete removes, in order.
+/// What one inventory's delete removes, in order.
 struct Plan {
     context: String,
     objects: Vec<ObjectRef>,
@@ -21,21 +21,113 @@ struct Plan {
     parent: Option<kit_project::inventory::Inventory>,
 }
 
+/// What deleting `inv` on the cluster of `kube` removes (`services`: only
+/// theirs; empty: everything, its created namespaces and the parent too);
+/// `None` when the cluster has no such inventory.
+fn plan_of(
+    kube: Kube<'_>,
+    inv: &kit_project::inventory::Inventory,
+    services: &BTreeSet<&str>,
+    source: Option<&str>,
+) -> Result<Option<Plan>, Failure> {
+    let what = match &inv.instance {
+        Some(i) => format!("{}:{i}/{}", inv.environment, inv.cluster),
+        None => format!("{}/{}", inv.environment, inv.cluster),
+    };
+    let Some(parent) = applyset::read_parent(kube, inv, source)? else {
+        eprintln!(
+            "kit: {what}: no inventory of {} (context {}): nothing to delete",
+            inv.project, kube.context
+        );
+        return Ok(None);
+    };
+    let mut kinds = parent.group_kinds.clone();
+    kinds.insert("Namespace".into());
+    let members = applyset::members(kube, inv, &kinds)?;
+    let whole = services.is_empty();
+    let mut objects = Vec::new();
+    let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    for m in members {
+        if m.object.kind == "Namespace" {
+            if whole && m.created_namespace {
+                namespaces.insert(m.object.name.clone());
+            }
+            continue;
+        }
+        if whole || m.service.as_deref().is_some_and(|s| services.contains(s)) {
+            objects.push(m.object);
+        }
+    }
+    if whole {
+        namespaces.extend(applyset::created_namespaces(kube, inv)?);
+    }
+    Ok(Some(Plan {
+        context: kube.context.to_owned(),
+        objects,
+        namespaces: namespaces.into_iter().collect(),
+        parent: whole.then(|| inv.clone()),
+    }))
+}
+
 pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
     let project = Project::load(&args.project.project)?;
     if project.file.name.is_none() {
         return Err(no_name_for("kit delete"));
     }
-    let env = project.environment(args.environment.required())?;
+    let ename = args.environment.required();
+    let env = project.environment(ename)?;
+    let instance = args.instance.instance.as_deref();
+    // Which instances: the one named, the stale ones found on each cluster
+    // (--older-than), or none (the environment itself).
+    match (instance, &args.older_than, project.instances_of(ename)) {
+        (Some(i), _, _) => {
+            project.select(&Selection::Instance {
+                environment: ename.to_owned(),
+                instance: i.to_owned(),
+                clusters: args.cluster.clusters.clone(),
+                services: Vec::new(),
+            })?;
+        }
+        (None, Some(_), None) => {
+            // --older-than is about instances.
+            return Err(kit_project::ProjectError::NoInstances {
+                environment: ename.to_owned(),
+                known: project
+                    .file
+                    .environments
+                    .keys()
+                    .filter(|e| project.instances_of(e).is_some())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+            .into());
+        }
+        (None, None, Some(_)) => {
+            project.select(&Selection::All {
+                environment: Some(ename.to_owned()),
+            })?;
+        }
+        _ => {}
+    }
+    let older_than = match &args.older_than {
+        Some(d) => Some(super::kubectl::parse_duration("--older-than", d)?),
+        None => None,
+    };
     let clusters: Vec<String> = if args.cluster.clusters.is_empty() {
         env.clusters.keys().cloned().collect()
     } else {
         // Unknown clusters are errors listing the choices.
-        project.select(&Selection::Clusters {
-            environment: Some(args.environment.required().to_owned()),
-            clusters: args.cluster.clusters.clone(),
-            services: Vec::new(),
-        })?;
+        for c in &args.cluster.clusters {
+            if !env.clusters.contains_key(c) {
+                return Err(kit_project::ProjectError::UnknownCluster {
+                    environment: ename.to_owned(),
+                    name: c.clone(),
+                    known: env.clusters.keys().cloned().collect::<Vec<_>>().join(", "),
+                }
+                .into());
+            }
+        }
         args.cluster.clusters.clone()
     };
     let program = find_program(&args.kubectl.program.kubectl)?;
@@ -47,64 +139,72 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
     }
     let source = project_source(&project);
     let services: BTreeSet<&str> = args.service.services.iter().map(String::as_str).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let mut plans = Vec::new();
     for cluster in &clusters {
         let context = args
             .kubectl
             .context
             .clone()
-            .or_else(|| project.context(args.environment.required(), cluster).map(str::to_owned))
+            .or_else(|| project.context(ename, cluster).map(str::to_owned))
             .ok_or_else(|| {
                 Failure::new(
                     Code::Usage,
                     format!(
-                        "cluster '{}/{cluster}' has no context in kit.yaml, and no --context was given",
-                        args.environment.required()
+                        "cluster '{ename}/{cluster}' has no context in kit.yaml, and no --context was given"
                     ),
                 )
             })?;
-        let inv = project
-            .inventory(args.environment.required(), cluster)
-            .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?
-            .expect("the project has a name");
         let kube = Kube {
             program: &program,
             context: &context,
         };
-        let Some(parent) = applyset::read_parent(kube, &inv, source.as_deref())? else {
-            eprintln!(
-                "kit: {}/{cluster}: no inventory of {} (context {context}): nothing to delete",
-                args.environment.required(),
-                inv.project
-            );
-            continue;
-        };
-        let mut kinds = parent.group_kinds.clone();
-        kinds.insert("Namespace".into());
-        let members = applyset::members(kube, &inv, &kinds)?;
-        let whole = services.is_empty();
-        let mut objects = Vec::new();
-        let mut namespaces: BTreeSet<String> = BTreeSet::new();
-        for m in members {
-            if m.object.kind == "Namespace" {
-                if whole && m.created_namespace {
-                    namespaces.insert(m.object.name.clone());
+        let base = project
+            .inventory(ename, None, cluster)
+            .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?
+            .expect("the project has a name");
+        let inventories = match (instance, older_than) {
+            (Some(i), _) => vec![
+                base.of_instance(i)
+                    .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?,
+            ],
+            (None, Some(age)) => {
+                let cutoff = now.saturating_sub(age.as_secs());
+                let mut stale = Vec::new();
+                for live in applyset::live_instances(kube, &base, source.as_deref())? {
+                    // The last apply, else the creation: an instance never
+                    // applied since is as old as its inventory.
+                    let last = live
+                        .applied_at
+                        .as_deref()
+                        .or(live.created.as_deref())
+                        .and_then(kit_project::release::time::parse_utc);
+                    match last {
+                        Some(t) if t <= cutoff => stale.push(live.inventory),
+                        Some(_) => {}
+                        None => eprintln!(
+                            "warning: {ename}/{cluster}: instance {} has no readable apply or creation time (context {context}): kept",
+                            live.inventory.instance.as_deref().unwrap_or("")
+                        ),
+                    }
                 }
-                continue;
+                if stale.is_empty() {
+                    eprintln!(
+                        "kit: {ename}/{cluster}: no instance older than {} (context {context})",
+                        args.older_than.as_deref().unwrap_or("")
+                    );
+                }
+                stale
             }
-            if whole || m.service.as_deref().is_some_and(|s| services.contains(s)) {
-                objects.push(m.object);
+            (None, None) => vec![base],
+        };
+        for inv in inventories {
+            if let Some(plan) = plan_of(kube, &inv, &services, source.as_deref())? {
+                plans.push(plan);
             }
         }
-        if whole {
-            namespaces.extend(applyset::created_namespaces(kube, &inv)?);
-        }
-        plans.push(Plan {
-            context,
-            objects,
-            namespaces: namespaces.into_iter().collect(),
-            parent: whole.then_some(inv),
-        });
     }
     let mut out = String::new();
     let mut count = 0;

@@ -140,7 +140,7 @@ pub fn apply_streams(
     // Every inventory is named before any kubectl starts.
     let inventories: Vec<Option<Inventory>> = groups
         .iter()
-        .map(|g| project.inventory(&g.environment, &g.cluster))
+        .map(|g| project.inventory(&g.environment, g.instance.as_deref(), &g.cluster))
         .collect::<Result<_, _>>()
         .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?;
     if kubectl.prune && inventories.iter().any(Option::is_none) {
@@ -231,7 +231,16 @@ pub fn apply_streams(
 /// run with -s): the inventory then keeps the others' kinds and namespaces,
 /// and prune looks only at the rendered services' objects.
 fn is_partial(project: &Project, g: &ClusterStream) -> bool {
-    match project.select(&kit_project::Selection::cluster(&g.environment, &g.cluster)) {
+    let whole = match &g.instance {
+        Some(i) => kit_project::Selection::Instance {
+            environment: g.environment.clone(),
+            instance: i.clone(),
+            clusters: vec![g.cluster.clone()],
+            services: Vec::new(),
+        },
+        None => kit_project::Selection::cluster(&g.environment, &g.cluster),
+    };
+    match project.select(&whole) {
         Ok(all) => all.iter().any(|t| !g.services.contains(&t.service)),
         Err(_) => true,
     }
@@ -241,7 +250,7 @@ fn is_partial(project: &Project, g: &ClusterStream) -> bool {
 /// alone).
 pub fn wait_of(apply: &ApplyFlags) -> Result<Option<Duration>, Failure> {
     match apply.wait.as_deref() {
-        Some(w) => parse_duration(w).map(Some),
+        Some(w) => parse_duration("--wait", w).map(Some),
         None if apply.rollback_on_failure => Ok(Some(Duration::from_secs(300))),
         None => Ok(None),
     }
@@ -461,14 +470,17 @@ impl Cluster<'_> {
             Some(inv) => applyset::read_parent(kube, inv, self.source)?,
             None => None,
         };
-        let existing = if apply.create_namespace
+        // An instance lives in namespaces of its own: kit creates them.
+        let create_namespace = apply.create_namespace || self.stream.instance.is_some();
+        let applied_at = kit_project::release::time::now_utc();
+        let existing = if create_namespace
             || (self.inventory.is_some() && !self.rendered_namespaces().is_empty())
         {
             kube.namespaces()
         } else {
             None
         };
-        if apply.create_namespace {
+        if create_namespace {
             let existing = existing.as_ref().ok_or_else(|| {
                 Failure::new(
                     Code::Input,
@@ -501,13 +513,13 @@ impl Cluster<'_> {
         let text = match self.inventory {
             Some(inv) => std::borrow::Cow::Owned(with_parent(
                 self.stream,
-                &inv.parent_manifest(&listed.0, &listed.1, self.source),
+                &inv.parent_manifest(&listed.0, &listed.1, self.source, Some(&applied_at)),
             )),
             None => std::borrow::Cow::Borrowed(self.stream.text.as_str()),
         };
         let mut code = self.kubectl_apply(kubectl, apply, text.as_bytes())?;
         if code != 0 {
-            if !apply.create_namespace {
+            if !create_namespace {
                 self.explain_missing_namespaces();
             }
             return Ok((code, Vec::new()));
@@ -526,7 +538,8 @@ impl Cluster<'_> {
             // A whole cluster's run: the inventory now lists exactly what
             // is rendered.
             if !self.partial && listed != rendered {
-                let parent = inv.parent_manifest(&rendered.0, &rendered.1, self.source);
+                let parent =
+                    inv.parent_manifest(&rendered.0, &rendered.1, self.source, Some(&applied_at));
                 let said = kube.capture_as_given(
                     &self.ssa_args("apply", kubectl, true),
                     Some(parent.as_bytes()),
@@ -955,10 +968,11 @@ fn new_object_diff(o: &ObjectRef, doc: &str) -> String {
 }
 
 /// `90s`, `2m`, `1h`, `300` (seconds).
-fn parse_duration(s: &str) -> Result<Duration, Failure> {
+/// A duration flag's value: seconds (bare or `s`), minutes, hours or days.
+pub fn parse_duration(flag: &str, s: &str) -> Result<Duration, Failure> {
     let bad = || {
-        Failure::new(Code::Usage, format!("--wait {s:?} is not a duration"))
-            .with_hint("write seconds, minutes or hours: 90s, 5m, 1h")
+        Failure::new(Code::Usage, format!("{flag} {s:?} is not a duration"))
+            .with_hint("write seconds, minutes, hours or days: 90s, 5m, 1h, 3d")
     };
     let t = s.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
@@ -966,7 +980,8 @@ fn parse_duration(s: &str) -> Result<Duration, Failure> {
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,
-        "h" => n * 3600,
+        "h" => n.checked_mul(3600).ok_or_else(bad)?,
+        "d" => n.checked_mul(86_400).ok_or_else(bad)?,
         _ => return Err(bad()),
     };
     if secs == 0 {
@@ -1032,12 +1047,28 @@ mod tests {
 
     #[test]
     fn durations_and_resource_names() {
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        for bad in ["0", "", "5d", "m", "-1s", "1.5m"] {
-            let f = parse_duration(bad).unwrap_err();
+        assert_eq!(
+            parse_duration("--wait", "90").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            parse_duration("--wait", "90s").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            parse_duration("--wait", "2m").unwrap(),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            parse_duration("--wait", "1h").unwrap(),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            parse_duration("--older-than", "3d").unwrap(),
+            Duration::from_secs(259_200)
+        );
+        for bad in ["0", "", "5w", "m", "-1s", "1.5m", "99999999999999999999d"] {
+            let f = parse_duration("--wait", bad).unwrap_err();
             assert_eq!(f.message, format!("--wait {bad:?} is not a duration"));
         }
         assert_eq!(

@@ -68,7 +68,7 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
             .with_hint("kit status --live reads each cluster through its `context:`")
         })?;
         let inv = project
-            .inventory(&env, &cluster)
+            .inventory(&env, None, &cluster)
             .map_err(|e| Failure::from(kit_project::RenderError::from(e)))?;
         reads.push((env, cluster, context, inv));
     }

@@ -4,6 +4,7 @@
 pub mod delete;
 pub mod env;
 pub mod exec;
+pub mod instances;
 pub mod kubectl;
 pub mod live;
 pub mod release;

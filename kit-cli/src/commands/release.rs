@@ -690,6 +690,11 @@ pub fn status(args: &StatusArgs) -> Result<Vec<u8>, Failure> {
     let mut rows = Vec::new();
     for svc in project.file.services.keys() {
         for env in project.file.environments.keys() {
+            // An environment of instances has no releases of its own: its
+            // instances run its base's (`kit status -e ENV` lists them).
+            if project.instances_of(env).is_some() && project.record(env, svc)?.is_none() {
+                continue;
+            }
             if args
                 .environment
                 .environment

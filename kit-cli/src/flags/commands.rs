@@ -30,6 +30,13 @@ pub struct DeleteArgs {
     pub cluster: super::ClusterFlag,
     #[command(flatten)]
     pub service: super::ServiceFlag,
+    #[command(flatten)]
+    pub instance: super::InstanceFlag,
+    /// Every instance of the environment whose last apply (else its
+    /// inventory's creation) is older than this: 90m, 72h, 3d. Each
+    /// cluster's instances are found from their inventories.
+    #[arg(long, value_name = "AGE", conflicts_with_all = ["instance", "services"])]
+    pub older_than: Option<String>,
     /// Delete. Without it (or --dry-run) kit prints what it would delete
     /// and exits 1, deleting nothing.
     #[arg(long)]

@@ -48,7 +48,7 @@ pub use release::{ListFormat, ListFormatFlag, MetaFlags, PushFlags, ServiceFlags
 pub use source::{
     DebugFlag, RedactFlags, SourceFlags, TargetFlags, VerboseFlag, redact_key, runtime,
 };
-pub use target::{ClusterFlag, EnvironmentFlag, ServiceFlag, one};
+pub use target::{ClusterFlag, EnvironmentFlag, InstanceFlag, ServiceFlag, one};
 pub use template::{EscapeArg, TemplateFlags};
 
 /// The warning for `-f` where it meant the output format.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::target::{ClusterFlag, EnvironmentFlag, ServiceFlag};
+use super::target::{ClusterFlag, EnvironmentFlag, InstanceFlag, ServiceFlag};
 use kit_core::Value;
 use kit_project::Selection;
 use kit_project::SetKind;
@@ -42,13 +42,37 @@ pub struct SelectFlags {
     /// Every enabled service of every cluster of every environment (or of
     /// --environment, when given). Documents are grouped by cluster, each
     /// group in install order, and `# Source:` names environment and cluster.
-    #[arg(long, conflicts_with_all = ["clusters", "services"])]
+    #[arg(long, conflicts_with_all = ["clusters", "services", "instance"])]
     pub all: bool,
+    #[command(flatten)]
+    pub instance: InstanceFlag,
+    /// For an instance: render SERVICE with image REF instead of its
+    /// released image (repeatable, or comma-separated in KIT_IMAGE). The
+    /// environment's release records are not changed; services without
+    /// --image run the released images.
+    #[arg(
+        long = "image",
+        value_name = "SERVICE=REF",
+        env = "KIT_IMAGE",
+        value_delimiter = ',',
+        requires = "instance"
+    )]
+    pub images: Vec<String>,
 }
 
 impl SelectFlags {
     /// The selection these flags describe.
     pub fn selection(&self) -> Selection {
+        if let (Some(instance), Some(environment)) =
+            (&self.instance.instance, &self.environment.environment)
+        {
+            return Selection::Instance {
+                environment: environment.clone(),
+                instance: instance.clone(),
+                clusters: self.cluster.clusters.clone(),
+                services: self.service.services.clone(),
+            };
+        }
         if self.all {
             Selection::All {
                 environment: self.environment.environment.clone(),
@@ -60,6 +84,35 @@ impl SelectFlags {
                 services: self.service.services.clone(),
             }
         }
+    }
+}
+
+impl SelectFlags {
+    /// `--image`, by service: each `SERVICE=REF` with a valid reference,
+    /// each service once.
+    pub fn images(&self) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+        let mut out = std::collections::BTreeMap::new();
+        for arg in &self.images {
+            let usage = |why: String| {
+                Failure::new(
+                    crate::exit::Code::Usage,
+                    format!(
+                        "invalid --image '{}': {why}",
+                        kit_env::layout::printable(arg)
+                    ),
+                )
+                .with_hint("--image SERVICE=REF, e.g. --image web=registry.example.com/shop/web:pr-3071-9f1c2e4")
+            };
+            let Some((service, image)) = arg.split_once('=') else {
+                return Err(usage("no '=' between the service and the image".into()));
+            };
+            kit_project::release::validate_image(image)
+                .map_err(|e| usage(format!("'{image}': {}", e.reason)))?;
+            if out.insert(service.to_owned(), image.to_owned()).is_some() {
+                return Err(usage(format!("service '{service}' is given twice")));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -69,6 +69,18 @@ impl ServiceFlag {
     }
 }
 
+/// `--instance` (`KIT_INSTANCE`).
+#[derive(Debug, Clone, Args)]
+pub struct InstanceFlag {
+    /// One instance of an environment of instances (`instances:` in
+    /// kit.yaml), e.g. `pr-3071`: a DNS label starting with a letter. Its
+    /// objects go into the namespaces `<namespace>-<instance>` and carry
+    /// the label kit.dev/instance; each cluster keeps it in an inventory of
+    /// its own. See docs/instances.md.
+    #[arg(long, value_name = "NAME", env = "KIT_INSTANCE")]
+    pub instance: Option<String>,
+}
+
 /// `--kubectl` (`KIT_KUBECTL`).
 #[derive(Debug, Clone, Args)]
 pub struct KubectlProgram {

@@ -87,6 +87,17 @@ pub fn read_parent(
             format!("kubectl get -o json gave no JSON: {e}"),
         )
     })?;
+    check_parent(kube, &v, inv, source).map(Some)
+}
+
+/// Refuses a parent (as JSON) that another tool manages, whose id does not
+/// match its name, or that another project wrote.
+fn check_parent(
+    kube: Kube<'_>,
+    v: &serde_json::Value,
+    inv: &Inventory,
+    source: Option<&str>,
+) -> Result<Parent, Failure> {
     let label = |k: &str| v["metadata"]["labels"][k].as_str();
     let note = |k: &str| v["metadata"]["annotations"][k].as_str();
     let tooling = note(TOOLING_ANNOTATION).unwrap_or("");
@@ -126,10 +137,10 @@ pub fn read_parent(
             inv.project, inv.namespace, inv.parent
         )));
     }
-    Ok(Some(Parent {
+    Ok(Parent {
         group_kinds: split_list(note(GROUP_KINDS_ANNOTATION)),
         namespaces: split_list(note(NAMESPACES_ANNOTATION)),
-    }))
+    })
 }
 
 /// The group-kinds and namespaces of `objects`.
@@ -316,4 +327,101 @@ pub fn project_source(project: &Project) -> Option<String> {
     } else {
         format!("{base}/{folder}")
     })
+}
+
+/// One instance's inventory found on a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveInstance {
+    /// Its inventory (parent and id, recomputed from the instance's name,
+    /// so a ConfigMap that only looks like one is never taken for it).
+    pub inventory: Inventory,
+    /// When the parent was created (UTC, RFC 3339), as the API server says.
+    pub created: Option<String>,
+    /// When kit last applied the instance ([`inventory::APPLIED_AT_ANNOTATION`]).
+    pub applied_at: Option<String>,
+}
+
+/// The instances of `environment` with an inventory on the cluster of
+/// `base` (an inventory of the environment without instance, on that
+/// cluster): the parents labelled with the project, the environment and an
+/// instance, each checked as [`read_parent`] checks (kit's, id matching its
+/// name, the same project source), in name order. A label that is not an
+/// instance name is skipped with a warning.
+pub fn live_instances(
+    kube: Kube<'_>,
+    base: &Inventory,
+    source: Option<&str>,
+) -> Result<Vec<LiveInstance>, Failure> {
+    let selector = format!(
+        "{}={},{}={},{}",
+        inventory::PROJECT_LABEL,
+        base.project,
+        kit_project::TARGET_LABELS[0],
+        base.environment,
+        inventory::INSTANCE_LABEL
+    );
+    let said = kube.capture(
+        &[
+            "get",
+            "configmaps",
+            "--namespace",
+            &base.namespace,
+            "-l",
+            &selector,
+            "-o",
+            "json",
+        ],
+        None,
+    )?;
+    if said.code != 0 {
+        return Err(Failure::new(
+            Code::Input,
+            format!(
+                "cannot list the inventories of {}'s instances on context {}: {}",
+                base.environment,
+                kube.context,
+                said.stderr.trim()
+            ),
+        )
+        .with_hint("check the context and your access (kubectl get configmaps -n NAMESPACE)"));
+    }
+    let list: serde_json::Value = serde_json::from_str(&said.stdout).map_err(|e| {
+        Failure::new(
+            Code::Input,
+            format!("kubectl get -o json gave no JSON: {e}"),
+        )
+    })?;
+    let mut out = Vec::new();
+    for item in list["items"].as_array().into_iter().flatten() {
+        let meta = &item["metadata"];
+        let Some(name) = meta["labels"][inventory::INSTANCE_LABEL].as_str() else {
+            continue;
+        };
+        let inv = match kit_project::check_instance_name(name)
+            .ok()
+            .and_then(|()| base.clone().of_instance(name).ok())
+        {
+            Some(inv) if meta["name"].as_str() == Some(inv.parent.as_str()) => inv,
+            _ => {
+                eprintln!(
+                    "warning: ConfigMap {}/{} on context {} is labelled as an instance of {} but is not one's inventory: skipped",
+                    base.namespace,
+                    kit_env::layout::printable(meta["name"].as_str().unwrap_or("")),
+                    kube.context,
+                    base.environment
+                );
+                continue;
+            }
+        };
+        // The same checks as before any change to it.
+        check_parent(kube, item, &inv, source)?;
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        out.push(LiveInstance {
+            created: text(&meta["creationTimestamp"]),
+            applied_at: text(&meta["annotations"][inventory::APPLIED_AT_ANNOTATION]),
+            inventory: inv,
+        });
+    }
+    out.sort_by(|a, b| a.inventory.parent.cmp(&b.inventory.parent));
+    Ok(out)
 }
