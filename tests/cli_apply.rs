@@ -665,7 +665,7 @@ fn wait_checks_every_workload_of_the_cluster_after_applying() {
         (r.code, r.stderr.as_str()),
         (
             2,
-            "error: --wait \"soon\" is not a duration\n  = hint: write seconds, minutes or hours: 90s, 5m, 1h\n"
+            "error: --wait \"soon\" is not a duration\n  = hint: write seconds, minutes, hours or days: 90s, 5m, 1h, 3d\n"
         )
     );
     assert!(recorded(&rec, 1).is_none());

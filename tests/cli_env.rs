@@ -684,11 +684,11 @@ fn secrets_put_refuses_what_reads_refuse_and_writes_privately() {
         ),
         (
             "p/REDIS_HOST",
-            "error: invalid key 'p/REDIS_HOST': keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME\n",
+            "error: invalid key 'p/REDIS_HOST': keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME, ENVIRONMENT/CLUSTER/SERVICE/NAME, or for an instance ENVIRONMENT/instances/INSTANCE/common/NAME or ENVIRONMENT/instances/INSTANCE/SERVICE/NAME\n",
         ),
         (
             "p/c/s/sub/X",
-            "error: invalid key 'p/c/s/sub/X': keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME or ENVIRONMENT/CLUSTER/SERVICE/NAME\n",
+            "error: invalid key 'p/c/s/sub/X': keys are ENVIRONMENT/common/NAME, ENVIRONMENT/CLUSTER/common/NAME, ENVIRONMENT/CLUSTER/SERVICE/NAME, or for an instance ENVIRONMENT/instances/INSTANCE/common/NAME or ENVIRONMENT/instances/INSTANCE/SERVICE/NAME\n",
         ),
         (
             "p/common/common/X",

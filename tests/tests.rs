@@ -8,6 +8,7 @@ mod cli_ci;
 mod cli_cluster;
 mod cli_env;
 mod cli_inputs;
+mod cli_instances;
 mod cli_release;
 mod cli_render;
 mod cli_template;

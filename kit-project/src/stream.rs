@@ -139,6 +139,15 @@ pub struct ClusterStream {
 }
 
 impl ClusterStream {
+    /// `environment/cluster`, or `environment:instance/cluster` for an
+    /// instance (as targets are written).
+    pub fn name(&self) -> String {
+        match &self.instance {
+            Some(i) => format!("{}:{i}/{}", self.environment, self.cluster),
+            None => format!("{}/{}", self.environment, self.cluster),
+        }
+    }
+
     /// The service that rendered `objects[i]`.
     pub fn service_of(&self, i: usize) -> &str {
         &self.services[self.object_services[i]]

@@ -160,7 +160,7 @@ pub fn apply_streams(
             !kubectl.keep_going && r.as_ref().map_or(true, |(code, _)| verb.failed(*code))
         },
         |((g, ctx), inv)| {
-            let name = format!("{}/{}", g.environment, g.cluster);
+            let name = g.name();
             let header = format!("kit: {} {name} (context {ctx})\n", verb.name());
             crate::output::for_cluster(
                 multi.then_some(name.as_str()),
@@ -201,7 +201,7 @@ pub fn apply_streams(
     let mut any_diff = false;
     let mut not_ready = Vec::new();
     for (((g, _), _), outcome) in jobs.iter().zip(outcomes) {
-        let name = format!("{}/{}", g.environment, g.cluster);
+        let name = g.name();
         let code = match outcome.transpose()? {
             Some((code, services)) => {
                 not_ready.extend(services);
