@@ -911,3 +911,225 @@ cluster_test! {
         assert_eq!((h[0]["action"].as_str(), h[0]["author"].as_str()), (Some("rollback"), Some("kit")), "{h}");
     }
 }
+
+/// `fixtures/instances` as a project of its own on the test-bed: project
+/// name and namespace `tag`, its one cluster at the test-bed's context.
+fn instances_project(tag: &str) -> PathBuf {
+    let dir = cli::temp_dir("cluster-instances");
+    cli::copy_dir(&root().join("fixtures/instances"), &dir);
+    let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml"))
+        .unwrap()
+        .replace("name: shop ", &format!("name: {tag} "))
+        .replace("namespace: shop ", &format!("namespace: {tag} "))
+        .replace("context: staging", &format!("context: {}", context()));
+    assert!(kit_yaml.contains(&format!("name: {tag} ")), "{kit_yaml}");
+    assert!(
+        kit_yaml.contains(&format!("namespace: {tag} ")),
+        "{kit_yaml}"
+    );
+    std::fs::write(dir.join("kit.yaml"), kit_yaml).unwrap();
+    dir
+}
+
+/// Every object of the project `tag` on the server (whatever its
+/// environment or instance), as `kind namespace/name uid resourceVersion`
+/// lines, sorted: what must not change when another instance is pruned,
+/// updated or deleted.
+fn objects_of(tag: &str) -> Vec<String> {
+    let (code, out, err) = kubectl(&[
+        "get",
+        "deployments,services,secrets,configmaps,namespaces",
+        "--all-namespaces",
+        "-l",
+        &format!("kit.dev/project={tag}"),
+        "-o",
+        "jsonpath={range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name} {.metadata.uid} {.metadata.resourceVersion}{\"\\n\"}{end}",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines: Vec<String> = out.lines().map(str::to_owned).collect();
+    // Namespaces carry no project label: add the project's by name.
+    let (code, out, err) = kubectl(&[
+        "get",
+        "namespaces",
+        "-o",
+        "jsonpath={range .items[*]}{.metadata.name} {.metadata.uid}{\"\\n\"}{end}",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    lines.extend(
+        out.lines()
+            .filter(|l| l.starts_with(tag))
+            .map(|l| format!("Namespace {l}")),
+    );
+    lines.sort();
+    lines
+}
+
+fn with_prefix(lines: &[String], prefix: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l.contains(prefix))
+        .cloned()
+        .collect()
+}
+
+cluster_test! {
+    fn instances_and_their_base_side_by_side_each_prune_and_delete_touch_only_their_own() {
+        let tag = &unique("inst");
+        let dir = instances_project(tag);
+        let base = kit(&dir, &["apply", "-e", "staging", "-c", "staging-cluster", "--create-namespace"]);
+        assert_eq!(base.code, 0, "{}", base.stderr);
+        for pr in ["pr-1", "pr-2"] {
+            let r = kit(&dir, &["apply", "-e", "preview", "--instance", pr]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            assert!(
+                r.stderr.starts_with(&format!(
+                    "kit: apply preview:{pr}/staging-cluster (context {ctx})\nkit: created namespace {tag}-{pr} (context {ctx})\n",
+                    ctx = context()
+                )),
+                "{}",
+                r.stderr
+            );
+        }
+        let (code, image, err) = kubectl(&[
+            "get", "deployment", "web", "-n", &format!("{tag}-pr-2"), "-o", "jsonpath={.spec.template.spec.containers[0].image}",
+        ]);
+        assert_eq!((code, image.as_str()), (0, "registry.example.com/shop/web:1.4.0"), "{err}");
+        let before = objects_of(tag);
+        // Three sets of five objects (two Deployments, a Service, two
+        // Secrets), three inventories, three namespaces.
+        assert_eq!(with_prefix(&before, "Deployment ").len(), 6, "{before:#?}");
+        assert_eq!(with_prefix(&before, "Namespace ").len(), 3, "{before:#?}");
+        assert_eq!(with_prefix(&before, "ConfigMap default/kit.").len(), 3, "{before:#?}");
+
+        // pr-1 updated with its own image: only pr-1's web changes.
+        let r = kit(&dir, &["apply", "-e", "preview", "--instance", "pr-1", "--image", "web=registry.example.com/shop/web:pr-1-9f1c2e4"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let after = objects_of(tag);
+        let pr1 = format!("/{tag}-pr-1/");
+        let changed: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+        assert!(changed.iter().all(|l| l.contains(&format!(" {tag}-pr-1/")) || l.contains(&format!("kit.{tag}.preview.pr-1."))), "{changed:#?} {pr1}");
+        let (_, image, _) = kubectl(&[
+            "get", "deployment", "web", "-n", &format!("{tag}-pr-1"), "-o", "jsonpath={.spec.template.spec.containers[0].image}",
+        ]);
+        assert_eq!(image, "registry.example.com/shop/web:pr-1-9f1c2e4");
+
+        // pr-1 pruned after worker left kit.yaml: pr-1's worker goes; the
+        // base's and pr-2's stay exactly as they were.
+        let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap();
+        let (kept, _) = kit_yaml.split_once("  worker:\n").unwrap();
+        std::fs::write(dir.join("kit.yaml"), kept).unwrap();
+        let before = objects_of(tag);
+        let r = kit(&dir, &["apply", "-e", "preview", "--instance", "pr-1", "--prune"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stderr.contains(&format!("kit: pruning apps/v1 Deployment {tag}-pr-1/worker")), "{}", r.stderr);
+        assert!(r.stderr.contains(&format!("kit: pruning v1 Secret {tag}-pr-1/worker-env")), "{}", r.stderr);
+        let after = objects_of(tag);
+        let gone: Vec<String> = before.iter().filter(|l| !after.contains(l)).cloned().collect();
+        assert!(gone.iter().all(|l| l.contains(&format!(" {tag}-pr-1/")) || l.contains(&format!("kit.{tag}.preview.pr-1."))), "{gone:#?}");
+        // (pr-1's web changed too: this run gave no --image, so it runs
+        // the released image again.)
+        assert!(with_prefix(&after, &format!("Deployment {tag}-pr-1/worker ")).is_empty(), "{after:#?}");
+        assert_eq!(with_prefix(&after, &format!("Deployment {tag}-pr-1/web ")).len(), 1, "{after:#?}");
+        for other in [format!(" {tag}/"), format!(" {tag}-pr-2/")] {
+            assert_eq!(with_prefix(&before, &other), with_prefix(&after, &other), "{other}");
+        }
+
+        // pr-2 deleted: its objects, its namespace and its inventory; the
+        // base and pr-1 exactly as they were.
+        let plan = kit(&dir, &["delete", "-e", "preview", "--instance", "pr-2", "--dry-run"]);
+        let ctx = context();
+        let n = format!("{tag}-pr-2");
+        assert_eq!(
+            (plan.code, plan.stdout.clone()),
+            (
+                0,
+                format!(
+                    "kit delete: apps/v1 Deployment {n}/web (context {ctx})\n\
+                     kit delete: apps/v1 Deployment {n}/worker (context {ctx})\n\
+                     kit delete: v1 Secret {n}/web-env (context {ctx})\n\
+                     kit delete: v1 Secret {n}/worker-env (context {ctx})\n\
+                     kit delete: v1 Service {n}/web (context {ctx})\n\
+                     kit delete: v1 Namespace {n} (created by kit; everything in it goes too) (context {ctx})\n\
+                     kit delete: v1 ConfigMap default/kit.{tag}.preview.pr-2.staging-cluster (the inventory) (context {ctx})\n"
+                )
+            ),
+            "{}",
+            plan.stderr
+        );
+        let before = objects_of(tag);
+        let r = kit(&dir, &["delete", "-e", "preview", "--instance", "pr-2", "--yes"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        cli::wait_until("namespace of pr-2 gone", 60, || {
+            kubectl(&["get", "namespace", &n]).0 != 0
+        });
+        let after = objects_of(tag);
+        assert!(with_prefix(&after, &format!(" {n}/")).is_empty(), "{after:#?}");
+        assert!(with_prefix(&after, &format!("kit.{tag}.preview.pr-2.")).is_empty(), "{after:#?}");
+        for other in [format!(" {tag}/"), format!(" {tag}-pr-1/"), format!("kit.{tag}.staging."), format!("kit.{tag}.preview.pr-1.")] {
+            assert_eq!(with_prefix(&before, &other), with_prefix(&after, &other), "{other}");
+        }
+        assert!(after.iter().any(|l| l.starts_with(&format!("Namespace {tag} "))), "{after:#?}");
+    }
+}
+
+cluster_test! {
+    fn stale_instances_are_listed_and_removed_by_age_and_fresh_ones_stay() {
+        let tag = &unique("stale");
+        let dir = instances_project(tag);
+        for pr in ["pr-old", "pr-new"] {
+            let r = kit(&dir, &["apply", "-e", "preview", "--instance", pr]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+        }
+        // pr-old was last applied a week ago (as its inventory says).
+        let (code, _, err) = kubectl(&[
+            "annotate", "configmap", "-n", "default", &format!("kit.{tag}.preview.pr-old.staging-cluster"),
+            "kit.dev/applied-at=2026-11-30T00:00:00Z", "--overwrite",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let s = kit(&dir, &["status", "-e", "preview", "-o", "json"]);
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        let rows: serde_json::Value = serde_json::from_str(&s.stdout).unwrap();
+        let listed: Vec<(String, String, Vec<String>)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["instance"].as_str().unwrap().to_owned(),
+                    r["applied_at"].as_str().unwrap_or("").get(..10).unwrap_or("").to_owned(),
+                    r["services"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|s| format!("{}={}", s["service"].as_str().unwrap(), s["images"][0].as_str().unwrap()))
+                        .collect(),
+                )
+            })
+            .collect();
+        let services = vec![
+            "web=registry.example.com/shop/web:1.4.0".to_owned(),
+            "worker=registry.example.com/shop/worker:2.0.1".to_owned(),
+        ];
+        assert_eq!(listed[0].0, "pr-new");
+        assert_eq!(listed[0].2, services);
+        assert_eq!(listed[1], ("pr-old".into(), "2026-11-30".into(), services.clone()));
+        assert_eq!(listed.len(), 2, "{}", s.stdout);
+        let table = kit(&dir, &["status", "-e", "preview"]);
+        assert_eq!(table.code, 0, "{}", table.stderr);
+        let first: Vec<&str> = table.stdout.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+        assert_eq!(first, ["INSTANCE", "pr-new", "pr-old"], "{}", table.stdout);
+
+        let r = kit(&dir, &["delete", "-e", "preview", "--older-than", "72h", "--yes"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stderr.contains(&format!("kit: deleting v1 ConfigMap default/kit.{tag}.preview.pr-old.staging-cluster")), "{}", r.stderr);
+        assert!(!r.stderr.contains("pr-new"), "{}", r.stderr);
+        let (code, _, _) = kubectl(&["get", "deployment", "web", "-n", &format!("{tag}-pr-new")]);
+        assert_eq!(code, 0);
+        let (code, _, _) = kubectl(&["get", "configmap", "-n", "default", &format!("kit.{tag}.preview.pr-old.staging-cluster")]);
+        assert_ne!(code, 0);
+        // Nothing left older than that: said, and nothing deleted.
+        let r = kit(&dir, &["delete", "-e", "preview", "--older-than", "72h", "--yes"]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, ""));
+        assert!(r.stderr.contains("kit: preview/staging-cluster: no instance older than 72h"), "{}", r.stderr);
+    }
+}
