@@ -312,3 +312,69 @@ fn delete_and_status_refuse_what_is_not_an_instance_before_kubectl_starts() {
         assert!(!rec.join("1.args").exists(), "kubectl ran for {all:?}");
     }
 }
+
+#[test]
+fn an_instances_variables_come_from_its_bases_layers_under_its_own() {
+    let r = kit(&[
+        "env",
+        "-e",
+        "preview",
+        "--instance",
+        "pr-1",
+        "-c",
+        "staging-cluster",
+        "-s",
+        "web",
+        "--explain",
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (
+            0,
+            "APP_ENV  kit.yaml env: (env:)\n\
+             DB_HOST  staging/common/DB_HOST (environment)\n\
+             DB_NAME  preview/instances/pr-1/common/DB_NAME (instance)\n           overrides staging/common/DB_NAME\n\
+             TOKEN    preview/instances/pr-1/web/TOKEN (instance service)\n           overrides staging/staging-cluster/web/TOKEN\n",
+            ""
+        )
+    );
+    // Another instance without layers of its own: staging's values.
+    let r = kit(&[
+        "env",
+        "-e",
+        "preview",
+        "--instance",
+        "pr-2",
+        "-c",
+        "staging-cluster",
+        "-s",
+        "web",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        (r.code, r.stderr.as_str(), r.stdout.as_str()),
+        (
+            0,
+            "",
+            "{\n  \"APP_ENV\": \"preview\",\n  \"DB_HOST\": \"db.staging.internal\",\n  \"DB_NAME\": \"shop_staging\",\n  \"TOKEN\": \"staging-web-token\"\n}\n"
+        )
+    );
+}
+
+#[test]
+fn every_target_of_the_project_leaves_environments_of_instances_out() {
+    let all = kit(&["render", "--all"]);
+    let staging = kit(&["render", "-e", "staging", "-c", "staging-cluster"]);
+    assert_eq!((all.code, all.stderr.as_str()), (0, ""));
+    assert_eq!(all.stdout, staging.stdout);
+    let r = kit(&["render", "--all", "-e", "preview"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""));
+    assert!(
+        r.stderr.starts_with(
+            "error: environment 'preview' is an environment of instances (of 'staging')"
+        ),
+        "{}",
+        r.stderr
+    );
+}

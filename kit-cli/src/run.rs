@@ -4,7 +4,7 @@
 //! `diff`; and one target's variables for `kit env` and `kit exec`.
 
 use kit_env::{Resolution, Resolver};
-use kit_project::{ClusterStream, Project, RenderOptions, Rendered, Selection};
+use kit_project::{ClusterStream, Project, RenderOptions, Rendered};
 
 use crate::diagnostics::Failure;
 use crate::exit::Code;
@@ -200,14 +200,17 @@ pub fn resolve(
     } else {
         None
     };
-    let t = target.target();
-    if let Some(p) = &loaded {
-        p.select(&Selection::Clusters {
-            environment: Some(t.environment.clone()),
-            clusters: vec![t.cluster.clone()],
-            services: vec![t.service.clone()],
-        })?;
-    }
+    let t = match &loaded {
+        Some(p) => target.target_in(p)?,
+        None if target.instance.instance.is_some() => {
+            return Err(Failure::new(
+                Code::Usage,
+                "--instance needs the project's kit.yaml (it names the instance's base environment)",
+            )
+            .with_hint("run in the project (-C DIR, KIT_PROJECT)"));
+        }
+        None => target.target(),
+    };
     let options = source.secrets_options()?;
     let started = std::time::Instant::now();
     runtime()?.block_on(async {

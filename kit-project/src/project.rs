@@ -491,6 +491,84 @@ pub(crate) mod tests {
         assert_ne!(env, staging);
     }
 
+    /// A project from `kit_yaml` in a new directory.
+    fn load_yaml(kit_yaml: &str) -> Result<Project, ProjectError> {
+        let dir = std::env::temp_dir().join(format!(
+            "kit-project-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(PROJECT_FILE), kit_yaml).unwrap();
+        let p = Project::load(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        p
+    }
+
+    const BASE: &str = "environments:\n  staging:\n    values: {a: 1, m: {x: 1}}\n    env: {A: s, B: s}\n    clusters:\n      eu-1: {context: eu}\n";
+
+    #[test]
+    fn an_environment_of_instances_gets_its_bases_clusters_values_and_variables() {
+        let p = load_yaml(&format!(
+            "name: shop\n{BASE}  preview:\n    values: {{m: {{y: 2}}}}\n    env: {{B: p}}\n    instances: {{from: staging}}\nservices:\n  web: {{}}\n"
+        ))
+        .unwrap();
+        assert_eq!(p.instances_of("preview"), Some("staging"));
+        assert_eq!(p.instances_of("staging"), None);
+        let preview = &p.file.environments["preview"];
+        assert_eq!(preview.clusters.keys().collect::<Vec<_>>(), ["eu-1"]);
+        assert_eq!(p.context("preview", "eu-1"), Some("eu"));
+        let t = Target::new("preview", "eu-1", "web");
+        let want: Value = serde_json::json!({"a": 1, "m": {"x": 1, "y": 2}}).into();
+        assert_eq!(p.layered_values(&t), want);
+        let env = p.layered_env(&t);
+        assert_eq!((env["A"].as_str(), env["B"].as_str()), ("s", "p"));
+    }
+
+    #[test]
+    fn instances_of_what_cannot_have_them_are_refused_naming_the_key() {
+        let services = "services:\n  web: {}\n";
+        let cases = [
+            (
+                format!(
+                    "name: shop\n{BASE}  preview:\n    instances: {{from: nowhere}}\n{services}"
+                ),
+                "environments.preview.instances.from: 'nowhere' is not another environment of kit.yaml (choose from staging)",
+            ),
+            (
+                format!(
+                    "name: shop\n{BASE}  preview:\n    instances: {{from: preview}}\n{services}"
+                ),
+                "environments.preview.instances.from: 'preview' is not another environment of kit.yaml (choose from staging)",
+            ),
+            (
+                format!(
+                    "name: shop\n{BASE}  a:\n    instances: {{from: staging}}\n  b:\n    instances: {{from: a}}\n{services}"
+                ),
+                "environments.b.instances.from: 'a' is itself an environment of instances; instances are made from an environment with clusters",
+            ),
+            (
+                format!(
+                    "name: shop\n{BASE}  preview:\n    instances: {{from: staging}}\n    clusters:\n      us-1: {{}}\n{services}"
+                ),
+                "environments.preview has instances of 'staging' and clusters of its own; its clusters are 'staging''s: remove `clusters:`",
+            ),
+            (
+                format!("{BASE}  preview:\n    instances: {{from: staging}}\n{services}"),
+                "environments.preview.instances needs the project's `name:` (each instance has its own inventory on every cluster, which is how instances are kept apart)",
+            ),
+        ];
+        for (yaml, message) in cases {
+            match load_yaml(&yaml) {
+                Err(ProjectError::Invalid { message: m, .. }) => assert_eq!(m, message, "{yaml}"),
+                other => panic!("{yaml}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn values_maps_are_maps_or_empty() {
         let path = Path::new("v.yaml");

@@ -1,7 +1,7 @@
 //! `kit values`: the data a target's templates see.
 
 use kit_core::Value;
-use kit_project::{Project, RenderOptions, Selection};
+use kit_project::{Project, RenderOptions};
 
 use crate::diagnostics::Failure;
 use crate::flags::runtime;
@@ -9,12 +9,7 @@ use crate::flags::{ValuesArgs, ValuesFormat as Format};
 
 pub fn run(args: &ValuesArgs) -> Result<Vec<u8>, Failure> {
     let project = Project::load(&args.project.project)?;
-    let t = args.target.target();
-    project.select(&Selection::Clusters {
-        environment: Some(t.environment.clone()),
-        clusters: vec![t.cluster.clone()],
-        services: vec![t.service.clone()],
-    })?;
+    let t = args.target.target_in(&project)?;
     let extra = args.values.values()?;
     let mut options = RenderOptions::default();
     options.extra_values = extra.iter().map(|(_, v)| v.clone()).collect();

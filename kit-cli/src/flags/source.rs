@@ -240,15 +240,43 @@ pub struct TargetFlags {
     pub cluster: ClusterFlag,
     #[command(flatten)]
     pub service: ServiceFlag,
+    #[command(flatten)]
+    pub instance: super::InstanceFlag,
 }
 
 impl TargetFlags {
+    /// The target as named, without the project (so without an instance:
+    /// an instance's base environment is in kit.yaml).
     pub fn target(&self) -> Target {
         Target::new(
             self.environment.required(),
             self.cluster.required(),
             self.service.required(),
         )
+    }
+
+    /// The target in `project`: checked against kit.yaml (`enabled:`, the
+    /// names), in its instance when `--instance` is given.
+    pub fn target_in(&self, project: &kit_project::Project) -> Result<Target, Failure> {
+        let t = self.target();
+        let selection = match &self.instance.instance {
+            Some(i) => kit_project::Selection::Instance {
+                environment: t.environment.clone(),
+                instance: i.clone(),
+                clusters: vec![t.cluster.clone()],
+                services: vec![t.service.clone()],
+            },
+            None => kit_project::Selection::Clusters {
+                environment: Some(t.environment.clone()),
+                clusters: vec![t.cluster.clone()],
+                services: vec![t.service.clone()],
+            },
+        };
+        Ok(project
+            .select(&selection)?
+            .into_iter()
+            .next()
+            .expect("one target named"))
     }
 }
 
