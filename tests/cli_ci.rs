@@ -55,6 +55,130 @@ fn script(env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// Runs docs/ci/kit-preview.sh on fixtures/instances with only the given
+/// variables set; the recording kubectl answers every query with nothing
+/// (no inventory, no namespace yet): (exit code, stderr, recordings).
+fn preview_script(env: &[(&str, &str)]) -> (i32, String, PathBuf) {
+    let rec = temp_dir();
+    let nothing = rec.join("get-out");
+    std::fs::write(&nothing, "").unwrap();
+    let kit_dir = Path::new(env!("CARGO_BIN_EXE_kit"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        kit_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .arg("docs/ci/kit-preview.sh")
+        .current_dir(root())
+        .env_clear()
+        .env("PATH", path)
+        .env("KIT_PROJECT", "fixtures/instances")
+        .env(
+            "KIT_KUBECTL",
+            root().join("tests/support/kubectl-recorder.sh"),
+        )
+        .env("KIT_REC_DIR", &rec)
+        .env("KIT_REC_GET_OUT", &nothing)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stderr).unwrap(),
+        rec,
+    )
+}
+
+#[test]
+fn a_pull_request_brings_up_its_instance_with_its_image_and_says_where_it_runs() {
+    let (code, stderr, rec) = preview_script(&[
+        ("KIT_PR_NUMBER", "3071"),
+        ("GITHUB_EVENT_ACTION", "synchronize"),
+        (
+            "KIT_IMAGE",
+            "web=registry.example.com/shop/web:pr-3071-9f1c2e4",
+        ),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr,
+        "kit: apply preview:pr-3071/staging-cluster (context staging)\n\
+         kit: created namespace default (context staging)\n\
+         kit: created namespace shop-pr-3071 (context staging)\n\
+         kit: instance pr-3071 of preview is up on staging-cluster (context staging), namespaces: shop-pr-3071\n"
+    );
+    // kubectl: the namespaces created (the stand-in knows none, not even
+    // the inventory's `default`), then the stream with the instance's
+    // parent first.
+    let all = runs(&rec);
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[1][..3], ["create", "-f", "-"]);
+    let created = std::fs::read_to_string(rec.join("2.stdin")).unwrap();
+    assert!(created.starts_with("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop-pr-3071\n  labels:\n    kit.dev/created-by: \"applyset-"), "{created}");
+    assert_eq!(all[2][..3], ["apply", "-f", "-"]);
+    let applied = std::fs::read_to_string(rec.join("3.stdin")).unwrap();
+    assert!(applied.starts_with("---\n# Source: (kit inventory)\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"kit.shop.preview.pr-3071.staging-cluster\"\n"), "{applied}");
+    assert!(
+        applied.contains("    kit.dev/instance: \"pr-3071\"\n  annotations:\n"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("    kit.dev/applied-at: \"20"),
+        "{applied}"
+    );
+    assert!(applied.contains("          image: registry.example.com/shop/web:pr-3071-9f1c2e4\n"));
+    assert!(applied.contains("          image: registry.example.com/shop/worker:2.0.1\n"));
+    assert!(!applied.contains("namespace: shop\n"));
+}
+
+#[test]
+fn a_closed_pull_request_deletes_its_instance_and_a_schedule_prunes() {
+    // No inventory on the cluster (the stand-in answers nothing): said,
+    // nothing deleted.
+    let (code, stderr, rec) =
+        preview_script(&[("KIT_PR_NUMBER", "3071"), ("GITHUB_EVENT_ACTION", "closed")]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            0,
+            "kit: preview:pr-3071/staging-cluster: no inventory of shop (context staging): nothing to delete\n"
+        )
+    );
+    assert!(runs(&rec).is_empty());
+    let get = std::fs::read_to_string(rec.join("get.log")).unwrap();
+    assert!(
+        get.starts_with(
+            "get configmap kit.shop.preview.pr-3071.staging-cluster --namespace default"
+        ),
+        "{get}"
+    );
+    // GitLab's merge request, stopped.
+    let (code, stderr, _) = preview_script(&[
+        ("CI_MERGE_REQUEST_IID", "12"),
+        ("KIT_PREVIEW_ACTION", "down"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("preview:mr-12/staging-cluster"), "{stderr}");
+    // A schedule: instances listed by label, older than the age deleted.
+    let (_, _, rec) = preview_script(&[("KIT_PREVIEW_ACTION", "prune")]);
+    let get = std::fs::read_to_string(rec.join("get.log")).unwrap();
+    assert!(get.contains("get configmaps --namespace default -l kit.dev/project=shop,kit.dev/environment=preview,kit.dev/instance -o json"), "{get}");
+    // No instance name: a clear error, kit never started.
+    let (code, stderr, rec) = preview_script(&[]);
+    assert_eq!(
+        (code, stderr.as_str()),
+        (
+            2,
+            "kit-preview: no instance name: set KIT_INSTANCE, KIT_PR_NUMBER or CI_MERGE_REQUEST_IID\n"
+        )
+    );
+    assert!(!rec.join("get.log").exists());
+}
+
 fn runs(rec: &Path) -> Vec<Vec<String>> {
     (1..)
         .map_while(|n| std::fs::read_to_string(rec.join(format!("{n}.args"))).ok())
@@ -192,10 +316,19 @@ fn recipes_are_valid_yaml_and_call_the_script() {
         "gitlab-ci.yml",
         "codeship-steps.yml",
         "codeship-services.yml",
+        "preview-github-actions.yml",
+        "preview-gitlab-ci.yml",
     ] {
         let text = std::fs::read_to_string(root().join("docs/ci").join(f)).unwrap();
         let parsed: Result<kit_core::Value, _> = serde_saphyr::from_str(&text);
         assert!(parsed.is_ok(), "{f}: {parsed:?}");
+        if f.starts_with("preview-") {
+            assert!(
+                text.contains("docs/ci/kit-preview.sh"),
+                "{f} does not call the preview script"
+            );
+            continue;
+        }
         if f != "codeship-services.yml" {
             assert!(
                 text.contains("docs/ci/kit-ci.sh"),

@@ -581,6 +581,27 @@ impl Cluster<'_> {
                 });
             }
         }
+        if code == 0
+            && let Some(instance) = &self.stream.instance
+        {
+            // Where the instance runs, for the CI job's log.
+            let mut namespaces: BTreeSet<&str> = self.rendered_namespaces();
+            namespaces.extend(
+                self.stream
+                    .objects
+                    .iter()
+                    .filter_map(|o| o.namespace.as_deref()),
+            );
+            let namespaces: Vec<String> =
+                namespaces.iter().map(|n| crate::output::shown(n)).collect();
+            crate::output::say!(
+                "kit: instance {instance} of {} is up on {} (context {}), namespaces: {}",
+                self.stream.environment,
+                self.stream.cluster,
+                self.context,
+                namespaces.join(", ")
+            );
+        }
         Ok((code, not_ready))
     }
 
