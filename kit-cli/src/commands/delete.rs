@@ -43,8 +43,15 @@ fn plan_of(
     };
     let mut kinds = parent.group_kinds.clone();
     kinds.insert("Namespace".into());
-    let members = applyset::members(kube, inv, &kinds)?;
     let whole = services.is_empty();
+    // The members and the namespaces created for the set, read at once.
+    let (members, created) = std::thread::scope(|scope| {
+        let created = whole.then(|| scope.spawn(|| applyset::created_namespaces(kube, inv)));
+        let members = applyset::members(kube, inv, &kinds);
+        let created = created.map(|c| c.join().expect("listing namespaces never panics"));
+        (members, created)
+    });
+    let members = members?;
     let mut objects = Vec::new();
     let mut namespaces: BTreeSet<String> = BTreeSet::new();
     for m in members {
@@ -58,8 +65,8 @@ fn plan_of(
             objects.push(m.object);
         }
     }
-    if whole {
-        namespaces.extend(applyset::created_namespaces(kube, inv)?);
+    if let Some(created) = created {
+        namespaces.extend(created?);
     }
     Ok(Some(Plan {
         context: kube.context.to_owned(),
@@ -241,7 +248,20 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
             program: &program,
             context: &p.context,
         };
-        let code = applyset::delete(kube, &p.objects, "deleting")?;
+        // Objects in a namespace that is deleted go with it: only the
+        // others are deleted one by one (one kubectl run and its waits
+        // less for an instance, whose objects all live in its namespaces).
+        let outside: Vec<ObjectRef> = p
+            .objects
+            .iter()
+            .filter(|o| {
+                !o.namespace
+                    .as_ref()
+                    .is_some_and(|n| p.namespaces.contains(n))
+            })
+            .cloned()
+            .collect();
+        let code = applyset::delete(kube, &outside, "deleting")?;
         if code != 0 {
             return Ok(code.clamp(1, 255) as u8);
         }

@@ -466,20 +466,23 @@ impl Cluster<'_> {
                 })
                 .unwrap_or_default()
             });
-        let parent = match self.inventory {
-            Some(inv) => applyset::read_parent(kube, inv, self.source)?,
-            None => None,
-        };
         // An instance lives in namespaces of its own: kit creates them.
         let create_namespace = apply.create_namespace || self.stream.instance.is_some();
         let applied_at = kit_project::release::time::now_utc();
-        let existing = if create_namespace
-            || (self.inventory.is_some() && !self.rendered_namespaces().is_empty())
-        {
-            kube.namespaces()
-        } else {
-            None
-        };
+        let list_namespaces = create_namespace
+            || (self.inventory.is_some() && !self.rendered_namespaces().is_empty());
+        // The parent and the namespaces are read at once (one round trip
+        // and one kubectl start-up less before the apply).
+        let (parent, existing) = std::thread::scope(|scope| {
+            let listing = list_namespaces.then(|| scope.spawn(|| kube.namespaces()));
+            let parent = match self.inventory {
+                Some(inv) => applyset::read_parent(kube, inv, self.source),
+                None => Ok(None),
+            };
+            let existing = listing.and_then(|l| l.join().expect("listing namespaces never panics"));
+            (parent, existing)
+        });
+        let parent = parent?;
         if create_namespace {
             let existing = existing.as_ref().ok_or_else(|| {
                 Failure::new(
@@ -592,8 +595,7 @@ impl Cluster<'_> {
                     .iter()
                     .filter_map(|o| o.namespace.as_deref()),
             );
-            let namespaces: Vec<String> =
-                namespaces.iter().map(|n| crate::output::shown(n)).collect();
+            let namespaces: Vec<String> = namespaces.iter().map(crate::output::shown).collect();
             crate::output::say!(
                 "kit: instance {instance} of {} is up on {} (context {}), namespaces: {}",
                 self.stream.environment,
