@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Bringing up and deleting an instance of the demo (fixtures/demo with a
+# `name:` and an environment of instances, `preview`, made from its
+# `staging`) on the real API server of ../shared/kube-testbed seen through
+# benches/latency_proxy.py (RTT_MS, default 40 ms round trip). Interleaved
+# runs (RUNS, default 5), each on a new instance name, of:
+#   kit up       kit apply -e preview --instance NAME   (namespace, inventory, stream)
+#   shell up     kubectl create namespace + kit render | kubectl apply --server-side
+#   kit down     kit delete -e preview --instance NAME --yes
+#                (objects, the namespace kit created, the inventory)
+#   shell down   kubectl delete namespace (everything in it goes with it)
+# Prints each one's median wall time (min..max) and kit's ratio to the
+# shell. Not part of CI (about a minute with the test-bed built).
+#
+#   bash benches/instances.sh
+#   RTT_MS=0 RUNS=9 bash benches/instances.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RTT_MS=${RTT_MS:-40}
+RUNS=${RUNS:-5}
+dir=${INSTANCES_DIR:-/tmp/kit-bench-instances}
+kubectl=${KIT_KUBECTL:-kubectl}
+
+bash ../shared/kube-testbed/build.sh >/dev/null
+eval "$(bash ../shared/kube-testbed/up.sh)"
+proxy=
+cleanup() {
+    [ -z "$proxy" ] || kill "$proxy" 2>/dev/null || true
+    bash ../shared/kube-testbed/up.sh down "$KT_DIR" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+cargo build --quiet --release -p kit-cli
+kit=$PWD/target/release/kit
+rm -rf "$dir"
+mkdir -p "$dir"
+cp -r fixtures/demo/. "$dir/"
+# The demo, named, with instances of staging; its staging cluster is the
+# test-bed behind the proxy.
+python3 - "$dir/kit.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = "name: demo\n" + s.replace("        context: staging\n", "        context: bench\n")
+s = s.replace("\nservices:\n", "\n  preview:\n    instances:\n      from: staging\n\nservices:\n", 1)
+open(p, "w").write(s)
+PY
+server=$("$kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+target=${server##*:}
+ca=$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
+user=$("$kubectl" config view --minify -o jsonpath='{.contexts[0].context.user}')
+port=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+cp "$KUBECONFIG" "$dir/kubeconfig"
+export KUBECONFIG=$dir/kubeconfig
+"$kubectl" config set-cluster bench --server="https://127.0.0.1:$port" >/dev/null
+"$kubectl" config set "clusters.bench.certificate-authority-data" "$ca" >/dev/null
+"$kubectl" config set-context bench --cluster=bench --user="$user" >/dev/null
+python3 benches/latency_proxy.py "$((RTT_MS / 2))" "$target" "$port" &
+proxy=$!
+sleep 1
+# A first instance, so that every measured run finds the API warm.
+"$kit" apply -C "$dir" -e preview --instance warm >"$dir/first.log" 2>&1 || { cat "$dir/first.log" >&2; exit 1; }
+
+shell_up() { # name
+    "$kubectl" --context bench create namespace "shop-$1" >/dev/null
+    "$kit" render -C "$dir" -e preview --instance "$1" |
+        "$kubectl" --context bench apply --server-side --field-manager=kit -f - >/dev/null
+}
+shell_down() { # name
+    "$kubectl" --context bench delete namespace "shop-$1" >/dev/null
+}
+
+declare -A times
+names=()
+measure() { # name command...
+    local name=$1
+    shift
+    [[ " ${names[*]} " == *" $name "* ]] || names+=("$name")
+    local t0 t1
+    t0=$(date +%s.%N)
+    if ! "$@" >"$dir/last.log" 2>&1; then
+        echo "failed: $*" >&2
+        cat "$dir/last.log" >&2
+        exit 1
+    fi
+    t1=$(date +%s.%N)
+    times[$name]+="$(echo "$t1 - $t0" | bc) "
+}
+for n in $(seq "$RUNS"); do
+    measure "kit up" "$kit" apply -C "$dir" -e preview --instance "k-$n"
+    measure "shell up" shell_up "s-$n"
+    measure "kit down" "$kit" delete -C "$dir" -e preview --instance "k-$n" --yes
+    measure "shell down" shell_down "s-$n"
+done
+echo "an instance of the demo (3 services, 5 objects), RTT $RTT_MS ms, $RUNS interleaved runs (median, min..max, seconds):"
+declare -A median
+for n in "${names[@]}"; do
+    read -r med lo hi < <(tr ' ' '\n' <<<"${times[$n]}" | grep . | sort -n |
+        awk '{ v[NR] = $1 } END { printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }')
+    median[$n]=$med
+    printf '  %-12s %6.2f  (%.2f..%.2f)\n' "$n" "$med" "$lo" "$hi"
+done
+ratio() { echo "scale=2; ${median[$1]} / ${median[$2]}" | bc; }
+echo "ratios: up kit/shell $(ratio 'kit up' 'shell up'); down kit/shell $(ratio 'kit down' 'shell down')"
