@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Bringing up and deleting an instance of the demo (fixtures/demo with a
-# `name:` and an environment of instances, `preview`, made from its
-# `staging`) on the real API server of ../shared/kube-testbed seen through
+# Bringing up and deleting an instance of the demo (fixtures/demo's
+# environment of instances, `preview`, made from its `staging`) on the real API server of ../shared/kube-testbed seen through
 # benches/latency_proxy.py (RTT_MS, default 40 ms round trip). Interleaved
 # runs (RUNS, default 5), each on a new instance name, of:
 #   kit up       kit apply -e preview --instance NAME   (namespace, inventory, stream)
@@ -35,16 +34,9 @@ kit=$PWD/target/release/kit
 rm -rf "$dir"
 mkdir -p "$dir"
 cp -r fixtures/demo/. "$dir/"
-# The demo, named, with instances of staging; its staging cluster is the
-# test-bed behind the proxy.
-python3 - "$dir/kit.yaml" <<'PY'
-import sys
-p = sys.argv[1]
-s = open(p).read()
-s = "name: demo\n" + s.replace("        context: staging\n", "        context: bench\n")
-s = s.replace("\nservices:\n", "\n  preview:\n    instances:\n      from: staging\n\nservices:\n", 1)
-open(p, "w").write(s)
-PY
+# The demo's staging cluster is the test-bed behind the proxy.
+sed -i 's/^        context: staging$/        context: bench/' "$dir/kit.yaml"
+grep -q '^        context: bench$' "$dir/kit.yaml"
 server=$("$kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
 target=${server##*:}
 ca=$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')

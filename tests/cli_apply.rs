@@ -25,7 +25,7 @@ fn kit(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// A recording directory and kit's arguments for a demo run.
 fn demo(verb: &str, rec: &Path, extra: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
-    let mut args: Vec<String> = [verb, "-C", "fixtures/demo", "--kubectl", &recorder()]
+    let mut args: Vec<String> = [verb, "-C", cli::unnamed_demo(), "--kubectl", &recorder()]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -89,7 +89,7 @@ fn apply_pipes_exactly_what_render_prints_with_args_passed_through() {
             "--wait"
         ]
     );
-    let mut render = vec!["render", "-C", "fixtures/demo"];
+    let mut render = vec!["render", "-C", cli::unnamed_demo()];
     render.extend(TARGET);
     assert_eq!(stdin, kit(&render, &[]).stdout);
     assert!(recorded(&rec, 2).is_none(), "kubectl ran once");
@@ -234,7 +234,7 @@ fn missing_kubectl_is_a_clear_error() {
         &[
             "apply",
             "-C",
-            "fixtures/demo",
+            cli::unnamed_demo(),
             "-e",
             "production",
             "-c",
@@ -256,7 +256,7 @@ fn missing_kubectl_is_a_clear_error() {
         &[
             "diff",
             "-C",
-            "fixtures/demo",
+            cli::unnamed_demo(),
             "-e",
             "production",
             "-c",
@@ -369,7 +369,7 @@ fn fleet_apply_runs_each_cluster_with_its_context() {
     let all: String = (1..=3).map(|n| recorded(&rec, n).unwrap().1).collect();
     assert_eq!(
         all,
-        kit(&["render", "-C", "fixtures/demo", "--all"], &[]).stdout
+        kit(&["render", "-C", cli::unnamed_demo(), "--all"], &[]).stdout
     );
 }
 
@@ -546,7 +546,7 @@ fn render_output_dir_writes_a_complete_identical_tree() {
             &[
                 "render",
                 "-C",
-                "fixtures/demo",
+                cli::unnamed_demo(),
                 "--all",
                 "--output-dir",
                 &d.display().to_string(),
@@ -577,7 +577,7 @@ fn render_output_dir_writes_a_complete_identical_tree() {
         &[
             "render",
             "-C",
-            "fixtures/demo",
+            cli::unnamed_demo(),
             "--all",
             "--output-dir",
             &a.display().to_string(),
@@ -727,7 +727,7 @@ fn messages_about_applied_objects_never_name_a_secret() {
     // waits for is named after a secret, and kit's messages say
     // `<redacted>` (kubectl's own output is kubectl's).
     let dir = temp_dir();
-    cli::copy_dir(&root().join("fixtures/demo"), &dir);
+    cli::copy_dir(Path::new(cli::unnamed_demo()), &dir);
     cli::write(&dir, &[("secrets/production/common/DB_NAME", "myservicio")]);
     let rec = temp_dir();
     let r = cli::kit(

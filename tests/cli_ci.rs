@@ -37,7 +37,7 @@ fn script(env: &[(&str, &str)]) -> Run {
         .current_dir(root())
         .env_clear()
         .env("PATH", path);
-    cmd.env("KIT_PROJECT", "fixtures/demo")
+    cmd.env("KIT_PROJECT", cli::unnamed_demo())
         .env(
             "KIT_KUBECTL",
             root().join("tests/support/kubectl-recorder.sh"),

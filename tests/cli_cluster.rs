@@ -936,17 +936,27 @@ fn instances_project(tag: &str) -> PathBuf {
 /// lines, sorted: what must not change when another instance is pruned,
 /// updated or deleted.
 fn objects_of(tag: &str) -> Vec<String> {
-    let (code, out, err) = kubectl(&[
-        "get",
-        "deployments,services,secrets,configmaps,namespaces",
-        "--all-namespaces",
-        "-l",
-        &format!("kit.dev/project={tag}"),
-        "-o",
-        "jsonpath={range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name} {.metadata.uid} {.metadata.resourceVersion}{\"\\n\"}{end}",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let mut lines: Vec<String> = out.lines().map(str::to_owned).collect();
+    // A Deployment's resourceVersion also moves when its controller
+    // writes its status: its generation moves only with what was applied.
+    let mut lines: Vec<String> = Vec::new();
+    for (kinds, version) in [
+        ("deployments", "generation"),
+        ("services,secrets,configmaps", "resourceVersion"),
+    ] {
+        let (code, out, err) = kubectl(&[
+            "get",
+            kinds,
+            "--all-namespaces",
+            "-l",
+            &format!("kit.dev/project={tag}"),
+            "-o",
+            &format!(
+                "jsonpath={{range .items[*]}}{{.kind}} {{.metadata.namespace}}/{{.metadata.name}} {{.metadata.uid}} {{.metadata.{version}}}{{\"\\n\"}}{{end}}"
+            ),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        lines.extend(out.lines().map(str::to_owned));
+    }
     // Namespaces carry no project label: add the project's by name.
     let (code, out, err) = kubectl(&[
         "get",

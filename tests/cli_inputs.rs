@@ -324,7 +324,7 @@ fn env_and_exec_refuse_names_the_project_does_not_have() {
         (r.code, r.stderr.as_str()),
         (
             4,
-            "error: unknown environment 'prod' (known: production, staging)\n"
+            "error: unknown environment 'prod' (known: production, staging, preview)\n"
         )
     );
     // No project and no --secrets-from: a usage error.

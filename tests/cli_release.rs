@@ -179,7 +179,7 @@ fn released_in_production(versions: &[&str]) -> (Remote, PathBuf) {
 }
 
 fn demo_remote() -> Remote {
-    Remote::new(&root().join("fixtures/demo"))
+    Remote::new(Path::new(crate::util::unnamed_demo()))
 }
 
 fn release(dir: &Path, env: &str, service: &str, image: &str, extra: &[&str]) -> Run {
@@ -718,7 +718,10 @@ fn bad_inputs_fail_clearly_and_leave_nothing_behind() {
 
     // Not a git checkout; no upstream.
     let plain = temp_dir("plain");
-    copy(&root().join("fixtures/demo"), &plain.join("deploy"));
+    copy(
+        Path::new(crate::util::unnamed_demo()),
+        &plain.join("deploy"),
+    );
     let r = release(
         &plain,
         "production",

@@ -299,7 +299,7 @@ fn unknown_names_are_errors_that_list_the_choices() {
     let cases: [(&[&str], &str); 3] = [
         (
             &["-e", "prod", "-c", "x"],
-            "error: unknown environment 'prod' (known: production, staging)\n",
+            "error: unknown environment 'prod' (known: production, staging, preview)\n",
         ),
         (
             &["-e", "production", "-c", "nerdearla"],
@@ -324,7 +324,7 @@ fn unknown_names_are_errors_that_list_the_choices() {
         ),
         (
             &[][..],
-            "error: an environment is required (choose from: production, staging)\n  = hint: give --environment (KIT_ENVIRONMENT), or --all\n",
+            "error: an environment is required (choose from: production, staging, preview)\n  = hint: give --environment (KIT_ENVIRONMENT), or --all\n",
         ),
     ] {
         let mut a = vec!["render", "-C", "fixtures/demo"];

@@ -54,3 +54,37 @@ pub fn project(kit_yaml: &str, template: &str, secret: &str) -> PathBuf {
     );
     dir
 }
+
+/// `fixtures/demo` without its `name:` line and its environment of
+/// instances (`preview`, which needs the name), copied once per test run:
+/// the demo as kit runs a project without a name (no inventory on the
+/// clusters, so kubectl receives exactly `kit render`'s stream, and
+/// `--prune` is kubectl's label selection). The tests of kubectl's pipe
+/// with the recording stand-in use it; the demo itself, named, is what
+/// users run.
+pub fn unnamed_demo() -> &'static str {
+    static DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = temp_dir("unnamed-demo");
+        copy_dir(&root().join("fixtures/demo"), &dir);
+        let kit_yaml = std::fs::read_to_string(dir.join("kit.yaml")).unwrap();
+        let mut in_preview = false;
+        let unnamed: String = kit_yaml
+            .split_inclusive('\n')
+            .filter(|l| {
+                if l.starts_with("  preview:") {
+                    in_preview = true;
+                } else if !l.starts_with("    ") {
+                    in_preview = false;
+                }
+                !in_preview && !l.starts_with("name: ")
+            })
+            .collect();
+        assert!(
+            kit_yaml.contains("\nname: ") && kit_yaml.contains("\n  preview:"),
+            "fixtures/demo/kit.yaml has a name: and an environment preview"
+        );
+        std::fs::write(dir.join("kit.yaml"), unnamed).unwrap();
+        dir.display().to_string()
+    })
+}

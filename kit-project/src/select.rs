@@ -350,7 +350,7 @@ mod tests {
         let err = |s: Selection| p.select(&s).unwrap_err().to_string();
         assert_eq!(
             err(Selection::cluster("prod", "x")),
-            "unknown environment 'prod' (known: production, staging)"
+            "unknown environment 'prod' (known: production, staging, preview)"
         );
         assert_eq!(
             err(Selection::cluster("production", "x")),
@@ -376,7 +376,7 @@ mod tests {
             err(Selection::All {
                 environment: Some("qa".into())
             }),
-            "unknown environment 'qa' (known: production, staging)"
+            "unknown environment 'qa' (known: production, staging, preview)"
         );
     }
 }

@@ -12,14 +12,25 @@
 #
 # Read-only queries (`kubectl get ...`) are not numbered: their arguments
 # are appended to $KIT_REC_DIR/get.log (one line per query), and the
-# stand-in prints the file $KIT_REC_GET_OUT when set (exit 0), else fails
-# with exit 1 as a cluster that cannot be queried would.
+# stand-in prints the file $KIT_REC_GET_OUT when set (exit 0); else, with
+# KIT_REC_EMPTY_CLUSTER=1, answers as a new cluster does (its namespaces
+# default, kube-public and kube-system, nothing else: nothing for
+# `--ignore-not-found`, an empty list for `-o json`); else
+# fails with exit 1 as a cluster that cannot be queried would.
 set -u
 dir=${KIT_REC_DIR:?}
 if [ "${1:-}" = "get" ]; then
     echo "$*" >> "$dir/get.log"
     if [ -n "${KIT_REC_GET_OUT:-}" ]; then
         cat "$KIT_REC_GET_OUT"
+        exit 0
+    fi
+    if [ "${KIT_REC_EMPTY_CLUSTER:-}" = 1 ]; then
+        case " $* " in
+            " get namespaces -o name "*) printf 'namespace/%s\n' default kube-public kube-system ;;
+            *" --ignore-not-found "* | *" -o name "*) ;;
+            *" -o json "*) echo '{"apiVersion": "v1", "kind": "List", "items": []}' ;;
+        esac
         exit 0
     fi
     exit 1

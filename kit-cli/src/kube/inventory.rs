@@ -73,7 +73,7 @@ pub fn read_parent(
                 inv.namespace,
                 inv.parent,
                 kube.context,
-                said.stderr.trim()
+                said.why()
             ),
         )
         .with_hint("check the context and your access (kubectl get configmaps -n NAMESPACE)"));
@@ -196,7 +196,7 @@ pub fn members(
                 inv.namespace,
                 inv.parent,
                 kube.context,
-                said.stderr.trim()
+                said.why()
             ),
         ));
     }
@@ -251,7 +251,7 @@ pub fn created_namespaces(kube: Kube<'_>, inv: &Inventory) -> Result<Vec<String>
             format!(
                 "cannot list namespaces on context {}: {}",
                 kube.context,
-                said.stderr.trim()
+                said.why()
             ),
         ));
     }
@@ -380,7 +380,7 @@ pub fn live_instances(
                 "cannot list the inventories of {}'s instances on context {}: {}",
                 base.environment,
                 kube.context,
-                said.stderr.trim()
+                said.why()
             ),
         )
         .with_hint("check the context and your access (kubectl get configmaps -n NAMESPACE)"));

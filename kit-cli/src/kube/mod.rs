@@ -63,6 +63,17 @@ pub struct Said {
     pub stderr: String,
 }
 
+impl Said {
+    /// Why kubectl failed, for a message: what it said on stderr, else its
+    /// exit code (a kubectl that fails in silence is still named).
+    pub fn why(&self) -> String {
+        match self.stderr.trim() {
+            "" => format!("kubectl exited with code {} and said nothing", self.code),
+            said => said.to_owned(),
+        }
+    }
+}
+
 impl Kube<'_> {
     /// Runs kubectl with `args` and the context, `stdin` on its input,
     /// capturing its output (signals are forwarded to it meanwhile).
@@ -173,7 +184,7 @@ impl Kube<'_> {
                     "cannot create namespace '{}' on context {}: {}",
                     crate::output::shown(&ns),
                     self.context,
-                    said.stderr.trim()
+                    said.why()
                 ),
             ));
         }
@@ -214,7 +225,7 @@ impl Kube<'_> {
                     "kit: warning: could not mark namespace {} as created by kit (context {}): {}",
                     crate::output::shown(ns),
                     self.context,
-                    said.stderr.trim()
+                    said.why()
                 );
             }
         }
