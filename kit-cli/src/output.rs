@@ -187,6 +187,25 @@ pub fn out_all<'a>(pieces: impl IntoIterator<Item = &'a [u8]>) -> Result<(), Fai
     }
 }
 
+/// Rows of cells laid out in columns two spaces apart, each as wide as its
+/// widest cell, trailing blanks trimmed (kit status's tables).
+pub fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::prefixed;

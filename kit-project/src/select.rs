@@ -192,6 +192,30 @@ impl Project {
             })
     }
 
+    /// The clusters of `environment` among `wanted` (all of them, in
+    /// kit.yaml order, when `wanted` is empty); an unknown name is an
+    /// error listing the choices.
+    pub fn clusters_of(
+        &self,
+        environment: &str,
+        wanted: &[String],
+    ) -> Result<Vec<String>, ProjectError> {
+        let env = self.environment(environment)?;
+        if let Some(c) = wanted.iter().find(|c| !env.clusters.contains_key(*c)) {
+            return Err(ProjectError::UnknownCluster {
+                environment: environment.into(),
+                name: c.clone(),
+                known: known(env.clusters.keys()),
+            });
+        }
+        Ok(env
+            .clusters
+            .keys()
+            .filter(|c| wanted.is_empty() || wanted.contains(c))
+            .cloned()
+            .collect())
+    }
+
     /// The service called `name`; unknown names are errors listing the
     /// choices.
     pub fn service(&self, name: &str) -> Result<&crate::model::Service, ProjectError> {

@@ -82,7 +82,7 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
         return Err(no_name_for("kit delete"));
     }
     let ename = args.environment.required();
-    let env = project.environment(ename)?;
+    project.environment(ename)?;
     let instance = args.instance.instance.as_deref();
     // Which instances: the one named, the stale ones found on each cluster
     // (--older-than), or none (the environment itself).
@@ -121,22 +121,7 @@ pub fn delete(args: &DeleteArgs) -> Result<u8, Failure> {
         Some(d) => Some(super::kubectl::parse_duration("--older-than", d)?),
         None => None,
     };
-    let clusters: Vec<String> = if args.cluster.clusters.is_empty() {
-        env.clusters.keys().cloned().collect()
-    } else {
-        // Unknown clusters are errors listing the choices.
-        for c in &args.cluster.clusters {
-            if !env.clusters.contains_key(c) {
-                return Err(kit_project::ProjectError::UnknownCluster {
-                    environment: ename.to_owned(),
-                    name: c.clone(),
-                    known: env.clusters.keys().cloned().collect::<Vec<_>>().join(", "),
-                }
-                .into());
-            }
-        }
-        args.cluster.clusters.clone()
-    };
+    let clusters = project.clusters_of(ename, &args.cluster.clusters)?;
     let program = find_program(&args.kubectl.program.kubectl)?;
     if clusters.len() > 1 && args.kubectl.context.is_some() {
         return Err(Failure::new(

@@ -60,24 +60,11 @@ pub fn status(args: &StatusArgs) -> Result<(Vec<u8>, u8), Failure> {
         .environment
         .as_deref()
         .expect("lists_instances checked it");
-    let env = project.environment(ename)?;
-    for c in &args.cluster.clusters {
-        if !env.clusters.contains_key(c) {
-            return Err(kit_project::ProjectError::UnknownCluster {
-                environment: ename.to_owned(),
-                name: c.clone(),
-                known: env.clusters.keys().cloned().collect::<Vec<_>>().join(", "),
-            }
-            .into());
-        }
-    }
+    let clusters = project.clusters_of(ename, &args.cluster.clusters)?;
     let program = find_program(&args.kubectl.kubectl)?;
     let source = project_source(&project);
     let mut reads = Vec::new();
-    for cluster in env.clusters.keys() {
-        if !args.cluster.clusters.is_empty() && !args.cluster.clusters.contains(cluster) {
-            continue;
-        }
+    for cluster in &clusters {
         let context = project.context(ename, cluster).ok_or_else(|| {
             Failure::new(
                 Code::Usage,
@@ -227,26 +214,7 @@ fn table(rows: &[Row]) -> String {
             ],
         }))
         .collect();
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in &cells {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    crate::output::columns(&cells)
 }
 
 #[cfg(test)]
