@@ -23,14 +23,8 @@ CLUSTERS=8
 dir=${FLEET_DIR:-/tmp/kit-fleet-apply}
 kubectl=${KIT_KUBECTL:-kubectl}
 
-bash ../shared/kube-testbed/build.sh >/dev/null
-eval "$(bash ../shared/kube-testbed/up.sh)"
-proxy=
-cleanup() {
-    [ -z "$proxy" ] || kill "$proxy" 2>/dev/null || true
-    bash ../shared/kube-testbed/up.sh down "$KT_DIR" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+. benches/testbed.sh
+testbed_up
 
 rm -rf "$dir"
 FLEET_CLUSTERS=$CLUSTERS FLEET_SERVICES=10 FLEET_NAME=fleet python3 benches/gen_fleet.py "$dir"
@@ -38,27 +32,7 @@ cargo build --quiet --release -p kit-cli
 kit=$PWD/target/release/kit
 
 # One port per cluster, each a context of its own.
-server=$("$kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-target=${server##*:}
-ca=$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
-user=$("$kubectl" config view --minify -o jsonpath='{.contexts[0].context.user}')
-ports=$(python3 -c "
-import socket
-s = [socket.socket() for _ in range($CLUSTERS)]
-for x in s: x.bind(('127.0.0.1', 0))
-print(' '.join(str(x.getsockname()[1]) for x in s))")
-cp "$KUBECONFIG" "$dir/kubeconfig"
-export KUBECONFIG=$dir/kubeconfig
-i=0
-for port in $ports; do
-    c=$(printf 'cluster-%02d' "$i")
-    "$kubectl" config set-cluster "$c" --server="https://127.0.0.1:$port" >/dev/null
-    "$kubectl" config set "clusters.$c.certificate-authority-data" "$ca" >/dev/null
-    "$kubectl" config set-context "$c" --cluster="$c" --user="$user" >/dev/null
-    i=$((i + 1))
-done
-python3 benches/latency_proxy.py "$((RTT_MS / 2))" "$target" $ports &
-proxy=$!
+contexts_behind_proxy "$dir" "$RTT_MS" $(for i in $(seq 0 $((CLUSTERS - 1))); do printf 'cluster-%02d ' "$i"; done)
 sleep 1
 # The first apply creates everything; the runs measured re-apply it (what
 # a CI job on an unchanged fleet does).

@@ -20,14 +20,8 @@ RUNS=${RUNS:-5}
 dir=${INSTANCES_DIR:-/tmp/kit-bench-instances}
 kubectl=${KIT_KUBECTL:-kubectl}
 
-bash ../shared/kube-testbed/build.sh >/dev/null
-eval "$(bash ../shared/kube-testbed/up.sh)"
-proxy=
-cleanup() {
-    [ -z "$proxy" ] || kill "$proxy" 2>/dev/null || true
-    bash ../shared/kube-testbed/up.sh down "$KT_DIR" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+. benches/testbed.sh
+testbed_up
 
 cargo build --quiet --release -p kit-cli
 kit=$PWD/target/release/kit
@@ -37,18 +31,7 @@ cp -r fixtures/demo/. "$dir/"
 # The demo's staging cluster is the test-bed behind the proxy.
 sed -i 's/^        context: staging$/        context: bench/' "$dir/kit.yaml"
 grep -q '^        context: bench$' "$dir/kit.yaml"
-server=$("$kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-target=${server##*:}
-ca=$("$kubectl" config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
-user=$("$kubectl" config view --minify -o jsonpath='{.contexts[0].context.user}')
-port=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
-cp "$KUBECONFIG" "$dir/kubeconfig"
-export KUBECONFIG=$dir/kubeconfig
-"$kubectl" config set-cluster bench --server="https://127.0.0.1:$port" >/dev/null
-"$kubectl" config set "clusters.bench.certificate-authority-data" "$ca" >/dev/null
-"$kubectl" config set-context bench --cluster=bench --user="$user" >/dev/null
-python3 benches/latency_proxy.py "$((RTT_MS / 2))" "$target" "$port" &
-proxy=$!
+contexts_behind_proxy "$dir" "$RTT_MS" bench
 sleep 1
 # A first instance, so that every measured run finds the API warm.
 "$kit" apply -C "$dir" -e preview --instance warm >"$dir/first.log" 2>&1 || { cat "$dir/first.log" >&2; exit 1; }
