@@ -566,6 +566,104 @@ cluster_test! {
 }
 
 cluster_test! {
+    fn live_status_of_a_named_project_reads_its_set_and_nothing_of_another() {
+        // Two projects with the same environment, cluster and service
+        // names; a ConfigMap made by hand with team A's kit labels but
+        // outside its set.
+        let cluster = &unique("kit-liveset");
+        let (ns_a, ns_b) = (format!("{cluster}-a"), format!("{cluster}-b"));
+        let role = [("templates/worker/clusterrole.yaml", CLUSTER_ROLE)];
+        let a = named_project("team-a", cluster, &ns_a, &role);
+        let b = named_project("team-b", cluster, &ns_b, &role);
+        for dir in [&a, &b] {
+            let r = run(dir, &target("apply", cluster, &["--create-namespace"]));
+            assert_eq!(r.code, 0, "{}", r.stderr);
+        }
+        let ghost = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ghost\n  namespace: {ns_a}\n  labels:\n    kit.dev/project: team-a\n    kit.dev/environment: production\n    kit.dev/cluster: {cluster}\n    kit.dev/service: ghost\n"
+        );
+        kubectl_apply(&a, "ghost.yaml", &ghost, &[]);
+        // kubectl through a wrapper that writes down each run.
+        let log = a.join("kubectl.log");
+        let wrapper = a.join("kubectl-logged");
+        std::fs::write(
+            &wrapper,
+            format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec kubectl \"$@\"\n", log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let status = |dir: &Path| {
+            let _ = std::fs::remove_file(&log);
+            let r = kit(dir, &["status", "--live", "--format", "json", "--kubectl", wrapper.to_str().unwrap()]);
+            let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            let rows: Vec<(String, String, String)> = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["service"].as_str().unwrap().to_owned(), r["state"].as_str().unwrap().to_owned(), r["live"].to_string()))
+                .collect();
+            let runs: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_owned).collect();
+            (r.code, rows, runs)
+        };
+        let row = |s: &str, state: &str, live: &str| (s.to_owned(), state.to_owned(), live.to_owned());
+        let (code, rows, runs) = status(&a);
+        // Pods never start on the test-bed: unhealthy (exit 8), and no
+        // row for the hand-made ghost.
+        assert_eq!(code, 8, "{rows:?}");
+        assert_eq!(
+            rows,
+            [
+                row("myservicio", "unhealthy", r#"["registry.example.com/shop/myservicio:1.4.0"]"#),
+                row("envar-demo", "unhealthy", r#"["gcr.io/google-samples/node-hello:1.0"]"#),
+                row("worker", "unhealthy", r#"["registry.example.com/shop/worker:2.0.1"]"#),
+            ]
+        );
+        // One `get` finds the parent and the workloads, services and config
+        // maps; one more lists the kinds beyond them that the parent names
+        // (ClusterRoles, Secrets), by the set's id.
+        let (_, id, _) = kubectl(&[
+            "get", "configmap", &format!("kit.team-a.production.{cluster}"), "-n", "default",
+            "-o", "jsonpath={.metadata.labels.applyset\\.kubernetes\\.io/id}",
+        ]);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        let ctx = context();
+        assert_eq!(
+            runs,
+            [
+                format!("get deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch,pods,services,configmaps --all-namespaces -l kit.dev/project=team-a,kit.dev/environment=production,kit.dev/cluster={cluster},!kit.dev/instance -o json --context {ctx}"),
+                format!("get clusterrole.rbac.authorization.k8s.io,secret --all-namespaces -l applyset.kubernetes.io/part-of={id} -o json --context {ctx}"),
+            ]
+        );
+        // The worker leaves team A's kit.yaml (not pruned) and its
+        // Deployment is deleted by hand: what is left of it in A's set is
+        // its ClusterRole and Secret, found by the second `get`. Team B's
+        // worker, same labels but another project, counts for nothing.
+        let kit_yaml = std::fs::read_to_string(a.join("kit.yaml")).unwrap();
+        let cut = kit_yaml.find("  worker:\n").unwrap();
+        cli::write(&a, &[("kit.yaml", &kit_yaml[..cut])]);
+        let (code, _, err) = kubectl(&["delete", "deployment", "worker", "-n", &ns_a]);
+        assert_eq!(code, 0, "{err}");
+        let (code, rows, _) = status(&a);
+        assert_eq!(code, 1, "{rows:?}");
+        assert_eq!(rows[2], row("worker", "left behind", "[]"));
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        // Team B sees its own three, its worker running B's image.
+        let (code, rows, _) = status(&b);
+        assert_eq!(code, 8, "{rows:?}");
+        assert_eq!(rows[2], row("worker", "unhealthy", r#"["registry.example.com/shop/worker:2.0.1"]"#));
+        // Without the parent's labels (edited by hand) kit finds the parent
+        // by name and the members by id, and says the same.
+        let (code, _, err) = kubectl(&[
+            "label", "configmap", &format!("kit.team-b.production.{cluster}"), "-n", "default", "kit.dev/project-",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let (code, again, runs) = status(&b);
+        assert_eq!((code, &again), (8, &rows));
+        assert_eq!(runs.len(), 4, "label read, then parent by name and members by id, then the other kinds: {runs:?}");
+    }
+}
+
+cluster_test! {
     fn removed_and_disabled_services_are_pruned_but_never_a_namespace() {
         let tag = &unique("kit-gone");
         let extra_ns = format!("{tag}-extra");

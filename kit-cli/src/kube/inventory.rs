@@ -92,7 +92,7 @@ pub fn read_parent(
 
 /// Refuses a parent (as JSON) that another tool manages, whose id does not
 /// match its name, or that another project wrote.
-fn check_parent(
+pub fn check_parent(
     kube: Kube<'_>,
     v: &serde_json::Value,
     inv: &Inventory,

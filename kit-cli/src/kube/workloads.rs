@@ -1,11 +1,11 @@
 //! What a cluster runs of the project: its workloads by service, their
 //! health (ready over desired, rollout state) and images, read with one
-//! `kubectl get` per cluster (by the inventory id when the project has a
-//! name, else by kit's target labels).
+//! `kubectl get` per cluster (the inventory's parent and members together
+//! when the project has a name, else by kit's target labels).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kit_project::inventory::Inventory;
+use kit_project::inventory::{INSTANCE_LABEL, Inventory, PART_OF_LABEL, PROJECT_LABEL};
 use serde_json::Value;
 
 use super::{Kube, inventory as applyset};
@@ -127,38 +127,43 @@ pub fn read(
 ) -> Result<Live, String> {
     let items = match inv {
         Some(inv) => {
-            // The parent names the kinds the inventory holds; most are
-            // among the workloads, services and config maps, so those are
-            // listed meanwhile (one round trip instead of two), and only
-            // kinds beyond them after. Secrets only when the inventory holds
-            // some: listing them in every namespace is a permission many
-            // roles do not have.
-            let selector = format!("{}={}", kit_project::inventory::PART_OF_LABEL, inv.id);
+            // One `kubectl get` when it can: the parent carries kit's
+            // project, environment and cluster labels like every member, so
+            // listing the workloads, services and config maps by those
+            // labels finds the parent (a ConfigMap) and, beside it, the
+            // members of the kinds most sets hold. Only objects with this
+            // set's id count as members, whatever else their labels say;
+            // kinds the parent names beyond those are listed after by that id.
             let first = format!("{WORKLOADS},{SPECULATIVE}");
-            let (parent, listed) = std::thread::scope(|scope| {
-                let parent = scope.spawn(|| applyset::read_parent(kube, inv, None));
-                let listed = list_items(kube, &first, &selector);
-                (
-                    parent.join().expect("reading the parent does not panic"),
-                    listed,
-                )
-            });
-            let known: BTreeSet<String> = first.split(',').map(as_the_parent_names).collect();
-            let extra: Vec<String> = match parent {
-                Ok(Some(p)) => p
-                    .group_kinds
-                    .iter()
-                    .map(|gk| applyset::resource_of_gk(gk))
-                    .filter(|r| r != "namespace" && !known.contains(r))
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-                Ok(None) => Vec::new(),
-                Err(f) => return Err(f.message),
+            let listed = list_items(kube, &first, &kit_selector(inv))?;
+            let (parents, listed): (Vec<Value>, Vec<Value>) =
+                listed.into_iter().partition(|v| is_parent(v, inv));
+            let (parent, mut items) = match parents.first() {
+                Some(p) => (
+                    applyset::check_parent(kube, p, inv, None).map_err(|f| f.message)?,
+                    listed
+                        .into_iter()
+                        .filter(|v| v["metadata"]["labels"][PART_OF_LABEL] == inv.id.as_str())
+                        .collect(),
+                ),
+                // No parent with kit's labels: none at all, or one whose
+                // labels were edited. Read it by name, and the members by
+                // id, as before sets carried both.
+                None => match by_id(kube, inv, &first)? {
+                    (Some(p), items) => (p, items),
+                    (None, items) => (applyset::Parent::default(), items),
+                },
             };
-            let mut items = listed?;
+            let known: BTreeSet<String> = first.split(',').map(as_the_parent_names).collect();
+            let extra: BTreeSet<String> = parent
+                .group_kinds
+                .iter()
+                .map(|gk| applyset::resource_of_gk(gk))
+                .filter(|r| r != "namespace" && !known.contains(r))
+                .collect();
             if !extra.is_empty() {
-                items.extend(list_items(kube, &extra.join(","), &selector)?);
+                let extra: Vec<String> = extra.into_iter().collect();
+                items.extend(list_items(kube, &extra.join(","), &id_selector(inv))?);
             }
             items
         }
@@ -196,6 +201,51 @@ pub fn read(
         }
     }
     Ok(live)
+}
+
+/// The labels kit gives a set's parent and every member alike (project,
+/// environment, cluster, and the instance or its absence), as a selector.
+fn kit_selector(inv: &Inventory) -> String {
+    let [e, c, _] = kit_project::TARGET_LABELS;
+    let instance = match &inv.instance {
+        Some(i) => format!("{INSTANCE_LABEL}={i}"),
+        None => format!("!{INSTANCE_LABEL}"),
+    };
+    format!(
+        "{PROJECT_LABEL}={},{e}={},{c}={},{instance}",
+        inv.project, inv.environment, inv.cluster
+    )
+}
+
+/// The members of the set, by its id.
+fn id_selector(inv: &Inventory) -> String {
+    format!("{PART_OF_LABEL}={}", inv.id)
+}
+
+/// Whether `v` is the set's parent ConfigMap (by kind, name and namespace;
+/// [`applyset::check_parent`] then checks whose it is).
+fn is_parent(v: &Value, inv: &Inventory) -> bool {
+    v["kind"] == "ConfigMap"
+        && v["metadata"]["name"] == inv.parent.as_str()
+        && v["metadata"]["namespace"] == inv.namespace.as_str()
+}
+
+/// The parent read by name while the members of `kinds` are listed by id:
+/// two `kubectl get` at once.
+fn by_id(
+    kube: Kube<'_>,
+    inv: &Inventory,
+    kinds: &str,
+) -> Result<(Option<applyset::Parent>, Vec<Value>), String> {
+    let (parent, listed) = std::thread::scope(|scope| {
+        let parent = scope.spawn(|| applyset::read_parent(kube, inv, None));
+        let listed = list_items(kube, kinds, &id_selector(inv));
+        (
+            parent.join().expect("reading the parent does not panic"),
+            listed,
+        )
+    });
+    Ok((parent.map_err(|f| f.message)?, listed?))
 }
 
 /// A resource of kit's fixed lists (`deployments.apps`, `services`) as
