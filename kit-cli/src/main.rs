@@ -26,13 +26,11 @@ mod signals;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::cli::{Cli, Command};
 use crate::diagnostics::Failure;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::try_parse_from(std::env::args_os().collect()).unwrap_or_else(|e| e.exit());
     // The libraries read no environment: what they are configured by is
     // read here.
     if let Some(n) = std::env::var(kit_project::yaml::input::MAX_NODES_VAR)
