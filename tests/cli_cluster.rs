@@ -475,19 +475,29 @@ fn footprint(ns: &str, role: &str) -> String {
 
 const CLUSTER_ROLE: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader-{{namespace}}\nrules: []\n";
 
+/// Projects team-a and team-b (the demo with a ClusterRole for the
+/// worker) applied to one new cluster name with the same environment and
+/// service names, in namespaces `<cluster>-a` and `<cluster>-b`:
+/// (cluster, namespace of A, of B, project A, project B).
+fn two_projects_applied(base: &str) -> (String, String, String, PathBuf, PathBuf) {
+    let cluster = unique(base);
+    let (ns_a, ns_b) = (format!("{cluster}-a"), format!("{cluster}-b"));
+    let role = [("templates/worker/clusterrole.yaml", CLUSTER_ROLE)];
+    let a = named_project("team-a", &cluster, &ns_a, &role);
+    let b = named_project("team-b", &cluster, &ns_b, &role);
+    for dir in [&a, &b] {
+        let r = run(dir, &target("apply", &cluster, &["--create-namespace"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    (cluster, ns_a, ns_b, a, b)
+}
+
 cluster_test! {
     fn two_projects_on_one_cluster_prune_and_delete_only_their_own() {
         // Same environment, cluster and service names; another namespace,
         // another config repository.
-        let cluster = &unique("kit-shared");
-        let (ns_a, ns_b) = (format!("{cluster}-a"), format!("{cluster}-b"));
-        let role = [("templates/worker/clusterrole.yaml", CLUSTER_ROLE)];
-        let a = named_project("team-a", cluster, &ns_a, &role);
-        let b = named_project("team-b", cluster, &ns_b, &role);
-        for dir in [&a, &b] {
-            let r = run(dir, &target("apply", cluster, &["--create-namespace"]));
-            assert_eq!(r.code, 0, "{}", r.stderr);
-        }
+        let (cluster, ns_a, ns_b, a, b) = two_projects_applied("kit-shared");
+        let cluster = &cluster;
         let before_b = footprint(&ns_b, &format!("reader-{ns_b}"));
         assert!(before_b.contains("deployment.apps/worker"), "{before_b}");
         assert!(before_b.contains(&format!("clusterrole.rbac.authorization.k8s.io/reader-{ns_b}")), "{before_b}");
@@ -570,15 +580,8 @@ cluster_test! {
         // Two projects with the same environment, cluster and service
         // names; a ConfigMap made by hand with team A's kit labels but
         // outside its set.
-        let cluster = &unique("kit-liveset");
-        let (ns_a, ns_b) = (format!("{cluster}-a"), format!("{cluster}-b"));
-        let role = [("templates/worker/clusterrole.yaml", CLUSTER_ROLE)];
-        let a = named_project("team-a", cluster, &ns_a, &role);
-        let b = named_project("team-b", cluster, &ns_b, &role);
-        for dir in [&a, &b] {
-            let r = run(dir, &target("apply", cluster, &["--create-namespace"]));
-            assert_eq!(r.code, 0, "{}", r.stderr);
-        }
+        let (cluster, ns_a, _, a, b) = two_projects_applied("kit-liveset");
+        let cluster = &cluster;
         let ghost = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ghost\n  namespace: {ns_a}\n  labels:\n    kit.dev/project: team-a\n    kit.dev/environment: production\n    kit.dev/cluster: {cluster}\n    kit.dev/service: ghost\n"
         );

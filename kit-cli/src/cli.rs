@@ -4,8 +4,8 @@
 //! Each command is defined once, in [`commands!`] below: it makes the
 //! [`Command`] enum of them all, and for each command an enum of that one
 //! alone, so that `kit render ...` builds the flags of `render` only
-//! ([`try_parse_from`]); building every command's flags was a quarter of
-//! kit's start-up.
+//! ([`try_parse_from`]); building every command's flags took about 0.6 ms
+//! of a cold start.
 
 use std::ffi::OsString;
 

@@ -133,7 +133,9 @@ pub fn read(
             // labels finds the parent (a ConfigMap) and, beside it, the
             // members of the kinds most sets hold. Only objects with this
             // set's id count as members, whatever else their labels say;
-            // kinds the parent names beyond those are listed after by that id.
+            // kinds the parent names beyond those are listed after by that
+            // id. Secrets only then, when the set holds some: listing them
+            // in every namespace is a permission many roles do not have.
             let first = format!("{WORKLOADS},{SPECULATIVE}");
             let listed = list_items(kube, &first, &kit_selector(inv))?;
             let (parents, listed): (Vec<Value>, Vec<Value>) =
@@ -147,8 +149,8 @@ pub fn read(
                         .collect(),
                 ),
                 // No parent with kit's labels: none at all, or one whose
-                // labels were edited. Read it by name, and the members by
-                // id, as before sets carried both.
+                // labels were edited by hand. The parent is read by its
+                // name and the members are listed by id, at once.
                 None => match by_id(kube, inv, &first)? {
                     (Some(p), items) => (p, items),
                     (None, items) => (applyset::Parent::default(), items),
